@@ -1,0 +1,184 @@
+"""Who may talk to the bot.
+
+* ``UserMiddleware`` (outer, update): loads the storage ``User`` by Telegram id into
+  ``db_user``; ``user`` is the same row when it is active, else None (a stranger, or an
+  account switched off). Ids in ADMIN_IDS are created/promoted to admin on their first update.
+  Tracks ``my_chat_member`` in private chats: kicked → ``is_active=False``, member → True.
+* ``AccessGateMiddleware`` (outer, update, after the language middleware): a stranger reaches
+  handlers only with ``/start`` (with or without an invite code) in a private chat; anything
+  else is answered here with ``access-no-access`` and their id. Sets ``is_stranger``.
+* ``RoleFlagMiddleware`` (inner, message/callback_query): handlers declare roles with
+  ``flags={"roles": {"coordinator", "admin"}}``; others get ``access-forbidden``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Collection, Iterable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.dispatcher.flags import get_flag
+from aiogram.enums import ChatMemberStatus, ChatType
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import Translator
+from storage.enums import Role
+from storage.models import User as StoredUser
+
+log = logging.getLogger(__name__)
+
+STRANGER_COMMANDS = frozenset({"/start"})
+
+
+def role_of(user: Any) -> str | None:
+    """The role value of a storage user ("admin", "coordinator", "doctor") or None."""
+    role = getattr(user, "role", None) if user is not None else None
+    if role is None:
+        return None
+    return str(getattr(role, "value", role))
+
+
+def has_role(user: Any, roles: Iterable[str | Role]) -> bool:
+    role = role_of(user)
+    return role is not None and role in {str(getattr(r, "value", r)) for r in roles}
+
+
+async def answer_no_access(event: Message | CallbackQuery, t: Translator, user_id: int) -> None:
+    """The stranger's answer; reusable by the access routers (e.g. a bare /start)."""
+    text = t("access-no-access", user_id=str(user_id))
+    if isinstance(event, CallbackQuery):
+        await event.answer(text, show_alert=True)
+    else:
+        await event.answer(text)
+
+
+async def answer_forbidden(event: Message | CallbackQuery, t: Translator) -> None:
+    if isinstance(event, CallbackQuery):
+        await event.answer(t("access-forbidden"), show_alert=True)
+    else:
+        await event.answer(t("access-forbidden"))
+
+
+def _is_stranger_command(message: Message) -> bool:
+    text = message.text or ""
+    if not text.startswith("/"):
+        return False
+    command = text.split(maxsplit=1)[0].split("@", 1)[0].lower()
+    return command in STRANGER_COMMANDS
+
+
+class UserMiddleware(BaseMiddleware):
+    """Outer update middleware; needs ``session`` (runs after DbSessionMiddleware)."""
+
+    def __init__(self, admin_ids: Collection[int]) -> None:
+        self.admin_ids = frozenset(admin_ids)
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        tg_user: User | None = data.get("event_from_user")
+        chat: Chat | None = data.get("event_chat")
+        db_user = None
+        if tg_user is not None and not tg_user.is_bot:
+            session: AsyncSession = data["session"]
+            db_user = await _load_user(session, tg_user, self.admin_ids)
+            if db_user is not None and isinstance(event, Update):
+                _track_reachability(db_user, event, chat)
+        data["db_user"] = db_user
+        # A switched-off account (blocked the bot, or revoked) is treated as a stranger.
+        usable = role_of(db_user) is not None and getattr(db_user, "is_active", True)
+        data["user"] = db_user if usable else None
+        return await handler(event, data)
+
+
+def _track_reachability(db_user: Any, event: Update, chat: Chat | None) -> None:
+    if chat is None or chat.type != ChatType.PRIVATE:
+        return
+    if event.my_chat_member is not None:
+        status = event.my_chat_member.new_chat_member.status
+        active = status not in (ChatMemberStatus.KICKED, ChatMemberStatus.LEFT)
+        if getattr(db_user, "is_active", active) != active:
+            db_user.is_active = active
+            log.info("user_reachability user_id=%s active=%s", db_user.telegram_id, active)
+
+
+async def _load_user(
+    session: AsyncSession, tg_user: User, admin_ids: frozenset[int]
+) -> StoredUser | None:
+    # Plain ORM access by primary key: the same thing the repository would do, one line.
+    db_user = await session.get(StoredUser, tg_user.id)
+    if tg_user.id not in admin_ids:
+        return db_user
+    if db_user is None:
+        db_user = StoredUser(
+            telegram_id=tg_user.id,
+            role=Role.ADMIN,
+            display_name=tg_user.full_name[:256],
+            is_active=True,
+        )
+        session.add(db_user)
+        await session.flush()
+        log.info("admin_created user_id=%s", tg_user.id)
+    elif role_of(db_user) != Role.ADMIN.value or not db_user.is_active:
+        # ADMIN_IDS is the operator's word: it outranks a role or a revoke stored earlier.
+        db_user.role = Role.ADMIN
+        db_user.is_active = True
+        log.info("admin_promoted user_id=%s", tg_user.id)
+    return db_user
+
+
+class AccessGateMiddleware(BaseMiddleware):
+    """Outer update middleware; needs ``user`` and ``t``."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        user = data.get("user")
+        data["is_stranger"] = user is None
+        if user is not None or not isinstance(event, Update):
+            return await handler(event, data)
+        tg_user: User | None = data.get("event_from_user")
+        chat: Chat | None = data.get("event_chat")
+        if tg_user is None or tg_user.is_bot:
+            return None
+        t: Translator = data["t"]
+        if event.message is not None:
+            if chat is not None and chat.type == ChatType.PRIVATE and _is_stranger_command(
+                event.message
+            ):
+                return await handler(event, data)
+            await answer_no_access(event.message, t, tg_user.id)
+            return None
+        if event.callback_query is not None:
+            await answer_no_access(event.callback_query, t, tg_user.id)
+            return None
+        # my_chat_member, edits, dialog background updates…: nothing to say to a stranger.
+        return None
+
+
+class RoleFlagMiddleware(BaseMiddleware):
+    """Inner middleware for message/callback_query observers: enforces ``roles`` flags."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        roles = get_flag(data, "roles")
+        if roles and not has_role(data.get("user"), roles):
+            t: Translator = data["t"]
+            if isinstance(event, Message | CallbackQuery):
+                await answer_forbidden(event, t)
+            tg_user: User | None = data.get("event_from_user")
+            log.info("access_forbidden user_id=%s", tg_user.id if tg_user else None)
+            return None
+        return await handler(event, data)

@@ -1,0 +1,52 @@
+"""Injects ``t`` (Translator), ``lang`` and ``tz`` (ZoneInfo) for every update."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject, User
+
+from bot.i18n import I18n, resolve_language
+
+log = logging.getLogger(__name__)
+
+
+def user_zone(db_user: Any, default: ZoneInfo) -> ZoneInfo:
+    """The stored zone of a user, or ``default`` when unset or no longer known."""
+    name = getattr(db_user, "timezone", None) if db_user is not None else None
+    if not name:
+        return default
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("unknown_stored_zone user_id=%s", getattr(db_user, "id", None))
+        return default
+
+
+class LanguageMiddleware(BaseMiddleware):
+    """Outer update middleware; runs after the user middleware (reads ``db_user``)."""
+
+    def __init__(self, i18n: I18n, default_zone: ZoneInfo) -> None:
+        self.i18n = i18n
+        self.default_zone = default_zone
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        db_user = data.get("db_user")
+        tg_user: User | None = data.get("event_from_user")
+        lang = resolve_language(
+            getattr(db_user, "language", None) if db_user is not None else None,
+            tg_user.language_code if tg_user else None,
+        )
+        data["lang"] = lang
+        data["t"] = self.i18n.translator(lang)
+        data["tz"] = user_zone(db_user, self.default_zone)
+        return await handler(event, data)
