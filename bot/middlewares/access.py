@@ -1,8 +1,8 @@
 """Who may talk to the bot.
 
 * ``UserMiddleware`` (outer, update): loads the storage ``User`` by Telegram id into
-  ``db_user``; ``user`` is the same row when it is active, else None (a stranger, or an
-  account switched off). Ids in ADMIN_IDS are created/promoted to admin on their first update.
+  ``db_user`` and ``user`` (None = a stranger; revoking an account deletes its row).
+  Ids in ADMIN_IDS are created/promoted to admin on their first update.
   Tracks ``my_chat_member`` in private chats: kicked → ``is_active=False``, member → True.
 * ``AccessGateMiddleware`` (outer, update, after the language middleware): a stranger reaches
   handlers only with ``/start`` (with or without an invite code) in a private chat; anything
@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import Translator
 from storage.enums import Role
 from storage.models import User as StoredUser
+from storage.repositories.users import UserRepository
 
 log = logging.getLogger(__name__)
 
@@ -90,45 +91,42 @@ class UserMiddleware(BaseMiddleware):
             if db_user is not None and isinstance(event, Update):
                 _track_reachability(db_user, event, chat)
         data["db_user"] = db_user
-        # A switched-off account (blocked the bot, or revoked) is treated as a stranger.
-        usable = role_of(db_user) is not None and getattr(db_user, "is_active", True)
-        data["user"] = db_user if usable else None
+        data["user"] = db_user
         return await handler(event, data)
 
 
-def _track_reachability(db_user: Any, event: Update, chat: Chat | None) -> None:
+def _track_reachability(db_user: StoredUser, event: Update, chat: Chat | None) -> None:
+    """``is_active`` means "the private chat is reachable" (revoking deletes the row)."""
     if chat is None or chat.type != ChatType.PRIVATE:
         return
     if event.my_chat_member is not None:
         status = event.my_chat_member.new_chat_member.status
         active = status not in (ChatMemberStatus.KICKED, ChatMemberStatus.LEFT)
-        if getattr(db_user, "is_active", active) != active:
-            db_user.is_active = active
-            log.info("user_reachability user_id=%s active=%s", db_user.telegram_id, active)
+    elif event.message is not None or event.callback_query is not None:
+        # The user writes to us, so the chat works again even if the unblock went unseen.
+        active = True
+    else:
+        return
+    if db_user.is_active != active:
+        db_user.is_active = active
+        log.info("user_reachability user_id=%s active=%s", db_user.telegram_id, active)
 
 
 async def _load_user(
     session: AsyncSession, tg_user: User, admin_ids: frozenset[int]
 ) -> StoredUser | None:
-    # Plain ORM access by primary key: the same thing the repository would do, one line.
-    db_user = await session.get(StoredUser, tg_user.id)
+    repo = UserRepository(session)
+    db_user = await repo.get(tg_user.id)
     if tg_user.id not in admin_ids:
         return db_user
-    if db_user is None:
-        db_user = StoredUser(
-            telegram_id=tg_user.id,
-            role=Role.ADMIN,
-            display_name=tg_user.full_name[:256],
-            is_active=True,
+    if db_user is None or role_of(db_user) != Role.ADMIN.value:
+        # ADMIN_IDS is the operator's word: it outranks a role stored earlier.
+        db_user = await repo.upsert(
+            tg_user.id,
+            Role.ADMIN,
+            display_name=db_user.display_name if db_user else tg_user.full_name[:256],
         )
-        session.add(db_user)
-        await session.flush()
-        log.info("admin_created user_id=%s", tg_user.id)
-    elif role_of(db_user) != Role.ADMIN.value or not db_user.is_active:
-        # ADMIN_IDS is the operator's word: it outranks a role or a revoke stored earlier.
-        db_user.role = Role.ADMIN
-        db_user.is_active = True
-        log.info("admin_promoted user_id=%s", tg_user.id)
+        log.info("admin_ensured user_id=%s", tg_user.id)
     return db_user
 
 
