@@ -1,0 +1,67 @@
+"""The bot's database: models, engine, repositories and migrations.
+
+Knows nothing of Telegram or HTTP (except the aiogram FSM storage in `storage.fsm`).
+"""
+
+from storage.db import UtcDateTime, create_engine, create_session_factory, utcnow
+from storage.enums import ConsultationState, EventSource, NotifyMode, Origin, Role
+from storage.models import (
+    AuditEntry,
+    Base,
+    Consultation,
+    DirectoryDoctor,
+    FsmRecord,
+    Invite,
+    OutboxMessage,
+    PartnerToken,
+    StatusEvent,
+    User,
+)
+from storage.repositories import (
+    AuditRepository,
+    ConsultationRepository,
+    ConsumeResult,
+    ConsumeStatus,
+    DoctorDirectoryRepository,
+    InviteRepository,
+    OutboxRepository,
+    PurgeCounts,
+    StatusEventRepository,
+    TokenPairLike,
+    TokenRepository,
+    UserRepository,
+)
+
+__all__ = [
+    "AuditEntry",
+    "AuditRepository",
+    "Base",
+    "Consultation",
+    "ConsultationRepository",
+    "ConsultationState",
+    "ConsumeResult",
+    "ConsumeStatus",
+    "DirectoryDoctor",
+    "DoctorDirectoryRepository",
+    "EventSource",
+    "FsmRecord",
+    "Invite",
+    "InviteRepository",
+    "NotifyMode",
+    "Origin",
+    "OutboxMessage",
+    "OutboxRepository",
+    "PartnerToken",
+    "PurgeCounts",
+    "Role",
+    "StatusEvent",
+    "StatusEventRepository",
+    "TokenPairLike",
+    "TokenRepository",
+    "User",
+    "UserRepository",
+    "UtcDateTime",
+    "create_engine",
+    "create_session_factory",
+    "utcnow",
+]

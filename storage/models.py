@@ -131,9 +131,7 @@ class StatusEvent(Base):
     __table_args__ = (UniqueConstraint("consultation_id", "status", "occurred_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    consultation_id: Mapped[int] = mapped_column(
-        ForeignKey("consultations.id", ondelete="CASCADE")
-    )
+    consultation_id: Mapped[int] = mapped_column(ForeignKey("consultations.id", ondelete="CASCADE"))
     status: Mapped[str] = mapped_column(String(32))
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
     source: Mapped[EventSource] = mapped_column(StrEnumType(EventSource))
