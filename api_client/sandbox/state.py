@@ -230,7 +230,8 @@ class Sandbox:
         if actor is None:
             if status in ("Processing", "Processed"):
                 actor = "Doctor"
-            elif status == "Unsuccessful" and not record.will_succeed:
+            elif status == "Unsuccessful":
+                # "Did not take place": the patient did not answer (terminate passes System).
                 actor = "Patient"
             else:
                 actor = "System"
