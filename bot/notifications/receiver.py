@@ -1,0 +1,184 @@
+"""The web-hook receiver: `GET|HEAD|POST /hooks/callback/{token}`.
+
+The partner's GET carries nothing but the URL, so the token in the path names the
+consultation. The handler only records "needs refresh" and wakes the worker: the answer is
+immediate and never waits for the partner API (which may be the one calling us, slowly).
+
+Rate limiting: a token bucket per client address is charged by *invalid* hits only. A
+valid token is never refused — not even from an address that is being limited — because a
+lost notification costs a status. What protects the database from a flood of guesses is
+that a limited address's lookups go through one narrow lane (a semaphore) with a bounded
+queue; beyond that queue, unknown tokens get 429 without a lookup, while tokens already
+seen valid by this process (a small in-memory cache of their hashes) are still served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.hashing import hash_secret
+
+log = logging.getLogger(__name__)
+
+HOOK_PATH = "/hooks/callback/{token}"
+# Tokens are URL-safe base64 of at least 16 bytes; anything else cannot be one of ours.
+_TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+
+# (plain token) -> local consultation id marked for refresh, or None when unknown.
+MarkRefresh = Callable[[str], Awaitable[int | None]]
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+@dataclass
+class HookStats:
+    accepted: int = 0
+    unknown: int = 0
+    limited: int = 0
+    errors: int = 0
+
+
+@dataclass
+class TokenBucketLimiter:
+    """Per-address token bucket: `burst` invalid hits at once, refilled at `rate` per second."""
+
+    rate: float = 1.0
+    burst: float = 20.0
+    max_addresses: int = 10_000
+    clock: Callable[[], float] = time.monotonic
+    _buckets: OrderedDict[str, _Bucket] = field(default_factory=OrderedDict)
+
+    def _bucket(self, address: str) -> _Bucket:
+        now = self.clock()
+        bucket = self._buckets.get(address)
+        if bucket is None:
+            bucket = _Bucket(tokens=self.burst, updated=now)
+            self._buckets[address] = bucket
+            # Bounded memory under a flood from many addresses: forget the oldest.
+            while len(self._buckets) > self.max_addresses:
+                self._buckets.popitem(last=False)
+        else:
+            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+            bucket.updated = now
+            self._buckets.move_to_end(address)
+        return bucket
+
+    def is_limited(self, address: str) -> bool:
+        return self._bucket(address).tokens < 1.0
+
+    def charge(self, address: str) -> None:
+        bucket = self._bucket(address)
+        bucket.tokens = max(0.0, bucket.tokens - 1.0)
+
+
+def db_mark_refresh(session_factory: async_sessionmaker[AsyncSession]) -> MarkRefresh:
+    """The lookup against the database: one UPDATE by token hash setting needs_refresh."""
+    from storage.repositories.consultations import ConsultationRepository
+
+    async def mark(token: str) -> int | None:
+        async with session_factory() as session:
+            consultation_id = await ConsultationRepository(session).mark_needs_refresh(token)
+            if consultation_id is not None:
+                await session.commit()
+            return consultation_id
+
+    return mark
+
+
+class HookReceiver:
+    def __init__(
+        self,
+        mark_refresh: MarkRefresh,
+        wake: Callable[[], None],
+        *,
+        limiter: TokenBucketLimiter | None = None,
+        limited_lane: int = 1,
+        limited_queue: int = 32,
+        valid_cache_size: int = 4096,
+    ) -> None:
+        self._mark = mark_refresh
+        self._wake = wake
+        self.limiter = limiter or TokenBucketLimiter()
+        self._lane = asyncio.Semaphore(limited_lane)
+        self._lane_waiting = 0
+        self._lane_queue = limited_queue
+        self._valid: OrderedDict[str, None] = OrderedDict()
+        self._valid_cache_size = valid_cache_size
+        self.stats = HookStats()
+
+    def setup(self, app: web.Application) -> None:
+        for method in ("GET", "HEAD", "POST"):
+            app.router.add_route(method, HOOK_PATH, self.handle)
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        token = request.match_info.get("token", "")
+        address = request.remote or "?"
+        token_hash = hash_secret(token) if _TOKEN_SHAPE.match(token) else None
+
+        if token_hash is not None and token_hash in self._valid:
+            return await self._lookup(token, token_hash, address)
+        if not self.limiter.is_limited(address):
+            if token_hash is None:
+                return self._unknown(address)
+            return await self._lookup(token, token_hash, address)
+        # A limited address: unknown-looking tokens wait for the narrow lane, or are refused.
+        if token_hash is None or self._lane_waiting >= self._lane_queue:
+            return self._refused(address)
+        self._lane_waiting += 1
+        try:
+            async with self._lane:
+                return await self._lookup(token, token_hash, address, limited=True)
+        finally:
+            self._lane_waiting -= 1
+
+    async def _lookup(
+        self, token: str, token_hash: str, address: str, *, limited: bool = False
+    ) -> web.StreamResponse:
+        try:
+            consultation_id = await self._mark(token)
+        except Exception:
+            # The partner retries nothing: answer 503 so at least its logs show a failure;
+            # reconcile will catch the change anyway.
+            self.stats.errors += 1
+            log.exception("hook_lookup_failed")
+            return web.Response(status=503)
+        if consultation_id is None:
+            return self._refused(address) if limited else self._unknown(address)
+        self._remember(token_hash)
+        self.stats.accepted += 1
+        self._wake()
+        log.info("hook_accepted consultation=%s", consultation_id)
+        return web.Response(status=200, text="ok")
+
+    def _remember(self, token_hash: str) -> None:
+        self._valid[token_hash] = None
+        self._valid.move_to_end(token_hash)
+        while len(self._valid) > self._valid_cache_size:
+            self._valid.popitem(last=False)
+
+    def _unknown(self, address: str) -> web.StreamResponse:
+        self.stats.unknown += 1
+        self.limiter.charge(address)
+        log.info("hook_unknown_token remote=%s count=%d", address, self.stats.unknown)
+        return web.Response(status=404)
+
+    def _refused(self, address: str) -> web.StreamResponse:
+        self.stats.unknown += 1
+        self.stats.limited += 1
+        self.limiter.charge(address)
+        if self.stats.limited % 100 == 1:
+            log.warning("hook_rate_limited remote=%s count=%d", address, self.stats.limited)
+        return web.Response(status=429)

@@ -1,0 +1,119 @@
+"""Receiver + worker against the sandbox and a real database (no Telegram side)."""
+
+from __future__ import annotations
+
+import httpx
+
+from storage.repositories import ConsultationRepository
+from tests.notifications.harness import COORDINATOR, DOCTOR_ACCOUNT, TEAM_CHAT, Harness
+
+
+def _keys(rows: list) -> list[str]:
+    return [r.dedupe_key for r in rows]
+
+
+async def test_hook_flags_and_worker_records_a_jump_of_two_statuses(harness: Harness) -> None:
+    await harness.serve_receiver()
+    await harness.add_users()
+    local_id, partner_id = await harness.start()
+    assert await harness.events(local_id) == [("Registered", "start")]
+
+    # Two statuses passed between two looks; one GET.
+    await harness.sandbox.set_status(partner_id, "PreProcessing", "Processing")
+    assert harness.sandbox.notifications[-1].http_status == 200
+    assert (await harness.consultation(local_id)).needs_refresh is True
+
+    assert harness.worker is not None
+    assert await harness.worker.run_once() == 1
+    assert await harness.events(local_id) == [
+        ("Registered", "start"),
+        ("PreProcessing", "notification"),
+        ("Processing", "notification"),
+    ]
+    row = await harness.consultation(local_id)
+    assert row.needs_refresh is False and row.last_status == "Processing"
+    assert _keys(await harness.outbox()) == [
+        f"cons:{local_id}:team:PreProcessing:to:{TEAM_CHAT}",
+        f"cons:{local_id}:status:Processing:to:{COORDINATOR}",
+        f"cons:{local_id}:team:Processing:to:{TEAM_CHAT}",
+    ]
+    assert harness.outbox_wakes == 1
+
+
+async def test_duplicate_and_forged_gets_queue_nothing(harness: Harness) -> None:
+    await harness.serve_receiver()
+    await harness.add_users()
+    local_id, partner_id = await harness.start()
+    await harness.sandbox.set_status(partner_id, "Processing")
+    assert harness.worker is not None
+    await harness.worker.run_once()
+    before = _keys(await harness.outbox())
+
+    await harness.sandbox.notify(partner_id)  # the partner repeats itself
+    await harness.worker.run_once()
+    async with httpx.AsyncClient() as http:  # someone replays the URL
+        url = harness.sandbox.get_record(partner_id).notification_url
+        assert (await http.get(url)).status_code == 200
+        assert (await http.post(url)).status_code == 200
+    await harness.worker.run_once()
+    assert _keys(await harness.outbox()) == before
+    assert [e for e, _ in await harness.events(local_id)] == ["Registered", "Processing"]
+
+
+async def test_many_hits_coalesce_into_one_fetch(harness: Harness) -> None:
+    await harness.serve_receiver()
+    await harness.add_users()
+    ids = [await harness.start() for _ in range(3)]
+    for _, partner_id in ids:
+        await harness.sandbox.set_status(partner_id, "Processing")
+        await harness.sandbox.notify(partner_id)
+    harness.sandbox.clear_requests()
+    assert harness.worker is not None
+    assert await harness.worker.run_once() == 3
+    gets = [r for r in harness.sandbox.requests if r.route in ("get", "get_all")]
+    assert len(gets) == 1 and gets[0].route == "get_all"
+
+
+async def test_refresh_pending_before_a_restart_is_caught_up(harness: Harness) -> None:
+    await harness.serve_receiver()
+    await harness.add_users()
+    local_id, partner_id = await harness.start()
+    await harness.sandbox.set_status(partner_id, "Processing", "PostProcessing", "Processed")
+    # The bot "died" here: the flag is in the database, nobody processed it.
+    assert (await harness.consultation(local_id)).needs_refresh is True
+    fresh_worker = harness.new_worker()
+    assert await fresh_worker.run_once() == 1
+    row = await harness.consultation(local_id)
+    assert row.state.value == "final" and row.last_status == "Processed"
+    keys = _keys(await harness.outbox())
+    assert f"cons:{local_id}:status:Processed:to:{COORDINATOR}" in keys
+    assert not any(f"to:{DOCTOR_ACCOUNT}" in k for k in keys)  # nothing essential for him
+
+
+async def test_unknown_token_is_404_without_detail_and_counted(harness: Harness) -> None:
+    await harness.serve_receiver()
+    async with httpx.AsyncClient() as http:
+        for path in (
+            "/hooks/callback/" + "x" * 32,
+            "/hooks/callback/short",
+            "/hooks/callback/%2e%2e",
+        ):
+            response = await http.get(harness.hook_base + path)
+            assert response.status_code == 404
+            assert response.text in ("", "404: Not Found")
+    assert harness.receiver is not None and harness.receiver.stats.unknown >= 2
+
+
+async def test_hook_before_the_partner_id_is_bound_is_kept(harness: Harness) -> None:
+    await harness.serve_receiver()
+    async with harness.session_factory() as session:
+        row = await ConsultationRepository(session).create_starting(
+            "tok_" + "a" * 30, coordinator_id=COORDINATOR, doctor_id=101
+        )
+        await session.commit()
+    async with httpx.AsyncClient() as http:
+        response = await http.get(f"{harness.hook_base}/hooks/callback/tok_{'a' * 30}")
+    assert response.status_code == 200
+    assert harness.worker is not None
+    assert await harness.worker.run_once() == 0
+    assert (await harness.consultation(row.id)).needs_refresh is True
