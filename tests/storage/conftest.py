@@ -1,0 +1,95 @@
+"""Storage fixtures: every test gets a fresh database built by the migrations, on SQLite
+always and on PostgreSQL when TEST_POSTGRES_URL is set (.ci/run sets it)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from storage.db import create_engine, create_session_factory
+from storage.migrate import upgrade
+
+PG_ENV = "TEST_POSTGRES_URL"
+PG_SKIP_REASON = f"{PG_ENV} is not set: PostgreSQL storage tests skipped (.ci/run sets it)"
+
+
+async def _pg_admin(base_url: str) -> AsyncEngine:
+    return create_async_engine(base_url, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """A URL of an empty database (not migrated)."""
+    if request.param == "sqlite":
+        # A subdirectory that does not exist yet: create_engine must create it.
+        yield f"sqlite+aiosqlite:///{tmp_path}/data/test.db"
+        return
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(PG_SKIP_REASON)
+    name = f"storage_test_{uuid.uuid4().hex[:12]}"
+    admin = await _pg_admin(base)
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
+@pytest.fixture
+async def migrated_url(db_url: str) -> str:
+    await upgrade(db_url)
+    return db_url
+
+
+@pytest.fixture
+async def engine(migrated_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = create_engine(migrated_url)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_session_factory(engine)
+
+
+@pytest.fixture
+async def session(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
+    async with session_factory() as s:
+        yield s
+
+
+async def wait_for(
+    condition: Callable[[], Awaitable[bool]], timeout: float = 5.0, what: str = "condition"
+) -> None:
+    """Wait until `condition()` is true (polling with a bound), or fail."""
+    async with asyncio.timeout(timeout):
+        while not await condition():
+            await asyncio.sleep(0.005)
+    assert await condition(), what
+
+
+async def pg_lock_waiters(engine: AsyncEngine) -> int:
+    """Backends of this database waiting on a lock (PostgreSQL only)."""
+    async with engine.connect() as conn:
+        n = await conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return int(n or 0)

@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+from sqlalchemy.engine import Connection
+
+from storage.db import create_engine
+from storage.migrate import alembic_config, current_revision, downgrade, head_revision, upgrade
+from storage.models import Base
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _revisions() -> list[str]:
+    script = ScriptDirectory.from_config(alembic_config())
+    revs = [r.revision for r in script.walk_revisions("base", "heads")]
+    return list(reversed(revs))  # oldest first
+
+
+async def _tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
+    finally:
+        await engine.dispose()
+
+
+async def test_stairway_upgrade_downgrade_upgrade(db_url: str) -> None:
+    revisions = _revisions()
+    assert revisions, "no migrations found"
+    for i, rev in enumerate(revisions):
+        previous = revisions[i - 1] if i else "base"
+        await upgrade(db_url, rev)
+        assert await current_revision(db_url) == rev
+        await downgrade(db_url, previous)
+        assert await current_revision(db_url) == (None if previous == "base" else previous)
+        await upgrade(db_url, rev)
+    assert await current_revision(db_url) == head_revision()
+    await downgrade(db_url, "base")
+    assert await _tables(db_url) <= {"alembic_version"}
+
+
+async def test_models_match_migrations(migrated_url: str) -> None:
+    engine = create_engine(migrated_url)
+
+    def diff(conn: Connection) -> list[object]:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+        return list(compare_metadata(ctx, Base.metadata))
+
+    try:
+        async with engine.connect() as conn:
+            differences = await conn.run_sync(diff)
+    finally:
+        await engine.dispose()
+    assert differences == []
+    assert set(Base.metadata.tables) <= await _tables(migrated_url)
+
+
+async def test_upgrade_is_idempotent(migrated_url: str) -> None:
+    await upgrade(migrated_url)
+    assert await current_revision(migrated_url) == head_revision()
+
+
+def test_alembic_cli_uses_database_url(tmp_path: Path) -> None:
+    db = tmp_path / "cli" / "bot.db"
+    env = {**os.environ, "DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
+    alembic = Path(sys.executable).with_name("alembic")
+    done = subprocess.run(
+        [str(alembic), "-c", str(ROOT / "alembic.ini"), "upgrade", "head"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert db.exists()
