@@ -234,16 +234,16 @@ class FakeTelegram:
     async def enqueue(self, *updates: tuple[str, dict[str, Any]]) -> list[int]:
         """Queue updates (type, payload) as one batch; returns their update_ids."""
         async with self._changed:
-            ids = []
+            ids: list[int] = []
             for update_type, payload in updates:
                 update = PendingUpdate(self._next_update_id, update_type, payload)
                 self._next_update_id += 1
+                ids.append(update.update_id)
                 if self.allowed_updates and update_type not in self.allowed_updates:
                     # Telegram never delivers it; count it as handled so nobody waits for it.
                     self._filtered.add(update.update_id)
                     continue
                 self._updates.append(update)
-                ids.append(update.update_id)
             self._changed.notify_all()
             return ids
 
