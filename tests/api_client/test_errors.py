@@ -163,6 +163,7 @@ def test_outcome_unknown_is_not_an_unavailability() -> None:
 def test_str_of_an_error_keeps_description_out() -> None:
     # descriptions may echo what was sent (a patient's phone): keep them out of logs
     err = error_from_response(400, body("bad_argument", "patientPhone", "+79099708593 invalid"))
+    assert isinstance(err, BadArgument)
     assert "79099708593" not in str(err) and "79099708593" not in repr(err)
     assert str(err) == "HTTP 400 bad_argument value=patientPhone"
     assert err.description == "+79099708593 invalid"  # still there for whoever needs it

@@ -137,7 +137,7 @@ def test_current_status_from_history_when_status_missing() -> None:
 def test_aware_timestamps_are_converted_to_utc() -> None:
     cb = Callback.parse_payload({"id": "x", "createdAtUtc": "2024-06-01T15:30:00+03:00"})
     assert cb.created_at_utc == datetime(2024, 6, 1, 12, 30, tzinfo=UTC)
-    assert cb.created_at_utc.utcoffset() == timedelta(0)  # type: ignore[union-attr]
+    assert cb.created_at_utc is not None and cb.created_at_utc.utcoffset() == timedelta(0)
     zulu = Callback.parse_payload({"id": "x", "createdAtUtc": "2024-06-01T12:30:00Z"})
     assert zulu.created_at_utc == cb.created_at_utc
 
