@@ -363,7 +363,11 @@ class PartnerApiClient:
         offset: int,
     ) -> list[tuple[str, str]]:
         params: list[tuple[str, str]] = [("ids", i) for i in ids or ()]
-        params += [("statuses", RequestStatus(s).value) for s in statuses or ()]
+        # A status this code does not know yet is passed through as written.
+        params += [
+            ("statuses", s.value if isinstance(s, RequestStatus) else str(s))
+            for s in statuses or ()
+        ]
         params += [
             ("order", order),
             ("asc", "true" if asc else "false"),

@@ -452,14 +452,14 @@ async def test_list_callbacks_query_has_repeated_keys(
         "items": [callback_payload("a")], "count": 1, "totalCount": 31})
     async with make_client() as api:
         page = await api.list_callbacks(
-            ids=["a", "b"], statuses=[RequestStatus.PROCESSING, "Delayed"],
+            ids=["a", "b"], statuses=[RequestStatus.PROCESSING, "Delayed", "Rescheduled"],
             order="Status", asc=True, limit=5, offset=10,
         )
     assert page.count == 1 and page.total_count == 31 and page.items[0].id == "a"
     url = mock_api.requests[0].url
     assert url.path == "/api/v1/callbackrequest/get-all"
     assert url.params.get_list("ids") == ["a", "b"]
-    assert url.params.get_list("statuses") == ["Processing", "Delayed"]
+    assert url.params.get_list("statuses") == ["Processing", "Delayed", "Rescheduled"]
     assert "ids=a&ids=b" in str(url) and "statuses=Processing&statuses=Delayed" in str(url)
     assert (url.params["order"], url.params["asc"], url.params["limit"],
             url.params["offset"]) == ("Status", "true", "5", "10")
