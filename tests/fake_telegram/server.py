@@ -401,7 +401,7 @@ class FakeTelegram:
     def commands(self, scope: Any = None, language_code: str = "") -> list[tuple[str, str]]:
         """Commands set for a scope (None/"default", a dict, or an aiogram BotCommandScope)."""
         if hasattr(scope, "model_dump"):
-            scope = scope.model_dump(exclude_none=True)
+            scope = scope.model_dump(mode="json", exclude_none=True)
         key = scope if isinstance(scope, str) else scope_key(scope)
         stored = self.state.commands.get((key, language_code), [])
         return [(c["command"], c["description"]) for c in stored]
