@@ -11,6 +11,7 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 
 from bot.i18n import I18n, resolve_language
+from bot.middlewares.demo_mark import current_chat_language
 
 log = logging.getLogger(__name__)
 
@@ -49,4 +50,9 @@ class LanguageMiddleware(BaseMiddleware):
         data["lang"] = lang
         data["t"] = self.i18n.translator(lang)
         data["tz"] = user_zone(db_user, self.default_zone)
-        return await handler(event, data)
+        chat = data.get("event_chat")
+        token = current_chat_language.set((chat.id, lang) if chat is not None else None)
+        try:
+            return await handler(event, data)
+        finally:
+            current_chat_language.reset(token)

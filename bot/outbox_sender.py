@@ -1,0 +1,459 @@
+"""Drains the durable outbox into Telegram within its limits.
+
+* Limits, as sliding windows (exact, unlike a token bucket that allows a double burst):
+  ``global_rate`` messages per second overall, one per ``per_chat_interval`` per chat,
+  ``group_per_minute`` per group (negative chat ids).
+* Order per chat: rows of one chat go through one worker, in id order; the storage claim
+  never hands out a row while an older row of its chat is claimed or waiting.
+* ``TelegramRetryAfter``: every send pauses for ``retry_after`` and the row is retried
+  (inline while its claim lasts, else rescheduled) — not counted as a failure.
+* Network errors and 5xx: rescheduled with exponential backoff (capped, jittered); the rest
+  of that chat's batch is released so nothing overtakes the failed row.
+* 403 → the user is marked inactive and the chat's pending rows dead; 400 chat not found →
+  the chat's rows dead; migrate_to_chat_id → the chat's rows follow the new id (the
+  ``on_chat_migrated`` callback lets the application store it); "message is not modified" →
+  sent; "message to edit not found" → sent as a new message; other 400s → dead.
+* At least once: a row is claimed with a lease; a crash before ``mark_sent`` lets the lease
+  expire and the row is sent again by the next sender.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.types import InlineKeyboardMarkup, Message
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import OutboxMessage
+from storage.repositories.outbox import OutboxRepository
+from storage.repositories.users import UserRepository
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+ChatMigrated = Callable[[int, int], Awaitable[None]]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SlidingWindow:
+    """At most ``limit`` events in any ``period`` seconds."""
+
+    __slots__ = ("limit", "period", "stamps")
+
+    def __init__(self, limit: int, period: float) -> None:
+        self.limit = limit
+        self.period = period
+        self.stamps: deque[float] = deque()
+
+    def delay(self, now: float) -> float:
+        while self.stamps and self.stamps[0] <= now - self.period:
+            self.stamps.popleft()
+        if len(self.stamps) < self.limit:
+            return 0.0
+        return self.stamps[0] + self.period - now
+
+    def record(self, now: float) -> None:
+        self.stamps.append(now)
+
+    def idle(self, now: float) -> bool:
+        return not self.stamps or self.stamps[-1] <= now - self.period
+
+
+@dataclass
+class _ChatQueue:
+    rows: deque[OutboxMessage] = field(default_factory=deque)
+    task: asyncio.Task[None] | None = None
+
+
+class OutboxSender:
+    def __init__(
+        self,
+        bot: Bot,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        clock: Clock = utc_now,
+        global_rate: int = 25,
+        per_chat_interval: float = 1.0,
+        group_per_minute: int = 20,
+        lease: timedelta = timedelta(seconds=120),
+        batch_size: int = 100,
+        max_in_flight: int = 300,
+        max_idle: float = 30.0,
+        backoff_base: float = 1.0,
+        backoff_cap: float = 600.0,
+        max_attempts: int = 50,
+        on_chat_migrated: ChatMigrated | None = None,
+        team_chat_id: int | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.bot = bot
+        self.session_factory = session_factory
+        self.clock = clock
+        self.per_chat_interval = per_chat_interval
+        self.lease = lease
+        self.batch_size = batch_size
+        self.max_in_flight = max_in_flight
+        self.max_idle = max_idle
+        self.backoff_base = backoff_base
+        self.backoff_cap = backoff_cap
+        self.max_attempts = max_attempts
+        self.on_chat_migrated = on_chat_migrated
+        self.team_chat_id = team_chat_id
+        self._monotonic = monotonic
+        self._global = SlidingWindow(global_rate, 1.0)
+        self._group_per_minute = group_per_minute
+        self._chat_windows: dict[int, SlidingWindow] = {}
+        self._group_windows: dict[int, SlidingWindow] = {}
+        self._limit_lock = asyncio.Lock()
+        self._paused_until = 0.0
+        self._wake = asyncio.Event()
+        self._progress = asyncio.Event()
+        self._stopping = False
+        self._chats: dict[int, _ChatQueue] = {}
+        self._in_flight = 0
+        self._aliases: dict[int, int] = {}  # old group id → new supergroup id
+        self._run_task: asyncio.Task[None] | None = None
+        self.sent_count = 0
+        self.dead_count = 0
+
+    # ------------------------------------------------------------------ control
+
+    def wake(self) -> None:
+        """Look at the outbox now (a row was queued). Safe to call from any handler."""
+        self._wake.set()
+
+    def start(self) -> asyncio.Task[None]:
+        self._run_task = asyncio.create_task(self.run(), name="outbox-sender")
+        return self._run_task
+
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop claiming, let sends in progress finish briefly, release what is left."""
+        self._stopping = True
+        self._wake.set()
+        tasks = [q.task for q in self._chats.values() if q.task is not None]
+        if self._run_task is not None:
+            tasks.append(self._run_task)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        leftovers = [row for q in self._chats.values() for row in q.rows]
+        self._chats.clear()
+        if leftovers:
+            # Release the claims so a restart sends them at once, not after the lease.
+            with contextlib.suppress(Exception):
+                await self._release(leftovers)
+
+    async def run(self) -> None:
+        while not self._stopping:
+            try:
+                claimed = await self._claim()
+            except Exception as exc:  # database trouble: try again soon, never die
+                log.error("outbox_claim_failed error=%s", type(exc).__name__)
+                await self._sleep_or_wake(min(5.0, self.max_idle))
+                continue
+            if claimed:
+                continue
+            timeout = await self._idle_timeout()
+            if self._in_flight:
+                # Rows queued behind a busy chat look due; workers wake us when they finish.
+                timeout = max(timeout, 0.5)
+            await self._sleep_or_wake(timeout)
+
+    async def drain(self, limit: float = 30.0) -> None:
+        """Tests/tools: return once nothing is due or in flight (or raise TimeoutError)."""
+        async with asyncio.timeout(limit):
+            while True:
+                self._progress.clear()
+                if self._in_flight == 0:
+                    async with self.session_factory() as session:
+                        next_due = await OutboxRepository(session).next_due_at()
+                    if next_due is None:
+                        return
+                # Re-check after every delivered row, or at least twice a second.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._progress.wait(), 0.5)
+
+    # ------------------------------------------------------------------ claiming
+
+    async def _claim(self) -> int:
+        room = self.max_in_flight - self._in_flight
+        if room <= 0:
+            return 0
+        async with self.session_factory() as session:
+            rows = await OutboxRepository(session).claim_due(
+                self.clock(), min(room, self.batch_size), self.lease
+            )
+            await session.commit()
+        for row in rows:
+            self._in_flight += 1
+            queue = self._chats.setdefault(row.chat_id, _ChatQueue())
+            queue.rows.append(row)
+            if queue.task is None or queue.task.done():
+                queue.task = asyncio.create_task(self._chat_worker(row.chat_id))
+        return len(rows)
+
+    async def _idle_timeout(self) -> float:
+        try:
+            async with self.session_factory() as session:
+                next_due = await OutboxRepository(session).next_due_at()
+        except Exception:
+            return min(5.0, self.max_idle)
+        if next_due is None:
+            return self.max_idle
+        wait = (next_due - self.clock()).total_seconds()
+        # A row whose lease is still held by a running worker shows as due "now": do not
+        # spin on it; a worker that finishes wakes the loop anyway.
+        return min(self.max_idle, max(wait, 0.05))
+
+    async def _sleep_or_wake(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()
+
+    # ------------------------------------------------------------------ per chat
+
+    async def _chat_worker(self, chat_id: int) -> None:
+        queue = self._chats[chat_id]
+        while queue.rows and not self._stopping:
+            row = queue.rows[0]
+            try:
+                keep_going = await self._deliver(row)
+            except Exception as exc:  # a bug or a database error: the lease will retry it
+                log.error(
+                    "outbox_worker_error row_id=%s chat_id=%s error=%s",
+                    row.id, row.chat_id, type(exc).__name__,
+                )
+                keep_going = False
+                with contextlib.suppress(Exception):
+                    await self._reschedule(row, self._backoff(row.attempts), type(exc).__name__)
+            queue.rows.popleft()
+            self._in_flight -= 1
+            self._progress.set()
+            self._wake.set()
+            if not keep_going and queue.rows:
+                # Nothing of this chat may overtake the row that failed: hand the rest back.
+                rest = list(queue.rows)
+                queue.rows.clear()
+                self._in_flight -= len(rest)
+                await self._release(rest)
+        if not queue.rows and self._chats.get(chat_id) is queue:
+            del self._chats[chat_id]
+        self._progress.set()
+        self._wake.set()
+
+    async def _deliver(self, row: OutboxMessage) -> bool:
+        """Send one row to the end; True when the chat's next row may follow."""
+        target = self._aliases.get(row.chat_id, row.chat_id)
+        if target != row.chat_id:
+            await self._retarget(row.chat_id, target)
+            row.chat_id = target
+            row.edit_message_id = None
+        if row.text is None:
+            await self._mark_dead(row, "text removed by retention")
+            return True
+        edit_id = row.edit_message_id
+        while True:
+            if not self._lease_left(row):
+                # Another sender may own it now; sending would risk a duplicate for nothing.
+                log.info("outbox_lease_expired row_id=%s", row.id)
+                return False
+            await self._acquire(row.chat_id)
+            try:
+                message_id = await self._send(row, edit_id)
+            except TelegramRetryAfter as exc:
+                self._pause(exc.retry_after)
+                log.warning("outbox_retry_after row_id=%s seconds=%s", row.id, exc.retry_after)
+                if self._lease_left(row, margin=exc.retry_after + 5):
+                    continue
+                await self._reschedule(row, exc.retry_after, "retry_after")
+                return False
+            except TelegramMigrateToChat as exc:
+                new_id = exc.migrate_to_chat_id
+                log.warning("outbox_chat_migrated old=%s new=%s", row.chat_id, new_id)
+                self._aliases[row.chat_id] = new_id
+                await self._retarget(row.chat_id, new_id)
+                row.chat_id, edit_id = new_id, None
+                continue
+            except TelegramBadRequest as exc:
+                text = exc.message.lower()
+                if "message is not modified" in text:
+                    message_id = edit_id
+                elif edit_id is not None and (
+                    "message to edit not found" in text or "message can't be edited" in text
+                ):
+                    edit_id = None  # the card is gone: send it anew
+                    continue
+                elif "chat not found" in text:
+                    await self._chat_dead(row, "chat not found")
+                    return False
+                else:
+                    await self._mark_dead(row, f"bad request: {exc.message}")
+                    return True
+            except TelegramForbiddenError as exc:
+                await self._chat_dead(row, f"forbidden: {exc.message}", deactivate=True)
+                return False
+            except TelegramNotFound:
+                await self._chat_dead(row, "not found")
+                return False
+            except TelegramUnauthorizedError:
+                # The bot token itself is refused: keep the rows, try much later.
+                self._pause(60)
+                await self._reschedule(row, 60, "unauthorized")
+                return False
+            except (TelegramNetworkError, TelegramServerError) as exc:
+                return await self._retry_later(row, type(exc).__name__)
+            except TelegramAPIError as exc:
+                return await self._retry_later(row, type(exc).__name__)
+            await self._mark_sent(row, message_id)
+            return True
+
+    async def _send(self, row: OutboxMessage, edit_id: int | None) -> int | None:
+        markup = (
+            InlineKeyboardMarkup.model_validate_json(row.reply_markup)
+            if row.reply_markup
+            else None
+        )
+        assert row.text is not None
+        if edit_id is not None:
+            result = await self.bot.edit_message_text(
+                text=row.text, chat_id=row.chat_id, message_id=edit_id, reply_markup=markup
+            )
+            return result.message_id if isinstance(result, Message) else edit_id
+        message = await self.bot.send_message(row.chat_id, row.text, reply_markup=markup)
+        return message.message_id
+
+    # ------------------------------------------------------------------ limits
+
+    def _pause(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, self._monotonic() + float(seconds))
+
+    async def _acquire(self, chat_id: int) -> None:
+        while True:
+            async with self._limit_lock:
+                now = self._monotonic()
+                chat = self._chat_windows.get(chat_id)
+                if chat is None:
+                    chat = self._chat_windows[chat_id] = SlidingWindow(1, self.per_chat_interval)
+                windows = [self._global, chat]
+                if chat_id < 0:
+                    group = self._group_windows.get(chat_id)
+                    if group is None:
+                        group = SlidingWindow(self._group_per_minute, 60.0)
+                        self._group_windows[chat_id] = group
+                    windows.append(group)
+                wait = max([self._paused_until - now, *(w.delay(now) for w in windows)])
+                if wait <= 0:
+                    for window in windows:
+                        window.record(now)
+                    self._prune(now)
+                    return
+            await asyncio.sleep(wait)
+
+    def _prune(self, now: float) -> None:
+        if len(self._chat_windows) > 1000:
+            for key in [k for k, w in self._chat_windows.items() if w.idle(now)]:
+                del self._chat_windows[key]
+        if len(self._group_windows) > 1000:
+            for key in [k for k, w in self._group_windows.items() if w.idle(now)]:
+                del self._group_windows[key]
+
+    def _lease_left(self, row: OutboxMessage, margin: float = 2.0) -> bool:
+        if row.claimed_until is None:
+            return True
+        return self.clock() + timedelta(seconds=margin) < row.claimed_until
+
+    def _backoff(self, attempts: int) -> float:
+        raw = min(self.backoff_cap, self.backoff_base * 2 ** max(0, attempts - 1))
+        return raw * random.uniform(0.8, 1.2)
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    async def _retry_later(self, row: OutboxMessage, error: str) -> bool:
+        if row.attempts >= self.max_attempts:
+            await self._mark_dead(row, f"gave up after {row.attempts} attempts: {error}")
+            return True
+        delay = self._backoff(row.attempts)
+        log.warning("outbox_retry row_id=%s attempt=%s in=%.1fs error=%s",
+                    row.id, row.attempts, delay, error)
+        await self._reschedule(row, delay, error)
+        return False
+
+    async def _mark_sent(self, row: OutboxMessage, message_id: int | None) -> None:
+        async with self.session_factory() as session:
+            await OutboxRepository(session).mark_sent(row.id, message_id, now=self.clock())
+            await session.commit()
+        self.sent_count += 1
+
+    async def _mark_dead(self, row: OutboxMessage, error: str) -> None:
+        log.warning("outbox_dead row_id=%s chat_id=%s reason=%s",
+                    row.id, row.chat_id, error.split(":", 1)[0])
+        async with self.session_factory() as session:
+            await OutboxRepository(session).mark_dead(row.id, error, now=self.clock())
+            await session.commit()
+        self.dead_count += 1
+
+    async def _chat_dead(self, row: OutboxMessage, error: str, *, deactivate: bool = False) -> None:
+        log.warning("outbox_chat_dead chat_id=%s reason=%s", row.chat_id, error.split(":", 1)[0])
+        async with self.session_factory() as session:
+            count = await OutboxRepository(session).mark_chat_dead(
+                row.chat_id, error, now=self.clock()
+            )
+            if deactivate and row.chat_id > 0:
+                await UserRepository(session).deactivate(row.chat_id)
+            await session.commit()
+        self.dead_count += count
+
+    async def _reschedule(self, row: OutboxMessage, delay: float, error: str) -> None:
+        at = self.clock() + timedelta(seconds=delay)
+        async with self.session_factory() as session:
+            await OutboxRepository(session).reschedule(row.id, at, error)
+            await session.commit()
+
+    async def _release(self, rows: list[OutboxMessage]) -> None:
+        now = self.clock()
+        async with self.session_factory() as session:
+            repo = OutboxRepository(session)
+            for row in rows:
+                await repo.reschedule(row.id, now, row.last_error)
+            await session.commit()
+
+    async def _retarget(self, old: int, new: int) -> None:
+        async with self.session_factory() as session:
+            await OutboxRepository(session).retarget_chat(old, new)
+            await session.commit()
+        if old == self.team_chat_id:
+            log.warning(
+                "team_chat_migrated old=%s new=%s action=set TEAM_CHAT_ID=%s", old, new, new
+            )
+        if self.on_chat_migrated is not None:
+            try:
+                await self.on_chat_migrated(old, new)
+            except Exception as exc:
+                log.error("chat_migrated_callback_failed error=%s", type(exc).__name__)
