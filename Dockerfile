@@ -1,0 +1,16 @@
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY pyproject.toml README.md alembic.ini ./
+COPY api_client ./api_client
+COPY storage ./storage
+COPY bot ./bot
+RUN pip install . && useradd --system --uid 10001 --home /app bot && mkdir -p /app/data \
+    && chown bot /app/data
+USER bot
+VOLUME ["/app/data"]
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
+  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/health', timeout=4).status != 200)"
+CMD ["python", "-m", "bot"]
