@@ -181,3 +181,15 @@ def split_message(text: str, limit: int = 4096) -> list[str]:
     if rest:
         parts.append(rest)
     return parts
+
+
+def render_start_confirmed(view: ConsultationView, t: Translator) -> Rendered:
+    """Told to the coordinator when an `unknown` start turns out to have been created."""
+    return Rendered(
+        t(
+            "notify-start-confirmed",
+            short_id=view.short_id,
+            patient=_name(view.patient_name),
+            doctor=_name(view.doctor_name),
+        )
+    )

@@ -195,7 +195,7 @@ class StatusProcessor:
             if await outbox.enqueue(
                 chat_id=notice.recipient.chat_id,
                 text=rendered.text,
-                reply_markup=_markup_json(rendered.reply_markup),
+                reply_markup=markup_json(rendered.reply_markup),
                 dedupe_key=notice.dedupe_key(consultation.id, card_version=card_version),
                 consultation_id=consultation.id,
                 edit_message_id=edit_id,
@@ -243,7 +243,7 @@ def _view(consultation: Consultation, coordinator: User | None) -> ConsultationV
     )
 
 
-def _markup_json(markup: InlineKeyboardMarkup | None) -> str | None:
+def markup_json(markup: InlineKeyboardMarkup | None) -> str | None:
     if markup is None:
         return None
     return json.dumps(markup.model_dump(mode="json", exclude_none=True), ensure_ascii=False)

@@ -44,3 +44,4 @@ notify-again-unavailable = Starting again is not available right now — use /st
 notify-start-failed =
     ⚠️ The start of a consultation (patient { $patient }, doctor { $doctor }, { $when }) was not confirmed: the service did not create it.
     There will be no call. You can start it again.
+notify-start-confirmed = ✅ Consultation { $short_id } was created after all (patient { $patient }, doctor { $doctor }) — I am following it as usual. No need to start it again.
