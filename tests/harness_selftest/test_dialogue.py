@@ -106,3 +106,25 @@ async def test_update_types_not_allowed_do_not_hang(tg: FakeTelegram, bot: Bot) 
         query = await anna.press("Да")  # filtered like Telegram does; still returns
     assert not query.answered
     assert anna.last_bot_message().buttons  # nothing was edited
+
+
+async def test_group_members_talk_and_the_bot_answers_in_the_group(polling: FakeTelegram) -> None:
+    anna, boris = polling.user(1001), polling.user(1002, first_name="Борис")
+    team = polling.group(-700, "Команда")
+    await team.send_text(anna, "привет")
+    await team.send_command(boris, "/start", mention=True)
+    assert [m.content for m in team.messages()][:3] == [
+        "привет", "привет", "/start@test_bot",
+    ]
+    assert team.last_bot_message().text == "Привет, Борис! Согласны?"
+    await team.press(anna, "Нет")
+    assert team.last_bot_message().text == "Ваш ответ: no"
+    assert anna.messages() == []  # nothing leaked into the private chat
+
+
+async def test_wait_handled_explains_a_missing_dispatcher(tg: FakeTelegram) -> None:
+    anna = tg.user(1001)
+    message = await anna.send_text("nobody polls", wait=False)
+    assert message.text == "nobody polls"
+    with pytest.raises(TimeoutError, match=r"(?s)not handled.*run_polling.*'nobody polls'"):
+        await tg.wait_handled(1, timeout=0.05)
