@@ -37,6 +37,7 @@ class SandboxServer:
         return f"http://{self.host}:{self.port}"
 
     async def start(self) -> None:
+        self.sandbox.reopen()
         # A short shutdown timeout: held "timeout" answers are released on shutdown anyway.
         runner = web.AppRunner(create_app(self.sandbox), shutdown_timeout=2.0, access_log=None)
         await runner.setup()

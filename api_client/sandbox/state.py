@@ -504,6 +504,11 @@ class Sandbox:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.closing_event().wait(), seconds)
 
+    def reopen(self) -> None:
+        """Make a closed sandbox usable again (a server restarted over the same state)."""
+        if self._closing is not None and self._closing.is_set():
+            self._closing = None
+
     def begin_close(self) -> None:
         self.closing_event().set()
 
