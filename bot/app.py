@@ -47,7 +47,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.i18n import I18n
-from bot.middlewares import setup_middlewares
+from bot.middlewares import setup_commit_before_state_save, setup_middlewares
 from bot.settings import ConfigError, Settings
 
 log = logging.getLogger(__name__)
@@ -184,6 +184,7 @@ def create_dispatcher(
     dp.include_router(fallback.setup())
     # Its own isolation object: dialog stacks lock on their own keys.
     setup_dialogs(dp, events_isolation=_dialog_isolation(dp, settings))
+    setup_commit_before_state_save(dp)
     return dp
 
 

@@ -98,6 +98,7 @@ class OutboxSender:
         global_rate: int = 25,
         per_chat_interval: float = 1.0,
         group_per_minute: int = 20,
+        group_period: float = 60.0,
         lease: timedelta = timedelta(seconds=120),
         batch_size: int = 100,
         max_in_flight: int = 300,
@@ -125,6 +126,7 @@ class OutboxSender:
         self._monotonic = monotonic
         self._global = SlidingWindow(global_rate, 1.0)
         self._group_per_minute = group_per_minute
+        self._group_period = group_period
         self._chat_windows: dict[int, SlidingWindow] = {}
         self._group_windows: dict[int, SlidingWindow] = {}
         self._limit_lock = asyncio.Lock()
@@ -365,7 +367,7 @@ class OutboxSender:
                 if chat_id < 0:
                     group = self._group_windows.get(chat_id)
                     if group is None:
-                        group = SlidingWindow(self._group_per_minute, 60.0)
+                        group = SlidingWindow(self._group_per_minute, self._group_period)
                         self._group_windows[chat_id] = group
                     windows.append(group)
                 wait = max([self._paused_until - now, *(w.delay(now) for w in windows)])

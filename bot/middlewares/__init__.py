@@ -12,7 +12,11 @@ Outer update middlewares, after aiogram's own ErrorsMiddleware, UserContextMiddl
    in a private chat.
 
 Inner middleware on message and callback_query: ``RoleFlagMiddleware`` enforcing handler
-flags ``flags={"roles": {"coordinator", "admin"}}``.
+flags ``flags={"roles": {"coordinator", "admin"}}``; and, registered after
+``setup_dialogs``, ``CommitBeforeStateSaveMiddleware`` (commit the update's session when the
+handler returns, before FSM/dialog state is written through another connection).
+Handlers that write through ``session`` and then call ``state.set_state`` themselves must
+``await session.commit()`` first (SQLite has one writer).
 """
 
 from __future__ import annotations
@@ -33,12 +37,13 @@ from bot.middlewares.access import (
     has_role,
     role_of,
 )
-from bot.middlewares.database import DbSessionMiddleware
+from bot.middlewares.database import CommitBeforeStateSaveMiddleware, DbSessionMiddleware
 from bot.middlewares.group_guard import GroupGuardMiddleware
 from bot.middlewares.i18n import LanguageMiddleware, user_zone
 
 __all__ = [
     "AccessGateMiddleware",
+    "CommitBeforeStateSaveMiddleware",
     "DbSessionMiddleware",
     "GroupGuardMiddleware",
     "LanguageMiddleware",
@@ -48,6 +53,7 @@ __all__ = [
     "answer_no_access",
     "has_role",
     "role_of",
+    "setup_commit_before_state_save",
     "setup_middlewares",
     "user_zone",
 ]
@@ -71,3 +77,17 @@ def setup_middlewares(
     dp.message.middleware(role_flags)
     dp.callback_query.middleware(role_flags)
     dp.edited_message.middleware(role_flags)
+
+
+def setup_commit_before_state_save(dp: Dispatcher) -> None:
+    """Call after ``setup_dialogs(dp)`` so it is the innermost middleware."""
+    from aiogram_dialog.api.entities import DIALOG_EVENT_NAME
+
+    commit = CommitBeforeStateSaveMiddleware()
+    for name in (
+        "message", "edited_message", "callback_query", "my_chat_member", "business_message",
+        "chat_join_request", DIALOG_EVENT_NAME,
+    ):
+        observer = dp.observers.get(name)
+        if observer is not None:
+            observer.middleware(commit)

@@ -90,6 +90,10 @@ class UserMiddleware(BaseMiddleware):
             db_user = await _load_user(session, tg_user, self.admin_ids)
             if db_user is not None and isinstance(event, Update):
                 _track_reachability(db_user, event, chat)
+            if session.new or session.dirty or session.in_transaction():
+                # Commit now: a write transaction left open would block the FSM storage's
+                # own connection on SQLite (see CommitBeforeStateSaveMiddleware).
+                await session.commit()
         data["db_user"] = db_user
         data["user"] = db_user
         return await handler(event, data)

@@ -35,3 +35,27 @@ class DbSessionMiddleware(BaseMiddleware):
                 raise
             await session.commit()
             return result
+
+
+class CommitBeforeStateSaveMiddleware(BaseMiddleware):
+    """Inner middleware, registered last (after ``setup_dialogs``): commits the update's
+    session as soon as the handler returns.
+
+    The FSM storage and aiogram-dialog's context saver write through their own connections
+    right after the handler; on SQLite a write transaction still open on the update's
+    session would block them until the busy timeout. Committing here keeps "the handler's
+    work, then the state" in that order and frees the lock. On an exception nothing is
+    committed (the outer middleware rolls back).
+    """
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        result = await handler(event, data)
+        session: AsyncSession | None = data.get("session")
+        if session is not None:
+            await session.commit()
+        return result

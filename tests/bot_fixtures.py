@@ -1,0 +1,258 @@
+"""Reusable fixtures for tests that drive the real bot (import them into your conftest).
+
+    # tests/<yours>/conftest.py
+    from tests.bot_fixtures import *  # noqa: F403  (or import the names you need)
+
+Fixtures (all function-scoped, offline, on 127.0.0.1):
+  db_url           str       a temp SQLite file URL, upgraded by the migrations
+  engine           AsyncEngine on db_url (disposed after the test)
+  session_factory  async_sessionmaker(expire_on_commit=False)
+  sandbox          api_client.sandbox.SandboxServer (pace=None: statuses move only when
+                   the test calls sandbox.sandbox.set_status(...))
+  fake_tg          tests.fake_telegram.FakeTelegram
+  i18n             bot.i18n.I18n
+  settings_env     dict of env values the `settings` fixture is built from; override it in
+                   your conftest or module to change settings (ADMIN_IDS, TEAM_CHAT_ID, …)
+  settings         bot.settings.Settings: BOT_TOKEN = the fake's token, TELEGRAM_API_URL =
+                   the fake, DATABASE_URL = db_url, TMAPI_BASE_URL empty (sandbox mode, so the
+                   demo mark is on), ADMIN_IDS = "1" (ADMIN_ID)
+  api              PartnerApiClient talking to `sandbox` over HTTP
+  bot              aiogram Bot talking to `fake_tg` (parse_mode HTML, demo mark installed in
+                   sandbox mode)
+  outbox           OutboxSender for `bot` (not running; call .start()/.stop() or use
+                   `running_bot`)
+  extra_routers    list of routers passed to create_dispatcher (override to add yours)
+  dispatcher       the production Dispatcher from create_dispatcher(...)
+  running_bot      a BotHarness: the dispatcher polling the fake (handle_as_tasks=False,
+                   so fake_tg.wait_handled is exact) and the outbox sender running; stopped
+                   after the test
+
+`make_harness(...)` is the same as an async context manager, for tests that need two
+dispatchers in sequence (a restart) on one database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiogram import Bot, Dispatcher, Router
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from api_client import StaticTokenProvider
+from api_client.client import PartnerApiClient
+from api_client.sandbox import SandboxConfig, SandboxServer
+from bot.app import create_dispatcher, install_demo_mark
+from bot.http_server import HealthState
+from bot.i18n import I18n
+from bot.outbox_sender import OutboxSender
+from bot.settings import Settings, load_settings
+from storage.db import create_engine, create_session_factory
+from storage.migrate import upgrade
+from tests.fake_telegram import FakeTelegram, make_bot, run_polling
+
+ADMIN_ID = 1
+
+__all__ = [
+    "ADMIN_ID",
+    "BotHarness",
+    "api",
+    "bot",
+    "db_url",
+    "dispatcher",
+    "engine",
+    "extra_routers",
+    "fake_tg",
+    "i18n",
+    "make_harness",
+    "outbox",
+    "running_bot",
+    "sandbox",
+    "session_factory",
+    "settings",
+    "settings_env",
+]
+
+
+@pytest.fixture
+async def db_url(tmp_path: Path) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    await upgrade(url)
+    return url
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    eng = create_engine(db_url)
+    yield eng
+    await eng.dispose()
+
+
+@pytest.fixture
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return create_session_factory(engine)
+
+
+@pytest.fixture
+async def sandbox() -> AsyncIterator[SandboxServer]:
+    async with SandboxServer(SandboxConfig(pace=None)) as server:
+        yield server
+
+
+@pytest.fixture
+async def fake_tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as tg:
+        yield tg
+
+
+@pytest.fixture(scope="session")
+def i18n() -> I18n:
+    return I18n(strict=True)
+
+
+@pytest.fixture
+def settings_env() -> dict[str, str]:
+    return {"ADMIN_IDS": str(ADMIN_ID)}
+
+
+@pytest.fixture
+def settings(fake_tg: FakeTelegram, db_url: str, settings_env: dict[str, str]) -> Settings:
+    return load_settings(
+        {
+            "BOT_TOKEN": fake_tg.token,
+            "TELEGRAM_API_URL": fake_tg.url,
+            "DATABASE_URL": db_url,
+            "HTTP_PORT": "0",
+            **settings_env,
+        }
+    )
+
+
+@pytest.fixture
+async def api(sandbox: SandboxServer) -> AsyncIterator[PartnerApiClient]:
+    async with PartnerApiClient(sandbox.url, StaticTokenProvider("test-token")) as client:
+        yield client
+
+
+def build_bot(
+    fake_tg: FakeTelegram,
+    settings: Settings,
+    i18n: I18n,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> Bot:
+    bot = make_bot(fake_tg)
+    if settings.is_sandbox:
+        install_demo_mark(bot, i18n, session_factory)
+    return bot
+
+
+@pytest.fixture
+async def bot(
+    fake_tg: FakeTelegram,
+    settings: Settings,
+    i18n: I18n,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[Bot]:
+    b = build_bot(fake_tg, settings, i18n, session_factory)
+    yield b
+    await b.session.close()
+
+
+@pytest.fixture
+def outbox(
+    bot: Bot, session_factory: async_sessionmaker[AsyncSession], settings: Settings
+) -> OutboxSender:
+    return OutboxSender(bot, session_factory, team_chat_id=settings.team_chat_id)
+
+
+@pytest.fixture
+def extra_routers() -> list[Router]:
+    return []
+
+
+@pytest.fixture
+def dispatcher(
+    settings: Settings,
+    api: PartnerApiClient,
+    session_factory: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+    outbox: OutboxSender,
+    extra_routers: list[Router],
+) -> Dispatcher:
+    return create_dispatcher(
+        settings=settings,
+        api=api,
+        session_factory=session_factory,
+        i18n=i18n,
+        outbox_wakeup=outbox.wake,
+        extra_routers=extra_routers,
+        health=HealthState(is_sandbox=settings.is_sandbox),
+        outbox=outbox,
+    )
+
+
+@dataclass
+class BotHarness:
+    fake_tg: FakeTelegram
+    bot: Bot
+    dispatcher: Dispatcher
+    outbox: OutboxSender
+    settings: Settings
+    session_factory: async_sessionmaker[AsyncSession]
+    api: Any
+
+
+@asynccontextmanager
+async def make_harness(
+    *,
+    fake_tg: FakeTelegram,
+    settings: Settings,
+    api: Any,
+    session_factory: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+    extra_routers: Sequence[Router] = (),
+    **dispatcher_kwargs: Any,
+) -> AsyncIterator[BotHarness]:
+    """A bot (own Bot session, dispatcher, outbox sender) polling the fake until exit."""
+    bot = build_bot(fake_tg, settings, i18n, session_factory)
+    sender = OutboxSender(bot, session_factory, team_chat_id=settings.team_chat_id)
+    dp = create_dispatcher(
+        settings=settings,
+        api=api,
+        session_factory=session_factory,
+        i18n=i18n,
+        outbox_wakeup=sender.wake,
+        extra_routers=extra_routers,
+        health=HealthState(is_sandbox=settings.is_sandbox),
+        outbox=sender,
+        **dispatcher_kwargs,
+    )
+    sender.start()
+    try:
+        async with run_polling(dp, bot):
+            yield BotHarness(fake_tg, bot, dp, sender, settings, session_factory, api)
+    finally:
+        await sender.stop()
+        await bot.session.close()
+
+
+@pytest.fixture
+async def running_bot(
+    fake_tg: FakeTelegram,
+    bot: Bot,
+    dispatcher: Dispatcher,
+    outbox: OutboxSender,
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    api: PartnerApiClient,
+) -> AsyncIterator[BotHarness]:
+    outbox.start()
+    try:
+        async with run_polling(dispatcher, bot):
+            yield BotHarness(fake_tg, bot, dispatcher, outbox, settings, session_factory, api)
+    finally:
+        await outbox.stop()
