@@ -132,9 +132,7 @@ def invite_keyboard(t: Translate, doctors: Sequence[DoctorLike]) -> InlineKeyboa
     return builder.as_markup()
 
 
-def _pager_row(
-    page: Page, make: type[UsersCb] | type[DoctorsCb]
-) -> list[InlineKeyboardButton]:
+def _pager_row(page: Page, make: type[UsersCb] | type[DoctorsCb]) -> list[InlineKeyboardButton]:
     row: list[InlineKeyboardButton] = []
     if page.has_prev:
         cb = make(action="p", page=page.number - 1)  # type: ignore[arg-type]
@@ -160,9 +158,7 @@ def users_keyboard(
         [
             InlineKeyboardButton(
                 text=user_button_label(user, role),
-                callback_data=UsersCb(
-                    action=UsersAction.OPEN, user_id=pk, page=page.number
-                ).pack(),
+                callback_data=UsersCb(action=UsersAction.OPEN, user_id=pk, page=page.number).pack(),
             )
         ]
         for pk, user, role in rows
@@ -198,9 +194,7 @@ def user_card_keyboard(
                 text=t("access-user-revoke"),
                 callback_data=UsersCb(action=UsersAction.REVOKE, user_id=pk, page=page),
             )
-    builder.button(
-        text=t("access-back"), callback_data=UsersCb(action=UsersAction.PAGE, page=page)
-    )
+    builder.button(text=t("access-back"), callback_data=UsersCb(action=UsersAction.PAGE, page=page))
     builder.adjust(1)
     return builder.as_markup()
 

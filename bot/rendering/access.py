@@ -171,7 +171,7 @@ def city_for_zone(key: str) -> City | None:
 
 
 def offset_label(tz: tzinfo, at: datetime | None = None) -> str:
-    """"UTC+7", "UTC−3:30", "UTC" — the zone's offset at ``at`` (now by default)."""
+    """ "UTC+7", "UTC−3:30", "UTC" — the zone's offset at ``at`` (now by default)."""
     moment = at or datetime.now(UTC)
     offset = moment.astimezone(tz).utcoffset() or timedelta(0)
     total = int(offset.total_seconds()) // 60
@@ -288,9 +288,7 @@ def _doctor_suffix(t: Translate, doctor_id: int | None) -> str:
     return t("access-users-doctor", doctor_id=doctor_id) if doctor_id is not None else ""
 
 
-def user_card_text(
-    t: Translate, user: UserLike, role: str | None, *, is_config_admin: bool
-) -> str:
+def user_card_text(t: Translate, user: UserLike, role: str | None, *, is_config_admin: bool) -> str:
     text = t(
         "access-user-card",
         name=user_display_name(user),
@@ -307,9 +305,7 @@ def user_card_text(
 def doctors_text(t: Translate, rows: Sequence[DoctorLike], page: Page, total: int) -> str:
     if not rows:
         return t("access-doctors-empty")
-    lines = [
-        t("access-doctors-title", total=total, page=page.number + 1, pages=page.total_pages)
-    ]
+    lines = [t("access-doctors-title", total=total, page=page.number + 1, pages=page.total_pages)]
     for doctor in rows:
         name = html.escape(doctor.display_name)
         lines.append(t("access-doctors-line", doctor_id=doctor.doctor_id, name=name))
@@ -340,8 +336,10 @@ def parse_doctor_id(text: str) -> int | None:
 
 
 def greeting_key(role: str | None) -> str:
-    return f"access-greeting-{role}" if role in ("admin", "coordinator", "doctor") else (
-        "access-greeting-stranger"
+    return (
+        f"access-greeting-{role}"
+        if role in ("admin", "coordinator", "doctor")
+        else ("access-greeting-stranger")
     )
 
 
@@ -352,3 +350,12 @@ def help_key(role: str | None) -> str:
 def format_args(**kwargs: Any) -> dict[str, Any]:
     """Drop None so Fluent selectors see a missing variable, not the string "None"."""
     return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def greeting_text(t: Translate, role: str | None, name: str, doctor_id: int | None) -> str:
+    """The greeting after /start, /help or a joined invite: who you are, then what you can do.
+
+    ``name`` is the raw Telegram name; it is escaped here.
+    """
+    hello = t(greeting_key(role), name=html.escape(name or ""), doctor_id=doctor_id or "")
+    return f"{hello}\n\n{t(help_key(role))}"

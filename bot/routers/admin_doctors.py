@@ -1,0 +1,399 @@
+"""/doctors: the doctor directory coordinators pick from — add, rename, remove, sync names.
+
+A doctor is added by id. When the deployment offers the partner API's doctor routes the name
+comes from ``get_doctor``; when it does not (``RouteUnavailable``) the admin types the name.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api_client import PartnerApiClient
+from api_client.errors import NotFound, PartnerApiError, RouteUnavailable
+from api_client.models import Doctor
+from bot.i18n import Translator
+from bot.keyboards.access import (
+    DoctorsAction,
+    DoctorsCb,
+    cancel_keyboard,
+    doctor_card_keyboard,
+    doctor_remove_keyboard,
+    doctors_keyboard,
+)
+from bot.rendering.access import (
+    DOCTORS_PAGE_SIZE,
+    clean_doctor_name,
+    doctors_text,
+    page_of,
+    parse_doctor_id,
+)
+from bot.routers.start import ADMIN_FLAGS, audit, clear_state, enter_state, show
+from bot.states import AccessStates
+from storage.models import User
+from storage.repositories.doctors import DoctorDirectoryRepository
+
+log = logging.getLogger(__name__)
+
+
+# Every state in which an admin is typing something for the access screens.
+_ADMIN_TYPING = StateFilter(
+    AccessStates.invite_doctor_id,
+    AccessStates.user_doctor_id,
+    AccessStates.doctor_add_id,
+    AccessStates.doctor_add_name,
+    AccessStates.doctor_rename,
+)
+
+
+async def doctors_page(
+    session: AsyncSession, t: Translator, number: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    repo = DoctorDirectoryRepository(session)
+    _, total = await repo.list_page(limit=1)
+    page = page_of(total, number, DOCTORS_PAGE_SIZE)
+    rows, total = await repo.list_page(
+        limit=DOCTORS_PAGE_SIZE, offset=page.number * DOCTORS_PAGE_SIZE
+    )
+    return doctors_text(t, rows, page, total), doctors_keyboard(t, rows, page)
+
+
+def _specialties(doctor: Doctor) -> str:
+    return ", ".join(s.name for s in doctor.specialties if getattr(s, "name", None))[:500]
+
+
+def _callback_available(doctor: Doctor) -> bool | None:
+    ctype = doctor.callback_type
+    if ctype is None:
+        return False
+    available = getattr(ctype, "is_available", None)
+    return bool(available) if available is not None else True
+
+
+async def doctors_command(
+    message: Message, t: Translator, session: AsyncSession, state: FSMContext
+) -> None:
+    await clear_state(session, state)
+    text, markup = await doctors_page(session, t, 0)
+    await message.answer(text, reply_markup=markup)
+
+
+async def doctors_paged(
+    query: CallbackQuery,
+    callback_data: DoctorsCb,
+    t: Translator,
+    session: AsyncSession,
+    state: FSMContext,
+) -> None:
+    await query.answer()
+    await clear_state(session, state)
+    text, markup = await doctors_page(session, t, callback_data.page)
+    await show(query, text, markup)
+
+
+async def typing_cancelled_button(
+    query: CallbackQuery, t: Translator, state: FSMContext, session: AsyncSession
+) -> None:
+    await query.answer()
+    await clear_state(session, state)
+    await show(query, t("access-cancelled"))
+
+
+async def typing_cancelled(
+    message: Message, t: Translator, state: FSMContext, session: AsyncSession
+) -> None:
+    await clear_state(session, state)
+    await message.answer(t("access-cancelled"))
+
+
+async def doctor_open(
+    query: CallbackQuery,
+    callback_data: DoctorsCb,
+    t: Translator,
+    session: AsyncSession,
+    state: FSMContext,
+) -> None:
+    doctor = await DoctorDirectoryRepository(session).get(callback_data.doctor_id)
+    if doctor is None:
+        await query.answer(t("access-doctor-gone"), show_alert=True)
+        return
+    await query.answer()
+    await clear_state(session, state)
+    name = html.escape(doctor.display_name)
+    if callback_data.action == DoctorsAction.REMOVE:
+        await show(
+            query,
+            t("access-doctor-remove-ask", name=name, doctor_id=doctor.doctor_id),
+            doctor_remove_keyboard(t, doctor.doctor_id, callback_data.page),
+        )
+        return
+    await show(
+        query,
+        t("access-doctor-card", name=name, doctor_id=doctor.doctor_id),
+        doctor_card_keyboard(t, doctor.doctor_id, callback_data.page),
+    )
+
+
+async def doctor_remove(
+    query: CallbackQuery,
+    callback_data: DoctorsCb,
+    user: User,
+    t: Translator,
+    session: AsyncSession,
+) -> None:
+    repo = DoctorDirectoryRepository(session)
+    doctor = await repo.get(callback_data.doctor_id)
+    if doctor is None:
+        await query.answer(t("access-doctor-gone"), show_alert=True)
+        return
+    await query.answer()
+    name = html.escape(doctor.display_name)
+    await repo.remove(doctor.doctor_id)
+    await audit(session, user.telegram_id, "doctor_removed", f"doctor:{callback_data.doctor_id}")
+    text, markup = await doctors_page(session, t, callback_data.page)
+    done = t("access-doctor-removed", name=name, doctor_id=callback_data.doctor_id)
+    await show(query, f"{done}\n\n{text}", markup)
+
+
+async def doctor_rename_ask(
+    query: CallbackQuery,
+    callback_data: DoctorsCb,
+    t: Translator,
+    session: AsyncSession,
+    state: FSMContext,
+) -> None:
+    doctor = await DoctorDirectoryRepository(session).get(callback_data.doctor_id)
+    if doctor is None:
+        await query.answer(t("access-doctor-gone"), show_alert=True)
+        return
+    await query.answer()
+    await enter_state(
+        session,
+        state,
+        AccessStates.doctor_rename,
+        doctor_id=doctor.doctor_id,
+        page=callback_data.page,
+    )
+    await show(
+        query,
+        t(
+            "access-doctor-ask-rename",
+            name=html.escape(doctor.display_name),
+            doctor_id=doctor.doctor_id,
+        ),
+        cancel_keyboard(t, callback_data.page),
+    )
+
+
+async def doctor_rename_typed(
+    message: Message, user: User, t: Translator, session: AsyncSession, state: FSMContext
+) -> None:
+    name = clean_doctor_name(message.text or "")
+    if name is None:
+        await message.answer(t("access-doctor-bad-name"), reply_markup=cancel_keyboard(t))
+        return
+    data = await state.get_data()
+    await clear_state(session, state)
+    doctor_id = int(data.get("doctor_id", 0))
+    if not await DoctorDirectoryRepository(session).rename(doctor_id, name):
+        await message.answer(t("access-doctor-gone"))
+        return
+    await audit(session, user.telegram_id, "doctor_renamed", f"doctor:{doctor_id}")
+    text, markup = await doctors_page(session, t, int(data.get("page", 0)))
+    done = t("access-doctor-renamed", name=html.escape(name), doctor_id=doctor_id)
+    await message.answer(f"{done}\n\n{text}", reply_markup=markup)
+
+
+async def doctor_add_ask(
+    query: CallbackQuery,
+    callback_data: DoctorsCb,
+    t: Translator,
+    state: FSMContext,
+    session: AsyncSession,
+) -> None:
+    await query.answer()
+    await enter_state(session, state, AccessStates.doctor_add_id, page=callback_data.page)
+    await show(query, t("access-doctor-ask-id"), cancel_keyboard(t, callback_data.page))
+
+
+async def doctor_add_id_typed(
+    message: Message,
+    user: User,
+    t: Translator,
+    session: AsyncSession,
+    state: FSMContext,
+    api: PartnerApiClient,
+) -> None:
+    doctor_id = parse_doctor_id(message.text or "")
+    if doctor_id is None:
+        await message.answer(t("access-doctor-bad-id"), reply_markup=cancel_keyboard(t))
+        return
+    repo = DoctorDirectoryRepository(session)
+    existing = await repo.get(doctor_id)
+    if existing is not None:
+        await clear_state(session, state)
+        await message.answer(
+            t("access-doctor-exists", doctor_id=doctor_id, name=html.escape(existing.display_name))
+        )
+        return
+    try:
+        doctor = await api.get_doctor(doctor_id)
+    except RouteUnavailable:
+        # The deployment has no doctor lookup: the admin names the doctor.
+        await enter_state(session, state, AccessStates.doctor_add_name, doctor_id=doctor_id)
+        await message.answer(
+            t("access-doctor-ask-name", doctor_id=doctor_id), reply_markup=cancel_keyboard(t)
+        )
+        return
+    except NotFound:
+        await message.answer(
+            t("access-doctor-not-found", doctor_id=doctor_id), reply_markup=cancel_keyboard(t)
+        )
+        return
+    except PartnerApiError as exc:
+        log.warning("doctor_lookup_failed doctor_id=%s error=%s", doctor_id, type(exc).__name__)
+        await message.answer(
+            t("access-doctor-api-error", error=html.escape(exc.user_message(t.lang))),
+            reply_markup=cancel_keyboard(t),
+        )
+        return
+    name = doctor.full_name or str(doctor_id)
+    data = await state.get_data()
+    await clear_state(session, state)
+    await repo.upsert(
+        doctor_id,
+        name[:256],
+        specialties=_specialties(doctor),
+        callback_available=_callback_available(doctor),
+    )
+    await audit(session, user.telegram_id, "doctor_added", f"doctor:{doctor_id}")
+    text, markup = await doctors_page(session, t, int(data.get("page", 0)))
+    done = t("access-doctor-added", name=html.escape(name), doctor_id=doctor_id)
+    await message.answer(f"{done}\n\n{text}", reply_markup=markup)
+
+
+async def doctor_add_name_typed(
+    message: Message, user: User, t: Translator, session: AsyncSession, state: FSMContext
+) -> None:
+    name = clean_doctor_name(message.text or "")
+    if name is None:
+        await message.answer(t("access-doctor-bad-name"), reply_markup=cancel_keyboard(t))
+        return
+    data = await state.get_data()
+    await clear_state(session, state)
+    doctor_id = int(data.get("doctor_id", 0))
+    if doctor_id <= 0:
+        await message.answer(t("access-stale-button"))
+        return
+    await DoctorDirectoryRepository(session).upsert(doctor_id, name)
+    await audit(session, user.telegram_id, "doctor_added", f"doctor:{doctor_id}")
+    text, markup = await doctors_page(session, t, int(data.get("page", 0)))
+    done = t("access-doctor-added", name=html.escape(name), doctor_id=doctor_id)
+    await message.answer(f"{done}\n\n{text}", reply_markup=markup)
+
+
+async def doctors_sync(
+    query: CallbackQuery,
+    callback_data: DoctorsCb,
+    user: User,
+    t: Translator,
+    session: AsyncSession,
+    api: PartnerApiClient,
+) -> None:
+    await query.answer()  # before the API round trips
+    repo = DoctorDirectoryRepository(session)
+    updated = missing = 0
+    try:
+        for doctor_id in await repo.all_ids():
+            try:
+                doctor = await api.get_doctor(doctor_id)
+            except RouteUnavailable:
+                raise
+            except NotFound:
+                missing += 1
+                continue
+            name = doctor.full_name
+            current = await repo.get(doctor_id)
+            if not name or current is None:
+                continue
+            if current.display_name != name:
+                updated += 1
+            await repo.upsert(
+                doctor_id,
+                name[:256],
+                specialties=_specialties(doctor),
+                callback_available=_callback_available(doctor),
+            )
+    except RouteUnavailable:
+        await show(query, t("access-doctors-sync-unavailable"))
+        return
+    except PartnerApiError as exc:
+        log.warning("doctor_sync_failed error=%s", type(exc).__name__)
+        await show(query, t("access-doctor-api-error", error=html.escape(exc.user_message(t.lang))))
+        return
+    await audit(session, user.telegram_id, "doctors_synced", f"updated:{updated} missing:{missing}")
+    text, markup = await doctors_page(session, t, callback_data.page)
+    done = t("access-doctors-synced", updated=updated, missing=missing)
+    await show(query, f"{done}\n\n{text}", markup)
+
+
+def setup() -> Router:
+    """A fresh router per dispatcher (tests build several in one process)."""
+    router = Router(name="access.doctors")
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.register(doctors_command, Command("doctors"), flags=ADMIN_FLAGS)
+    router.callback_query.register(
+        doctors_paged, DoctorsCb.filter(F.action == DoctorsAction.PAGE), flags=ADMIN_FLAGS
+    )
+    router.callback_query.register(
+        typing_cancelled_button,
+        DoctorsCb.filter(F.action == DoctorsAction.CANCEL),
+        flags=ADMIN_FLAGS,
+    )
+    router.message.register(typing_cancelled, _ADMIN_TYPING, Command("cancel"), flags=ADMIN_FLAGS)
+    router.callback_query.register(
+        doctor_open,
+        DoctorsCb.filter(F.action.in_({DoctorsAction.OPEN, DoctorsAction.REMOVE})),
+        flags=ADMIN_FLAGS,
+    )
+    router.callback_query.register(
+        doctor_remove, DoctorsCb.filter(F.action == DoctorsAction.REMOVE_OK), flags=ADMIN_FLAGS
+    )
+    router.callback_query.register(
+        doctor_rename_ask, DoctorsCb.filter(F.action == DoctorsAction.RENAME), flags=ADMIN_FLAGS
+    )
+    router.message.register(
+        doctor_rename_typed,
+        StateFilter(AccessStates.doctor_rename),
+        F.text,
+        ~F.text.startswith("/"),
+        flags=ADMIN_FLAGS,
+    )
+    router.callback_query.register(
+        doctor_add_ask, DoctorsCb.filter(F.action == DoctorsAction.ADD), flags=ADMIN_FLAGS
+    )
+    router.message.register(
+        doctor_add_id_typed,
+        StateFilter(AccessStates.doctor_add_id),
+        F.text,
+        ~F.text.startswith("/"),
+        flags=ADMIN_FLAGS,
+    )
+    router.message.register(
+        doctor_add_name_typed,
+        StateFilter(AccessStates.doctor_add_name),
+        F.text,
+        ~F.text.startswith("/"),
+        flags=ADMIN_FLAGS,
+    )
+    router.callback_query.register(
+        doctors_sync, DoctorsCb.filter(F.action == DoctorsAction.SYNC), flags=ADMIN_FLAGS
+    )
+    return router
