@@ -118,8 +118,19 @@ class StatusProcessor:
         result.final = current is not None and current.is_final
         await self._update_consultation(session, consultation, now, result.final)
 
-        if changes and consultation.origin is Origin.BOT:
-            result.queued = await self._queue(session, consultation, callback, changes, stored)
+        # The start event is stored by the wizard (source "start") without telling anyone:
+        # it is announced here, at the first refresh. The dedupe keys are the ones a web-hook
+        # would use, so it is told at most once however often this runs.
+        announce = [
+            StatusChange(RequestStatus(e.status))
+            for e in stored
+            if e.source is EventSource.START
+            and RequestStatus(e.status) is not RequestStatus.UNKNOWN
+        ]
+        if (changes or announce) and consultation.origin is Origin.BOT:
+            result.queued = await self._queue(
+                session, consultation, callback, changes, stored, announce
+            )
         if result.recorded:
             log.info(
                 "status_changes consultation=%s source=%s recorded=%d queued=%d",
@@ -153,6 +164,7 @@ class StatusProcessor:
         callback: Callback,
         changes: Sequence[StatusChange],
         stored: Sequence[Any],
+        announce: Sequence[StatusChange] = (),
     ) -> int:
         users = UserRepository(session)
         coordinator_user = (
@@ -179,11 +191,12 @@ class StatusProcessor:
             else None
         )
         notices = decide(
-            changes,
+            [*announce, *changes],
             coordinator=coordinator,
             doctors=doctors,
             team_chat_id=self.team_chat_id,
-            card_chat_id=card_chat,
+            # The card already shows the start; it is edited for real changes only.
+            card_chat_id=card_chat if changes else None,
         )
         view = _view(consultation, coordinator_user)
         outbox = OutboxRepository(session)

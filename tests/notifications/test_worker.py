@@ -33,6 +33,9 @@ async def test_hook_flags_and_worker_records_a_jump_of_two_statuses(harness: Har
     row = await harness.consultation(local_id)
     assert row.needs_refresh is False and row.last_status == "Processing"
     assert _keys(await harness.outbox()) == [
+        # The start (stored by the wizard) is announced at the first refresh.
+        f"cons:{local_id}:status:Registered:to:{DOCTOR_ACCOUNT}",
+        f"cons:{local_id}:team:Registered:to:{TEAM_CHAT}",
         f"cons:{local_id}:team:PreProcessing:to:{TEAM_CHAT}",
         f"cons:{local_id}:status:Processing:to:{COORDINATOR}",
         f"cons:{local_id}:team:Processing:to:{TEAM_CHAT}",
@@ -87,7 +90,10 @@ async def test_refresh_pending_before_a_restart_is_caught_up(harness: Harness) -
     assert row.state.value == "final" and row.last_status == "Processed"
     keys = _keys(await harness.outbox())
     assert f"cons:{local_id}:status:Processed:to:{COORDINATOR}" in keys
-    assert not any(f"to:{DOCTOR_ACCOUNT}" in k for k in keys)  # nothing essential for him
+    # Only the booking for him: Processing/PostProcessing/Processed are not his essentials.
+    assert [k for k in keys if k.endswith(f"to:{DOCTOR_ACCOUNT}")] == [
+        f"cons:{local_id}:status:Registered:to:{DOCTOR_ACCOUNT}"
+    ]
 
 
 async def test_unknown_token_is_404_without_detail_and_counted(harness: Harness) -> None:

@@ -1,0 +1,87 @@
+"""Joins the status notifications to the running bot (a component of bot/app.py).
+
+configure(rt): the hook route on the HTTP listener, the buttons' router.
+start(rt): the status worker and the reconcile scheduler, both stopped through rt.stack.
+Everything lives on one `Notifications` object kept in rt.workflow_data (no module state).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from api_client.models import Callback
+from bot.i18n import Translator
+from bot.notifications.messages import Rendered
+from bot.notifications.receiver import HookReceiver, db_mark_refresh
+from bot.notifications.worker import StatusProcessor, StatusWorker
+from bot.reconcile import Reconciler, ReconcileScheduler
+from bot.rendering.card import CardView, render_card
+from storage.models import Consultation
+
+KEY = "notifications"
+
+
+def card_renderer(
+    consultation: Consultation, callback: Callback, t: Translator, tz: ZoneInfo
+) -> Rendered:
+    """The wizard's card, re-rendered with the new status for the in-place edit."""
+    text, keyboard = render_card(CardView.of(consultation), t, tz)
+    return Rendered(text, keyboard)
+
+
+@dataclass
+class Notifications:
+    processor: StatusProcessor
+    worker: StatusWorker
+    receiver: HookReceiver
+    reconciler: Reconciler
+
+
+def build(rt: Any) -> Notifications:
+    settings = rt.settings
+    session_factory = rt.require("session_factory")
+    api = rt.require("api")
+    outbox_wake = rt.outbox.wake if rt.outbox is not None else (lambda: None)
+    processor = StatusProcessor(
+        i18n=rt.i18n,
+        default_timezone=settings.default_timezone,
+        team_chat_id=settings.team_chat_id,
+        card_renderer=card_renderer,
+    )
+    worker = StatusWorker(
+        session_factory=session_factory, api=api, processor=processor, outbox_wake=outbox_wake
+    )
+    receiver = HookReceiver(db_mark_refresh(session_factory), worker.wake)
+    health = rt.health
+
+    def reconciled(at: Any, counts: Any) -> None:
+        if health is not None:
+            health.reconciled(at)
+
+    reconciler = Reconciler(
+        session_factory=session_factory,
+        api=api,
+        processor=processor,
+        outbox_wake=outbox_wake,
+        on_run=reconciled,
+    )
+    return Notifications(processor, worker, receiver, reconciler)
+
+
+def configure(rt: Any) -> None:
+    from bot.routers import conclusion
+
+    parts = build(rt)
+    rt.workflow_data[KEY] = parts
+    rt.http_routes.append(parts.receiver.setup)
+    rt.extra_routers.append(conclusion.setup())
+
+
+async def start(rt: Any) -> None:
+    parts: Notifications = rt.workflow_data[KEY]
+    await rt.stack.enter_async_context(parts.worker)
+    await rt.stack.enter_async_context(
+        ReconcileScheduler(parts.reconciler, rt.settings.reconcile_interval_seconds)
+    )
