@@ -12,6 +12,7 @@ from aiogram.exceptions import (
     TelegramMigrateToChat,
     TelegramNotFound,
     TelegramRetryAfter,
+    TelegramUnauthorizedError,
 )
 from aiogram.types import (
     BotCommand,
@@ -19,6 +20,9 @@ from aiogram.types import (
     BotCommandScopeChat,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
 )
 
 from tests.fake_telegram import FakeTelegram, ManualClock, make_bot
@@ -226,3 +230,22 @@ async def test_forced_429(tg: FakeTelegram, bot: Bot) -> None:
     assert [m.text for m in tg.bot_messages(chat)] == ["through"]
     assert tg.too_many_requests_sent == 2
     assert [c.status for c in tg.calls("sendMessage")] == [429, 429, 200]
+
+
+async def test_wrong_token_is_unauthorized(tg: FakeTelegram) -> None:
+    stranger = make_bot(tg, token="999:someone-else")
+    with pytest.raises(TelegramUnauthorizedError):
+        await stranger.get_me()
+    await stranger.session.close()
+
+
+async def test_reply_keyboard_lives_under_the_input_field(tg: FakeTelegram, bot: Bot) -> None:
+    anna = tg.user(1)
+    share = KeyboardButton(text="Поделиться", request_contact=True)
+    await bot.send_message(anna.chat_id, "Телефон?",
+                           reply_markup=ReplyKeyboardMarkup(keyboard=[[share]]))
+    assert anna.reply_keyboard() == [["Поделиться"]]
+    assert anna.last_bot_message().buttons == []
+    await bot.send_message(anna.chat_id, "Спасибо", reply_markup=ReplyKeyboardRemove())
+    assert anna.reply_keyboard() is None
+    assert [c.method for c in tg.calls()] == ["sendMessage", "sendMessage"]
