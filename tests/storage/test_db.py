@@ -59,9 +59,7 @@ async def test_timestamps_are_utc_and_aware(
 
 
 async def test_naive_datetime_is_refused(session: AsyncSession) -> None:
-    session.add(
-        User(telegram_id=1, role=Role.ADMIN, created_at=datetime(2026, 1, 1))  # noqa: DTZ001
-    )
+    session.add(User(telegram_id=1, role=Role.ADMIN, created_at=datetime(2026, 1, 1)))
     with pytest.raises(StatementError, match="naive datetime"):
         await session.flush()
 
@@ -85,4 +83,7 @@ async def test_sql_comparison_of_times_is_chronological(
                 .order_by(Consultation.begin_at)
             )
         ).all()
-        assert [r.begin_at for r in rows] == [base + timedelta(minutes=1), base + timedelta(minutes=2)]
+        assert [r.begin_at for r in rows] == [
+            base + timedelta(minutes=1),
+            base + timedelta(minutes=2),
+        ]

@@ -92,7 +92,9 @@ async def test_invite_consume_outcomes(session: AsyncSession) -> None:
     assert inv.code_hash == hash_secret("code-1") and inv.code_hash != "code-1"
     assert inv.expires_at == NOW + timedelta(hours=1)
     assert (await invites.get_by_code("code-1")) is not None
-    await invites.create("code-2", Role.COORDINATOR, created_by=1, ttl=timedelta(minutes=5), now=NOW)
+    await invites.create(
+        "code-2", Role.COORDINATOR, created_by=1, ttl=timedelta(minutes=5), now=NOW
+    )
 
     assert [i.id for i in await invites.list_pending(NOW)] == [inv.id, inv.id + 1]
 
@@ -111,10 +113,14 @@ async def test_invite_consume_outcomes(session: AsyncSession) -> None:
     res = await invites.consume("code-2", 52, NOW + timedelta(minutes=6))
     assert res.status is ConsumeStatus.EXPIRED
 
-    third = await invites.create("code-3", Role.COORDINATOR, created_by=1, ttl=timedelta(days=1), now=NOW)
+    third = await invites.create(
+        "code-3", Role.COORDINATOR, created_by=1, ttl=timedelta(days=1), now=NOW
+    )
     assert await invites.revoke(third.id, NOW)
     assert not await invites.revoke(third.id, NOW)
-    assert (await invites.consume("code-3", 53, NOW + timedelta(seconds=1))).status is ConsumeStatus.EXPIRED
+    assert (
+        await invites.consume("code-3", 53, NOW + timedelta(seconds=1))
+    ).status is ConsumeStatus.EXPIRED
     assert await invites.list_pending(NOW + timedelta(minutes=6)) == []
 
 
@@ -141,7 +147,11 @@ async def test_invite_consumed_once_under_concurrency(
 async def test_doctor_directory(session: AsyncSession) -> None:
     doctors = DoctorDirectoryRepository(session)
     d = await doctors.upsert(101, "Петров Пётр", specialties="Терапевт", callback_available=True)
-    assert (d.display_name, d.specialties, d.callback_available) == ("Петров Пётр", "Терапевт", True)
+    assert (d.display_name, d.specialties, d.callback_available) == (
+        "Петров Пётр",
+        "Терапевт",
+        True,
+    )
     d = await doctors.upsert(101, "Петров П. П.")
     assert (d.display_name, d.specialties, d.callback_available) == ("Петров П. П.", "", None)
     for i, name in enumerate(["Яковлева", "Александров", "Борисова"], start=102):

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import pytest
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.fsm.storage.base import StorageKey
+
+from storage.db import create_engine, create_session_factory
+from storage.fsm import SqlStorage
+
+
+class Wizard(StatesGroup):
+    phone = State()
+    name = State()
+
+
+BASE = StorageKey(bot_id=1, chat_id=-100, user_id=42)
+
+
+async def test_round_trip_keys_differ_by_destiny_and_thread(migrated_url: str) -> None:
+    keys = {
+        "base": BASE,
+        "destiny": StorageKey(bot_id=1, chat_id=-100, user_id=42, destiny="aiogd:stack"),
+        "thread": StorageKey(bot_id=1, chat_id=-100, user_id=42, thread_id=7),
+        "business": StorageKey(bot_id=1, chat_id=-100, user_id=42, business_connection_id="bc"),
+        "bot": StorageKey(bot_id=2, chat_id=-100, user_id=42),
+    }
+    engine = create_engine(migrated_url)
+    storage = SqlStorage(create_session_factory(engine))
+    try:
+        for key in keys.values():
+            assert await storage.get_state(key) is None
+            assert await storage.get_data(key) == {}
+        await storage.set_state(keys["base"], Wizard.phone)
+        await storage.set_state(keys["destiny"], "aiogd_stack_state")
+        await storage.set_state(keys["thread"], Wizard.name)
+        for name, key in keys.items():
+            await storage.set_data(key, {"who": name, "n": [1, 2], "ru": "Иванов"})
+        new = await storage.update_data(keys["thread"], {"n": 3, "extra": None})
+        assert new == {"who": "thread", "n": 3, "ru": "Иванов", "extra": None}
+        assert await storage.get_value(keys["thread"], "n") == 3
+    finally:
+        await storage.close()
+        await engine.dispose()
+
+    # A new engine (a restarted bot) reads everything back.
+    engine = create_engine(migrated_url)
+    storage = SqlStorage(create_session_factory(engine))
+    try:
+        assert await storage.get_state(keys["base"]) == "Wizard:phone"
+        assert await storage.get_state(keys["destiny"]) == "aiogd_stack_state"
+        assert await storage.get_state(keys["thread"]) == "Wizard:name"
+        assert await storage.get_state(keys["business"]) is None
+        assert await storage.get_state(keys["bot"]) is None
+        for name, key in keys.items():
+            data = await storage.get_data(key)
+            assert data["who"] == name
+        assert (await storage.get_data(keys["thread"]))["n"] == 3
+        # Clearing (what FSMContext.clear does) removes the state and data.
+        await storage.set_state(keys["base"], None)
+        await storage.set_data(keys["base"], {})
+        assert await storage.get_state(keys["base"]) is None
+        assert await storage.get_data(keys["base"]) == {}
+        assert await storage.get_state(keys["destiny"]) == "aiogd_stack_state"
+        # update_data on an empty key creates it.
+        fresh = StorageKey(bot_id=1, chat_id=5, user_id=5)
+        assert await storage.update_data(fresh, {"a": 1}) == {"a": 1}
+        assert await storage.get_data(fresh) == {"a": 1}
+    finally:
+        await engine.dispose()
+
+
+async def test_unserialisable_data_fails_loudly(migrated_url: str) -> None:
+    engine = create_engine(migrated_url)
+    storage = SqlStorage(create_session_factory(engine))
+    try:
+        with pytest.raises(TypeError):
+            await storage.set_data(BASE, {"obj": object()})
+        with pytest.raises(TypeError):
+            await storage.update_data(BASE, {"when": {1, 2}})
+        assert await storage.get_data(BASE) == {}
+    finally:
+        await engine.dispose()
