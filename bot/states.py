@@ -18,3 +18,24 @@ class AccessStates(StatesGroup):
 
 
 # --- end of access block --------------------------------------------------------------------
+
+
+# --- start_callback wizard (bot/dialogs/start_callback) -------------------------------------
+
+
+class StartCallbackSG(StatesGroup):
+    doctor = State()
+    phone = State()
+    phone_warning = State()  # this phone already has an active/unknown consultation
+    name = State()
+    start_time = State()
+    start_date = State()  # Calendar
+    start_clock = State()  # TimeSelect
+    duration = State()
+    attachment = State()
+    summary = State()
+    edit = State()  # pick a field to change
+    retry = State()  # conflict / limit: another doctor or another time
+
+
+# --- end of start_callback block ------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -11,15 +10,7 @@ from storage.db import utcnow
 from storage.enums import Role
 from storage.models import AuditEntry, Invite, User
 from storage.repositories.invites import InviteRepository
-from tests.access.conftest import Env
-
-LINK_RE = re.compile(r"https://t\.me/test_bot\?start=([A-Za-z0-9_-]+)")
-
-
-def invite_code(text: str) -> str:
-    match = LINK_RE.search(text)
-    assert match, f"no invite link in {text!r}"
-    return match.group(1)
+from tests.access.conftest import Env, invite_code
 
 
 async def get_user(env: Env, telegram_id: int) -> User | None:
@@ -114,7 +105,10 @@ async def test_invite_by_buttons_and_bad_zone_is_asked_again(env: Env) -> None:
 async def test_expired_and_unknown_codes(env: Env) -> None:
     async with env.session_factory() as session:
         await InviteRepository(session).create(
-            "expiredcode123", Role.COORDINATOR, created_by=1000, ttl=timedelta(hours=1),
+            "expiredcode123",
+            Role.COORDINATOR,
+            created_by=1000,
+            ttl=timedelta(hours=1),
             now=utcnow() - timedelta(hours=2),
         )
         await session.commit()
