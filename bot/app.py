@@ -58,6 +58,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "bot.routers.admin_users",
     "bot.routers.admin_doctors",
     "bot.routers.preferences",
+    "bot.routers.consultations",
 )
 
 # Optional runtime components (configure(rt) / async start(rt)); missing ones are skipped.
