@@ -1,4 +1,19 @@
-"""A fake Telegram Bot API server for end-to-end tests of the bot, and user-playing helpers."""
+"""A fake Telegram Bot API server for end-to-end tests of the bot, and user-playing helpers.
+
+    async with FakeTelegram() as tg:                      # aiohttp on 127.0.0.1:0, tg.url
+        bot = make_bot(tg)                                # parse_mode HTML, session -> fake
+        async with run_polling(create_dispatcher(...), bot):
+            anna = tg.user(1001, language_code="en")
+            await anna.send_command("/start", "invite-code")  # returns once handled
+            assert "Welcome" in anna.last_bot_message().text
+            await anna.press("Confirm")                   # AssertionError lists buttons if absent
+            assert anna.alerts()[-1].text == "Done"
+            await tg.wait_for_messages(anna.chat_id, 3)   # async effects (outbox)
+
+Limits: tg.rate_limits.enabled = True (per chat 1/s, group 20/min, overall 30/s; pass
+clock=ManualClock() to control time), tg.force_429(n, retry_after). Inspect with tg.calls(),
+tg.deliveries(chat_id), tg.too_many_requests_sent, tg.unknown_methods, tg.commands(scope, lang).
+"""
 
 from .errors import ApiError
 from .html_text import HtmlParseError, ParsedText, parse_html

@@ -125,9 +125,7 @@ def _parse_attributes(source: str, i: int, begin: int, tag: str) -> tuple[dict[s
             i += 1
         name = source[name_start:i].lower()
         if not name:
-            raise HtmlParseError(
-                f'Empty attribute name in the tag "{tag}" at byte offset {offset}'
-            )
+            raise HtmlParseError(f'Empty attribute name in the tag "{tag}" at byte offset {offset}')
         while i < n and source[i].isspace():
             i += 1
         if i < n and source[i] != "=" and name == "expandable":
@@ -271,8 +269,6 @@ def parse_html(source: str) -> ParsedText:
         if entity is not None:
             entities.append(entity)
     if stack:
-        raise HtmlParseError(
-            f'Can\'t find end tag corresponding to start tag "{stack[-1].tag}"'
-        )
+        raise HtmlParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1].tag}"')
     entities.sort(key=lambda e: (e.offset, -e.length))
     return ParsedText("".join(out), tuple(entities))

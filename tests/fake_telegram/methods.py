@@ -203,15 +203,17 @@ class BotApi:
             **content,
         )
         chat.messages[message.message_id] = message
-        self.state.deliveries.append(
-            Delivery(chat.id, message.message_id, method, message.sent_at)
-        )
+        self.state.deliveries.append(Delivery(chat.id, message.message_id, method, message.sent_at))
         return message
 
     def _edit(self, message: StoredMessage) -> None:
         message.history.append(
-            Revision(message.content, message.html or message.caption_html, message.reply_markup,
-                     self.clock())
+            Revision(
+                message.content,
+                message.html or message.caption_html,
+                message.reply_markup,
+                self.clock(),
+            )
         )
         message.edit_date = int(self.wall_clock())
 
@@ -219,8 +221,9 @@ class BotApi:
 
     async def get_me(self, params: Params) -> Any:
         me = self.bot_user.to_dict()
-        me.update(can_join_groups=True, can_read_all_group_messages=False,
-                  supports_inline_queries=False)
+        me.update(
+            can_join_groups=True, can_read_all_group_messages=False, supports_inline_queries=False
+        )
         return me
 
     async def send_message(self, params: Params) -> Any:
@@ -229,7 +232,11 @@ class BotApi:
         markup = self._markup(params)
         self._gate("sendmessage", chat)
         message = self._store(
-            chat, "sendMessage", text=text.text, html=text.html, entities=text.entities,
+            chat,
+            "sendMessage",
+            text=text.text,
+            html=text.html,
+            entities=text.entities,
             reply_markup=markup,
         )
         return message.to_dict()
@@ -244,7 +251,9 @@ class BotApi:
         text = self._message_text(params)
         markup = self._markup(params)
         if (text.text, text.entities, markup) == (
-            message.text, message.entities, message.reply_markup
+            message.text,
+            message.entities,
+            message.reply_markup,
         ):
             raise bad_request(errors.NOT_MODIFIED)
         self._gate("editmessagetext", chat)
@@ -323,8 +332,9 @@ class BotApi:
         if value in self.state.files:
             return self.state.files[value]
         if value.startswith(("http://", "https://")):
-            return self.state.new_file(kind, None, file_name=value.rsplit("/", 1)[-1],
-                                       mime_type=None, size=0)
+            return self.state.new_file(
+                kind, None, file_name=value.rsplit("/", 1)[-1], mime_type=None, size=0
+            )
         raise bad_request("wrong file identifier/HTTP URL specified")
 
     async def _send_file(self, params: Params, kind: str, method: str) -> Any:
@@ -401,7 +411,5 @@ class BotApi:
 
     async def set_chat_menu_button(self, params: Params) -> Any:
         chat_id = params.integer("chat_id")
-        self.state.menu_buttons[chat_id] = params.json_value("menu_button") or {
-            "type": "default"
-        }
+        self.state.menu_buttons[chat_id] = params.json_value("menu_button") or {"type": "default"}
         return True

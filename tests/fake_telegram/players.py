@@ -43,8 +43,9 @@ class ChatView:
     def last_bot_message(self) -> StoredMessage:
         sent = self.bot_messages()
         if not sent:
-            raise AssertionError(f"the bot wrote nothing in chat {self.chat_id}\n"
-                                 + self.tg.describe())
+            raise AssertionError(
+                f"the bot wrote nothing in chat {self.chat_id}\n" + self.tg.describe()
+            )
         return sent[-1]
 
     def message(self, ref: MessageRef = None) -> StoredMessage:
@@ -126,7 +127,10 @@ class _Actor:
         """declared_size lets a test claim a huge file_size without allocating the bytes."""
         stored = self._tg.add_file(
             None if declared_size is not None and not content else content,
-            kind="document", file_name=filename, mime_type=mime, declared_size=declared_size,
+            kind="document",
+            file_name=filename,
+            mime_type=mime,
+            declared_size=declared_size,
         )
         return await self._post(wait, document=stored, caption=caption)
 
@@ -140,7 +144,9 @@ class _Actor:
     ) -> StoredMessage:
         stored = self._tg.add_file(
             None if declared_size is not None and not content else content,
-            kind="photo", mime_type="image/jpeg", declared_size=declared_size,
+            kind="photo",
+            mime_type="image/jpeg",
+            declared_size=declared_size,
         )
         return await self._post(wait, photo=stored, caption=caption)
 
@@ -153,13 +159,17 @@ class _Actor:
         for item in items:
             entry = item if isinstance(item, AlbumItem) else AlbumItem(content=item)
             stored = self._tg.add_file(
-                entry.content, kind=entry.kind, file_name=entry.filename,
+                entry.content,
+                kind=entry.kind,
+                file_name=entry.filename,
                 mime_type=entry.mime or ("image/jpeg" if entry.kind == "photo" else None),
                 declared_size=entry.declared_size,
             )
-            messages.append(self._tg.new_user_message(
-                self._chat_id, self._user_id, media_group_id=group_id, **{entry.kind: stored}
-            ))
+            messages.append(
+                self._tg.new_user_message(
+                    self._chat_id, self._user_id, media_group_id=group_id, **{entry.kind: stored}
+                )
+            )
         ids = await self._tg.enqueue(*(("message", m.to_dict()) for m in messages))
         if wait:
             await self._tg.wait_handled(ids[-1])
@@ -181,9 +191,7 @@ class _Actor:
             contact["user_id"] = user_id
         return await self._post(wait, contact=contact)
 
-    async def _query(
-        self, message: StoredMessage, data: str, wait: bool
-    ) -> CallbackQueryRecord:
+    async def _query(self, message: StoredMessage, data: str, wait: bool) -> CallbackQueryRecord:
         query = self._tg.new_callback_query(self._user_id, message, data)
         payload = {
             "id": query.id,
@@ -231,7 +239,8 @@ class FakeUser(ChatView, _Actor):
     def alerts(self) -> list[CallbackQueryRecord]:
         """Answered callback queries of this user, in order (text, show_alert)."""
         return [
-            q for q in self.tg.state.callback_queries.values()
+            q
+            for q in self.tg.state.callback_queries.values()
             if q.from_user.id == self.id and q.answered
         ]
 

@@ -27,9 +27,7 @@ class FakeTelegramSession(AiohttpSession):
 def make_bot(tg: FakeTelegram, token: str | None = None) -> Bot:
     """An aiogram Bot with parse_mode HTML whose session talks to the fake over HTTP."""
     session = FakeTelegramSession(api=TelegramAPIServer.from_base(tg.url))
-    return Bot(
-        token or tg.token, session=session, default=DefaultBotProperties(parse_mode="HTML")
-    )
+    return Bot(token or tg.token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
 
 
 @asynccontextmanager

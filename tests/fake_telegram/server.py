@@ -44,8 +44,10 @@ from .state import (
 
 T = TypeVar("T")
 DEFAULT_TOKEN = "123456:TEST-fake-telegram-token"
-_CONFLICT = "Conflict: terminated by other getUpdates request; make sure that only one bot " \
+_CONFLICT = (
+    "Conflict: terminated by other getUpdates request; make sure that only one bot "
     "instance is running"
+)
 
 
 @dataclass
@@ -211,9 +213,11 @@ class FakeTelegram:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     self._changed.wait_for(
-                        lambda: self._closing
-                        or generation != self._poll_generation
-                        or bool(self._deliverable())
+                        lambda: (
+                            self._closing
+                            or generation != self._poll_generation
+                            or bool(self._deliverable())
+                        )
                     ),
                     timeout,
                 )
@@ -337,9 +341,7 @@ class FakeTelegram:
             kind, content, file_name=file_name, mime_type=mime_type, size=declared_size
         )
 
-    def new_user_message(
-        self, chat_id: int, user_id: int, **content: Any
-    ) -> StoredMessage:
+    def new_user_message(self, chat_id: int, user_id: int, **content: Any) -> StoredMessage:
         """Record a message a user wrote (the caller enqueues its update)."""
         chat = self.state.chats[chat_id]
         if chat.type == "private":
@@ -423,8 +425,10 @@ class FakeTelegram:
             lines.extend(f"  {message!r}" for message in shown)
         failed = [c for c in self.state.calls if c.status != 200][-last:]
         if failed:
-            lines.append("failed calls: " + "; ".join(
-                f"{c.method} {c.status} {c.description}" for c in failed))
+            lines.append(
+                "failed calls: "
+                + "; ".join(f"{c.method} {c.status} {c.description}" for c in failed)
+            )
         if self.unknown_methods:
             lines.append(f"unknown methods: {self.unknown_methods}")
         if self._updates:

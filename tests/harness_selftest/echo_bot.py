@@ -35,7 +35,6 @@ def vote_keyboard() -> InlineKeyboardBuilder:
     return builder
 
 
-
 async def start(message: Message, command: CommandObject) -> None:
     name = message.from_user.first_name if message.from_user else "?"
     suffix = f" ({html.quote(command.args)})" if command.args else ""

@@ -45,8 +45,12 @@ def create_dispatcher() -> Dispatcher:
             Back(Const("Назад")),
             state=Wizard.name,
         ),
-        Window(Format("Готово: {name}"), Cancel(Const("Закрыть")), state=Wizard.done,
-               getter=name_getter),
+        Window(
+            Format("Готово: {name}"),
+            Cancel(Const("Закрыть")),
+            state=Wizard.done,
+            getter=name_getter,
+        ),
     )
     dp = Dispatcher()
 
@@ -92,5 +96,5 @@ async def test_unescaped_user_text_in_format_is_caught(tg: FakeTelegram, bot: Bo
     assert anna.last_bot_message().text == "Введите имя"
     refused = [c for c in tg.calls() if c.status == 400]
     assert [c.description for c in refused] == [
-        "Bad Request: can't parse entities: Unsupported start tag \"script\" at byte offset 23"
+        'Bad Request: can\'t parse entities: Unsupported start tag "script" at byte offset 23'
     ]

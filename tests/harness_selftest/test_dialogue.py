@@ -59,7 +59,9 @@ async def test_contact(polling: FakeTelegram) -> None:
     await anna.send_contact("+79099708593", "Пётр", user_id=77)
     assert anna.last_bot_message().text == "Контакт: +79099708593"
     assert anna.messages()[0].contact == {
-        "phone_number": "+79099708593", "first_name": "Пётр", "user_id": 77,
+        "phone_number": "+79099708593",
+        "first_name": "Пётр",
+        "user_id": 77,
     }
 
 
@@ -114,7 +116,9 @@ async def test_group_members_talk_and_the_bot_answers_in_the_group(polling: Fake
     await team.send_text(anna, "привет")
     await team.send_command(boris, "/start", mention=True)
     assert [m.content for m in team.messages()][:3] == [
-        "привет", "привет", "/start@test_bot",
+        "привет",
+        "привет",
+        "/start@test_bot",
     ]
     assert team.last_bot_message().text == "Привет, Борис! Согласны?"
     await team.press(anna, "Нет")

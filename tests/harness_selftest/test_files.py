@@ -53,8 +53,9 @@ async def test_get_file_unknown_id(tg: FakeTelegram, bot: Bot) -> None:
 async def test_bot_sends_photo_and_chat_action(tg: FakeTelegram, bot: Bot) -> None:
     chat = tg.user(1).chat_id
     await bot.send_chat_action(chat, "upload_document")
-    sent = await bot.send_photo(chat, BufferedInputFile(b"\x89PNG fake", "p.png"),
-                                caption="<b>Фото</b>")
+    sent = await bot.send_photo(
+        chat, BufferedInputFile(b"\x89PNG fake", "p.png"), caption="<b>Фото</b>"
+    )
     assert sent.photo is not None and sent.photo[-1].file_size == len(b"\x89PNG fake")
     stored = tg.bot_messages(chat)[0]
     assert stored.photo is not None and stored.photo.content == b"\x89PNG fake"

@@ -43,8 +43,10 @@ def test_pre_with_language_and_spoiler() -> None:
         ("<b", "Unclosed start tag at byte offset 0"),
         ('<a href="x>y</a>', "Unclosed start tag at byte offset 0"),
         ("<b>x</b", "Unclosed end tag at byte offset 4"),
-        ("<a href>x</a>", 'Expected equal sign in declaration of an attribute of the tag "a" '
-                          "at byte offset 0"),
+        (
+            "<a href>x</a>",
+            'Expected equal sign in declaration of an attribute of the tag "a" at byte offset 0',
+        ),
     ],
 )
 def test_refusals(source: str, error: str) -> None:

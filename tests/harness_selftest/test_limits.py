@@ -83,17 +83,21 @@ async def test_edits_and_deletes(tg: FakeTelegram, bot: Bot) -> None:
     chat = tg.user(1).chat_id
     sent = await bot.send_message(chat, "<b>card</b>", reply_markup=keyboard("a"))
     with pytest.raises(TelegramBadRequest) as caught:
-        await bot.edit_message_text("<b>card</b>", chat_id=chat, message_id=sent.message_id,
-                                    reply_markup=keyboard("a"))
+        await bot.edit_message_text(
+            "<b>card</b>", chat_id=chat, message_id=sent.message_id, reply_markup=keyboard("a")
+        )
     assert caught.value.message == NOT_MODIFIED
     with pytest.raises(TelegramBadRequest, match=NOT_MODIFIED):
-        await bot.edit_message_reply_markup(chat_id=chat, message_id=sent.message_id,
-                                            reply_markup=keyboard("a"))
+        await bot.edit_message_reply_markup(
+            chat_id=chat, message_id=sent.message_id, reply_markup=keyboard("a")
+        )
     # Same visible text, different formatting: Telegram counts that as a change.
-    await bot.edit_message_text("card", chat_id=chat, message_id=sent.message_id,
-                                reply_markup=keyboard("a"))
-    await bot.edit_message_reply_markup(chat_id=chat, message_id=sent.message_id,
-                                        reply_markup=keyboard("b"))
+    await bot.edit_message_text(
+        "card", chat_id=chat, message_id=sent.message_id, reply_markup=keyboard("a")
+    )
+    await bot.edit_message_reply_markup(
+        chat_id=chat, message_id=sent.message_id, reply_markup=keyboard("b")
+    )
     stored = tg.bot_messages(chat)[0]
     assert stored.text == "card" and stored.entities == ()
     assert [b.callback_data for b in stored.buttons] == ["b"]
@@ -242,8 +246,9 @@ async def test_wrong_token_is_unauthorized(tg: FakeTelegram) -> None:
 async def test_reply_keyboard_lives_under_the_input_field(tg: FakeTelegram, bot: Bot) -> None:
     anna = tg.user(1)
     share = KeyboardButton(text="Поделиться", request_contact=True)
-    await bot.send_message(anna.chat_id, "Телефон?",
-                           reply_markup=ReplyKeyboardMarkup(keyboard=[[share]]))
+    await bot.send_message(
+        anna.chat_id, "Телефон?", reply_markup=ReplyKeyboardMarkup(keyboard=[[share]])
+    )
     assert anna.reply_keyboard() == [["Поделиться"]]
     assert anna.last_bot_message().buttons == []
     await bot.send_message(anna.chat_id, "Спасибо", reply_markup=ReplyKeyboardRemove())
