@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, case, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, case, delete, false, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import utcnow
@@ -348,7 +348,7 @@ class ConsultationRepository:
         """
         pick = (
             select(Consultation.id)
-            .where(Consultation.needs_refresh.is_(True))
+            .where(Consultation.needs_refresh == true())
             .order_by(Consultation.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -586,7 +586,7 @@ class ConsultationRepository:
                 .where(
                     OutboxMessage.consultation_id.in_(part),
                     OutboxMessage.sent_at.is_(None),
-                    OutboxMessage.dead.is_(False),
+                    OutboxMessage.dead == false(),
                 )
                 .values(dead=True, failed_at=now, last_error="purged by retention")
                 .execution_options(synchronize_session=False)

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, exists, func, or_, select, update
+from sqlalchemy import case, exists, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -18,7 +18,7 @@ _ERROR_MAX = 1000
 
 
 def _pending() -> list[Any]:
-    return [OutboxMessage.sent_at.is_(None), OutboxMessage.dead.is_(False)]
+    return [OutboxMessage.sent_at.is_(None), OutboxMessage.dead == false()]
 
 
 class OutboxRepository:
@@ -105,7 +105,7 @@ class OutboxRepository:
                     older.chat_id == OutboxMessage.chat_id,
                     older.id < OutboxMessage.id,
                     older.sent_at.is_(None),
-                    older.dead.is_(False),
+                    older.dead == false(),
                     or_(older.next_attempt_at > now, older.claimed_until > now),
                 )
             )
