@@ -135,17 +135,17 @@ def invite_keyboard(t: Translate, doctors: Sequence[DoctorLike]) -> InlineKeyboa
 def _pager_row(page: Page, make: type[UsersCb] | type[DoctorsCb]) -> list[InlineKeyboardButton]:
     row: list[InlineKeyboardButton] = []
     if page.has_prev:
-        cb = make(action="p", page=page.number - 1)  # type: ignore[arg-type]
+        cb = make(action="p", page=page.number - 1)
         row.append(InlineKeyboardButton(text="◀", callback_data=cb.pack()))
     if page.total_pages > 1:
-        cb = make(action="p", page=page.number)  # type: ignore[arg-type]
+        cb = make(action="p", page=page.number)
         row.append(
             InlineKeyboardButton(
                 text=f"{page.number + 1}/{page.total_pages}", callback_data=cb.pack()
             )
         )
     if page.has_next:
-        cb = make(action="p", page=page.number + 1)  # type: ignore[arg-type]
+        cb = make(action="p", page=page.number + 1)
         row.append(InlineKeyboardButton(text="▶", callback_data=cb.pack()))
     return row
 

@@ -66,7 +66,7 @@ async def doctors_page(
 
 
 def _specialties(doctor: Doctor) -> str:
-    return ", ".join(s.name for s in doctor.specialties if getattr(s, "name", None))[:500]
+    return ", ".join(s.name for s in doctor.specialties if s.name)[:500]
 
 
 def _callback_available(doctor: Doctor) -> bool | None:

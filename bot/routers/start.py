@@ -14,9 +14,10 @@ from functools import cache
 from typing import Any
 
 from aiogram import Bot, F, Router
+from aiogram.dispatcher.event.bases import SkipHandler
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
@@ -214,10 +215,39 @@ async def audit(session: AsyncSession, actor_id: int | None, action: str, target
     await AuditRepository(session).add(actor_id, action, target)
 
 
+# Callback prefixes of the access screens (bot/keyboards/access.py).
+_ACCESS_PREFIXES = ("atz:", "alg:", "ant:", "ainv:", "aus:", "adr:")
+
+
+async def leave_stale_access_state(
+    event: Message | CallbackQuery, session: AsyncSession, state: FSMContext
+) -> None:
+    """Another command or another flow's button ends an access prompt, then goes on.
+
+    aiogram-dialog (the wizard) does not use the FSM state, so a forgotten "type a time
+    zone" prompt would otherwise swallow the text meant for the next dialog's step.
+    """
+    current = await state.get_state()
+    if isinstance(event, Message):
+        command = (event.text or "").split(maxsplit=1)[0].split("@", 1)[0].lower()
+        keep = command == "/cancel" or (
+            command == "/start" and current == AccessStates.join_timezone.state
+        )
+    else:
+        keep = (event.data or "").startswith(_ACCESS_PREFIXES)
+    if not keep:
+        await clear_state(session, state)
+    raise SkipHandler()
+
+
 def setup() -> Router:
     """A fresh router per dispatcher (tests build several in one process)."""
     router = Router(name="access.start")
     router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.register(
+        leave_stale_access_state, StateFilter(AccessStates), F.text.startswith("/")
+    )
+    router.callback_query.register(leave_stale_access_state, StateFilter(AccessStates))
     router.message.register(start_with_code, CommandStart(deep_link=True))
     router.message.register(start, CommandStart())
     router.message.register(help_command, Command("help"), flags=MEMBER_FLAGS)

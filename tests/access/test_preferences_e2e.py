@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from storage.enums import NotifyMode
 from storage.models import User
-from tests.access.conftest import Env, join
+from tests.access.conftest import Env, invite_code, join
 
 
 async def get_user(env: Env, telegram_id: int) -> User:
@@ -90,3 +90,28 @@ async def test_group_gets_a_pointer_and_no_data(env: Env) -> None:
     texts = [m.text for m in group.bot_messages()]
     assert texts and all("t.me/test_bot" in t for t in texts)
     assert not any("Ольга" in t or "3005" in t for t in texts)
+
+
+async def test_another_command_ends_a_pending_zone_prompt(env: Env) -> None:
+    await env.admin.send_command("timezone")
+    await env.admin.send_command("help")
+    await env.admin.send_text("UTC+5")
+    assert (await get_user(env, env.admin.id)).timezone is None
+    assert "Не понимаю" in env.admin.last_bot_message().text
+
+    await env.admin.send_command("timezone")
+    await env.admin.send_command("cancel")
+    assert "Отменено" in env.admin.last_bot_message().text
+    await env.admin.send_text("UTC+5")
+    assert (await get_user(env, env.admin.id)).timezone is None
+
+
+async def test_cancelling_the_join_zone_still_greets(env: Env) -> None:
+    await env.admin.send_command("invite", "coordinator")
+    member = env.user(3006, first_name="Пётр")
+    await member.send_command("start", invite_code(env.admin.last_bot_message().text))
+    await member.send_command("start")  # still joining: asked again, not skipped
+    assert "часовом поясе" in member.last_bot_message().text
+    await member.send_command("cancel")
+    assert "Пётр" in member.last_bot_message().text
+    assert "координатор" in member.last_bot_message().text
