@@ -120,6 +120,7 @@ class Harness:
         begin_at: datetime | None = None,
         duration_min: int | None = 30,
         card_message_id: int | None = None,
+        coordinator_id: int = COORDINATOR,
     ) -> tuple[int, str]:
         """Start a consultation as the wizard does: local record with a token first, then
         start-callback with the hook URL, then bind and store the Registered event."""
@@ -127,7 +128,7 @@ class Harness:
         async with self.session_factory() as session:
             row = await ConsultationRepository(session).create_starting(
                 token,
-                coordinator_id=COORDINATOR,
+                coordinator_id=coordinator_id,
                 doctor_id=DOCTOR_ID,
                 doctor_name="Иванова Мария Сергеевна",
                 patient_name=PATIENT,
@@ -154,7 +155,7 @@ class Harness:
                         local_id, entry.status.id.value, entry.created_at_utc, EventSource.START
                     )
             if card_message_id is not None:
-                await repo.set_card(local_id, COORDINATOR, card_message_id)
+                await repo.set_card(local_id, coordinator_id, card_message_id)
             await session.commit()
         return local_id, callback.id
 
