@@ -1,0 +1,173 @@
+"""Reminders: REMINDER_LEAD_MINUTES before a scheduled consultation's start, once.
+
+Who: the coordinator who started it and the doctor's linked (active) accounts — in every
+notify mode, muted included ("mute everything but reminders and failures").
+
+Once, even across restarts and replicas: in one transaction the job sets the durable mark
+(``reminder_sent_at``, only the first caller wins) and queues the messages with per-recipient
+dedupe keys ``remind:<consultation>:to:<chat>``; a crash before the commit leaves neither.
+
+Not for consultations terminated or final before then (they are not ``active``, or their
+last status is final), nor rescheduled ones: the window is computed from the current
+``begin_at`` at each run, so a start moved later is reminded before the new time, and a
+start already past is never reminded late. Consultations started elsewhere have nobody
+subscribed (DESIGN.md) and are skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from html import escape
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.i18n import I18n, Translator
+from bot.notifications.messages import short_id
+from bot.rendering.time import format_local
+from storage.enums import FINAL_STATUSES, ConsultationState, Origin
+from storage.models import Consultation, User
+from storage.repositories import ConsultationRepository, OutboxRepository, UserRepository
+
+log = logging.getLogger(__name__)
+
+JOB_ID = "reminders"
+DEFAULT_LANGUAGE = "ru"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ReminderCounts:
+    due: int = 0
+    reminded: int = 0
+    queued: int = 0
+
+
+def reminder_text(
+    consultation: Consultation,
+    t: Translator,
+    tz: ZoneInfo,
+    *,
+    for_doctor: bool,
+    now: datetime,
+) -> str:
+    assert consultation.begin_at is not None
+    minutes = max(1, math.ceil((consultation.begin_at - now).total_seconds() / 60))
+    args = {
+        "minutes": minutes,
+        "when": format_local(consultation.begin_at, tz, t.lang, now=now),
+        "short_id": short_id(consultation.partner_id, consultation.id),
+        "patient": escape(consultation.patient_name or "—"),
+        "doctor": escape(consultation.doctor_name or "—"),
+    }
+    if for_doctor:
+        duration = (
+            t("ops-duration", minutes=consultation.duration_min)
+            if consultation.duration_min
+            else t("ops-duration-unbounded")
+        )
+        return t("ops-reminder-doctor", duration=duration, **args)
+    return t("ops-reminder-coordinator", **args)
+
+
+@dataclass
+class ReminderJob:
+    session_factory: async_sessionmaker[AsyncSession]
+    i18n: I18n
+    lead: timedelta
+    default_timezone: str
+    outbox_wake: Callable[[], None] = lambda: None
+    now: Callable[[], datetime] = _utcnow
+    last_counts: ReminderCounts = field(default_factory=ReminderCounts)
+
+    async def run(self) -> ReminderCounts:
+        counts = ReminderCounts()
+        try:
+            await self._run(counts)
+        except Exception:
+            log.exception("reminders_failed counts=%s", counts)
+        else:
+            if counts.due:
+                log.info("reminders_done counts=%s", counts)
+        self.last_counts = counts
+        if counts.queued:
+            self.outbox_wake()
+        return counts
+
+    async def _run(self, counts: ReminderCounts) -> None:
+        now = self.now()
+        async with self.session_factory() as session:
+            due = await ConsultationRepository(session).due_reminders(now, self.lead)
+        counts.due = len(due)
+        for row in due:
+            if row.origin is Origin.EXTERNAL:
+                continue
+            # One transaction per consultation: one bad row does not hold back the others.
+            async with self.session_factory() as session:
+                queued = await self._remind(session, row.id, now)
+                await session.commit()
+            if queued is not None:
+                counts.reminded += 1
+                counts.queued += queued
+
+    async def _remind(
+        self, session: AsyncSession, consultation_id: int, now: datetime
+    ) -> int | None:
+        repo = ConsultationRepository(session)
+        consultation = await repo.get(consultation_id)
+        # Read again in this transaction: terminated or moved since the list was taken?
+        if consultation is None or not self._still_due(consultation, now):
+            return None
+        if not await repo.mark_reminded(consultation_id, now):
+            return None  # another run (or replica) got there first
+        users = UserRepository(session)
+        recipients: list[tuple[User, bool]] = []
+        if consultation.coordinator_id is not None:
+            coordinator = await users.get(consultation.coordinator_id)
+            if coordinator is not None:
+                recipients.append((coordinator, False))
+        if consultation.doctor_id is not None:
+            recipients += [(u, True) for u in await users.by_doctor_id(consultation.doctor_id)]
+        outbox = OutboxRepository(session)
+        queued = 0
+        seen: set[int] = set()
+        for user, for_doctor in recipients:
+            if not user.is_active or user.telegram_id in seen:
+                continue
+            seen.add(user.telegram_id)
+            t = self.i18n.translator(user.language or DEFAULT_LANGUAGE)
+            text = reminder_text(
+                consultation, t, self._zone(user.timezone), for_doctor=for_doctor, now=now
+            )
+            if await outbox.enqueue(
+                user.telegram_id,
+                text,
+                dedupe_key=f"remind:{consultation.id}:to:{user.telegram_id}",
+                consultation_id=consultation.id,
+                now=now,
+            ):
+                queued += 1
+        log.info("reminder_queued consultation=%s recipients=%d", consultation.id, queued)
+        return queued
+
+    def _still_due(self, c: Consultation, now: datetime) -> bool:
+        return (
+            c.state is ConsultationState.ACTIVE
+            and c.reminder_sent_at is None
+            and c.begin_at is not None
+            and now < c.begin_at <= now + self.lead
+            and c.last_status not in FINAL_STATUSES
+        )
+
+    def _zone(self, name: str | None) -> ZoneInfo:
+        try:
+            return ZoneInfo(name or self.default_timezone)
+        except (KeyError, ValueError):
+            return ZoneInfo(self.default_timezone)

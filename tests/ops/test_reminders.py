@@ -1,0 +1,189 @@
+"""Reminders: once per recipient across restarts, none for terminated or moved
+consultations, texts in the recipient's language and zone."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.i18n import I18n
+from bot.jobs.reminders import ReminderJob
+from storage.db import create_engine, create_session_factory
+from storage.enums import ConsultationState, NotifyMode, Role
+from storage.models import Consultation, OutboxMessage
+from storage.repositories import ConsultationRepository, UserRepository
+from tests.ops.conftest import NOW
+
+COORDINATOR = 1001
+DOCTOR_ID = 101
+DOCTOR_ACCOUNTS = (2001, 2002)
+INACTIVE_DOCTOR_ACCOUNT = 2003
+OTHER_DOCTOR_ACCOUNT = 2004
+LEAD = timedelta(minutes=15)
+
+Factory = async_sessionmaker[AsyncSession]
+
+
+async def _people(session_factory: Factory) -> None:
+    async with session_factory() as session:
+        users = UserRepository(session)
+        await users.upsert(COORDINATOR, Role.COORDINATOR)
+        await users.set_language(COORDINATOR, "en")
+        await users.set_timezone(COORDINATOR, "Asia/Novosibirsk")  # UTC+7
+        for tg in DOCTOR_ACCOUNTS:
+            await users.upsert(tg, Role.DOCTOR, doctor_id=DOCTOR_ID)
+        # A muted doctor still gets reminders ("everything but reminders and failures").
+        await users.set_notify_mode(DOCTOR_ACCOUNTS[1], NotifyMode.MUTED)
+        await users.upsert(INACTIVE_DOCTOR_ACCOUNT, Role.DOCTOR, doctor_id=DOCTOR_ID)
+        await users.deactivate(INACTIVE_DOCTOR_ACCOUNT)
+        await users.upsert(OTHER_DOCTOR_ACCOUNT, Role.DOCTOR, doctor_id=DOCTOR_ID + 1)
+        await session.commit()
+
+
+async def _consultation(
+    session_factory: Factory, token: str, begin_at: datetime | None, **values: object
+) -> int:
+    async with session_factory() as session:
+        repo = ConsultationRepository(session)
+        row = await repo.create_starting(
+            token,
+            coordinator_id=COORDINATOR,
+            doctor_id=DOCTOR_ID,
+            doctor_name="Иванов Иван",
+            patient_name="Петров Пётр",
+            patient_phone="+79099708593",
+            begin_at=begin_at,
+            duration_min=20,
+            now=NOW - timedelta(hours=1),
+        )
+        await repo.bind_partner_id(row.id, f"{token}-0000-partner", now=NOW)
+        await session.execute(
+            update(Consultation)
+            .where(Consultation.id == row.id)
+            .values(**{"last_status": "Registered", **values})
+        )
+        await session.commit()
+        return row.id
+
+
+def _job(session_factory: Factory, i18n: I18n, now: Callable[[], datetime]) -> ReminderJob:
+    return ReminderJob(
+        session_factory=session_factory,
+        i18n=i18n,
+        lead=LEAD,
+        default_timezone="Europe/Moscow",
+        now=now,
+    )
+
+
+async def _outbox(session_factory: Factory) -> list[OutboxMessage]:
+    async with session_factory() as session:
+        return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+async def test_reminded_once_per_recipient_across_restart(
+    db_url: str, session_factory: Factory, i18n: I18n
+) -> None:
+    await _people(session_factory)
+    cid = await _consultation(session_factory, "aaaa1111", NOW + timedelta(minutes=10))
+
+    first = await _job(session_factory, i18n, lambda: NOW).run()
+    assert (first.due, first.reminded, first.queued) == (1, 1, 3)
+
+    # "Restart": a new engine and a new job instance over the same database, a minute later.
+    engine = create_engine(db_url)
+    try:
+        again = _job(create_session_factory(engine), i18n, lambda: NOW + timedelta(minutes=1))
+        second = await again.run()
+        third = await again.run()
+    finally:
+        await engine.dispose()
+    assert second.queued == third.queued == 0
+
+    rows = await _outbox(session_factory)
+    recipients = sorted(r.chat_id for r in rows)
+    assert recipients == sorted([COORDINATOR, *DOCTOR_ACCOUNTS])  # not inactive, not other
+    assert {r.dedupe_key for r in rows} == {
+        f"remind:{cid}:to:{chat}" for chat in (COORDINATOR, *DOCTOR_ACCOUNTS)
+    }
+    assert all(r.consultation_id == cid for r in rows)
+    async with session_factory() as session:
+        consultation = await session.get(Consultation, cid)
+        assert consultation is not None and consultation.reminder_sent_at == NOW
+
+
+async def test_concurrent_runs_remind_once(session_factory: Factory, i18n: I18n) -> None:
+    await _people(session_factory)
+    await _consultation(session_factory, "bbbb2222", NOW + timedelta(minutes=5))
+    results = await asyncio.gather(
+        *(_job(session_factory, i18n, lambda: NOW).run() for _ in range(3))
+    )
+    assert sum(r.reminded for r in results) == 1
+    assert len(await _outbox(session_factory)) == 3
+
+
+async def test_texts_in_recipient_language_and_zone(session_factory: Factory, i18n: I18n) -> None:
+    await _people(session_factory)
+    # 09:10 UTC = 12:10 Moscow = 16:10 Novosibirsk.
+    await _consultation(session_factory, "cccc3333", NOW + timedelta(minutes=10))
+    await _job(session_factory, i18n, lambda: NOW).run()
+    texts = {r.chat_id: r.text or "" for r in await _outbox(session_factory)}
+
+    coordinator = texts[COORDINATOR]
+    assert "16:10 UTC+7" in coordinator
+    assert "In 10 min" in coordinator and "cccc3333" in coordinator
+    assert "Петров Пётр" in coordinator and "Иванов Иван" in coordinator
+
+    doctor = texts[DOCTOR_ACCOUNTS[0]]  # no language chosen: Russian; no zone: Moscow
+    assert "12:10 МСК" in doctor
+    assert "Через 10 мин" in doctor and "до 20 мин" in doctor
+
+
+async def test_no_reminder_for_terminated_or_final(session_factory: Factory, i18n: I18n) -> None:
+    await _people(session_factory)
+    begin = NOW + timedelta(minutes=10)
+    await _consultation(session_factory, "dddd0001", begin, state=ConsultationState.FINAL)
+    # Terminated: the last status is final even if the state was not moved yet.
+    await _consultation(session_factory, "dddd0002", begin, last_status="Unsuccessful")
+    await _consultation(session_factory, "dddd0003", begin, state=ConsultationState.UNKNOWN)
+    counts = await _job(session_factory, i18n, lambda: NOW).run()
+    assert counts.queued == 0
+    assert await _outbox(session_factory) == []
+
+
+async def test_rescheduled_before_the_window_reminds_at_the_new_time(
+    session_factory: Factory, i18n: I18n
+) -> None:
+    await _people(session_factory)
+    cid = await _consultation(session_factory, "eeee4444", NOW + timedelta(minutes=30))
+    assert (await _job(session_factory, i18n, lambda: NOW).run()).due == 0  # not yet
+
+    # Moved to two hours later before its reminder was due.
+    new_begin = NOW + timedelta(hours=2)
+    async with session_factory() as session:
+        await session.execute(
+            update(Consultation).where(Consultation.id == cid).values(begin_at=new_begin)
+        )
+        await session.commit()
+    at_old_time = NOW + timedelta(minutes=20)  # the old start was 10 minutes away
+    assert (await _job(session_factory, i18n, lambda: at_old_time).run()).queued == 0
+    assert await _outbox(session_factory) == []
+
+    near_new = new_begin - timedelta(minutes=14)
+    counts = await _job(session_factory, i18n, lambda: near_new).run()
+    assert counts.queued == 3
+    coordinator = next(r for r in await _outbox(session_factory) if r.chat_id == COORDINATOR)
+    assert "18:00 UTC+7" in (coordinator.text or "")  # 11:00 UTC
+
+
+async def test_started_at_once_or_already_begun_is_not_reminded(
+    session_factory: Factory, i18n: I18n
+) -> None:
+    await _people(session_factory)
+    await _consultation(session_factory, "ffff0001", None)
+    await _consultation(session_factory, "ffff0002", NOW - timedelta(minutes=1))
+    assert (await _job(session_factory, i18n, lambda: NOW).run()).queued == 0
