@@ -315,10 +315,16 @@ async def start_partner_api(rt: Runtime) -> None:
                 await TokenRepository(session).save(new_pair)
                 await session.commit()
 
+        from bot.jobs.token_refresh import TokenRefresher
+
+        # Every refresh (on a 403 or the scheduled one) locks the stored row (issue 8).
+        refresher = TokenRefresher(session_factory, rt.http, settings, rt.i18n)
         provider = OAuthTokenProvider(
             settings.tmapi_auth_url, settings.tmapi_client_id, pair, http=rt.http,
-            on_refresh=store,
+            on_refresh=store, refresher=refresher,
         )
+        rt.workflow_data["token_refresher"] = refresher
+        rt.workflow_data["token_provider"] = provider
     else:
         provider = StaticTokenProvider(pair.access_token)
     rt.api = await rt.stack.enter_async_context(
