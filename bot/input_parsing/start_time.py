@@ -40,9 +40,7 @@ _FILLER = {"в", "во", "at", "on", ","}
 _TIME = re.compile(r"(?<![\d.:])(\d{1,2}):(\d{2})(?![\d:])")
 _ISO_DATE = re.compile(r"(?<![\d.])(\d{4})-(\d{1,2})-(\d{1,2})(?![\d])")
 _DOT_DATE = re.compile(r"(?<![\d.:])(\d{1,2})[./](\d{1,2})(?:[./](\d{4}|\d{2}))?(?![\d:])")
-_RELATIVE = re.compile(
-    rf"^(?:через|in)\s+(\d+)\s*(?:(?P<h>{_HOURS})|(?P<m>{_MINUTES}))$"
-)
+_RELATIVE = re.compile(rf"^(?:через|in)\s+(\d+)\s*(?:(?P<h>{_HOURS})|(?P<m>{_MINUTES}))$")
 
 
 def _utc_now(now: datetime | None) -> datetime:

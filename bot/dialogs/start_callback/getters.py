@@ -1,0 +1,233 @@
+"""Window getters: plain, already-escaped values for the texts (I18nText / Format)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from html import escape
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram_dialog import DialogManager
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api_client.client import MAX_ATTACHMENT_BYTES, PartnerApiClient
+from api_client.errors import PartnerApiError
+from api_client.models import Doctor
+from bot.dialogs.start_callback import state as S
+from bot.i18n import Translator
+from bot.input_parsing.duration import MAX_MINUTES, MIN_MINUTES, QUICK_MINUTES
+from bot.rendering.time import format_local, zone_label
+from storage.repositories.doctors import DoctorDirectoryRepository
+
+log = logging.getLogger(__name__)
+
+DIRECTORY_LIMIT = 200
+LABEL_LIMIT = 60
+
+
+def _label(name: str, specialty: str | None, unavailable: bool) -> str:
+    text = name if not specialty else f"{name} · {specialty}"
+    if len(text) > LABEL_LIMIT:
+        text = text[: LABEL_LIMIT - 1] + "…"
+    return f"⛔ {text}" if unavailable else text
+
+
+def doctor_unavailable(doctor: Doctor) -> bool:
+    ctype = doctor.callback_type
+    return ctype is None or ctype.is_available is False or bool(ctype.is_disabled)
+
+
+async def load_doctor_buttons(
+    session: AsyncSession, api: PartnerApiClient | None
+) -> list[dict[str, Any]]:
+    """The local directory; when it is empty, the API's doctor list (if offered)."""
+    rows, _total = await DoctorDirectoryRepository(session).list_page(limit=DIRECTORY_LIMIT)
+    buttons = [
+        {
+            "id": row.doctor_id,
+            "label": _label(
+                row.display_name,
+                (row.specialties or "").split(",")[0].strip() or None,
+                row.callback_available is False,
+            ),
+            "name": row.display_name,
+            "unavailable": row.callback_available is False,
+        }
+        for row in rows
+    ]
+    if buttons or api is None:
+        return buttons
+    try:
+        doctors = await api.list_doctors(limit=50)
+    except PartnerApiError as exc:  # RouteUnavailable, outage: a typed id still works
+        log.info("wizard doctor list unavailable: %s", type(exc).__name__)
+        return []
+    return [
+        {
+            "id": d.id,
+            "label": _label(
+                d.full_name or f"#{d.id}",
+                d.specialties[0].name if d.specialties else None,
+                doctor_unavailable(d),
+            ),
+            "name": d.full_name or None,
+            "unavailable": doctor_unavailable(d),
+        }
+        for d in doctors
+        if d.id is not None
+    ]
+
+
+def _common(manager: DialogManager) -> dict[str, Any]:
+    # The error is shown once, above the question it refers to.
+    error = manager.dialog_data.pop(S.ERROR, None)
+    return {"error": error or ""}
+
+
+def _doctor_text(data: dict[str, Any], t: Translator) -> str:
+    name = data.get(S.DOCTOR_NAME)
+    if name:
+        return escape(name)
+    return t("wizard-doctor-unnamed", doctor_id=data.get(S.DOCTOR_ID) or 0)
+
+
+def start_text(data: dict[str, Any], t: Translator, tz: ZoneInfo) -> str:
+    begin = S.begin_at_of(data)
+    if begin is None:
+        return t("wizard-start-now")
+    return format_local(begin, tz, t.lang, with_date=True)
+
+
+def duration_text(data: dict[str, Any], t: Translator) -> str:
+    minutes = data.get(S.DURATION)
+    return t("wizard-duration-minutes", minutes=minutes) if minutes else t("wizard-duration-none")
+
+
+def attachment_text(data: dict[str, Any], t: Translator) -> str:
+    attachment = data.get(S.ATTACHMENT)
+    return escape(attachment["name"]) if attachment else t("wizard-attachment-none")
+
+
+async def doctor_getter(
+    dialog_manager: DialogManager,
+    session: AsyncSession,
+    api: PartnerApiClient | None = None,
+    **_: Any,
+) -> dict[str, Any]:
+    data = dialog_manager.dialog_data
+    if S.DOCTORS not in data:
+        data[S.DOCTORS] = await load_doctor_buttons(session, api)
+    doctors = data[S.DOCTORS]
+    return {
+        **_common(dialog_manager),
+        "doctors": doctors,
+        "has_doctors": bool(doctors),
+        "no_doctors": not doctors,
+        "any_unavailable": any(d["unavailable"] for d in doctors),
+    }
+
+
+async def phone_getter(dialog_manager: DialogManager, t: Translator, **_: Any) -> dict[str, Any]:
+    return {**_common(dialog_manager), "doctor": _doctor_text(dialog_manager.dialog_data, t)}
+
+
+async def phone_warning_getter(
+    dialog_manager: DialogManager, t: Translator, **_: Any
+) -> dict[str, Any]:
+    data = dialog_manager.dialog_data
+    warning = data.get(S.PHONE_WARNING) or {}
+    what = (
+        t("wizard-phone-warning-unknown")
+        if warning.get("state") == "unknown"
+        else t("wizard-phone-warning-active")
+    )
+    return {
+        **_common(dialog_manager),
+        "phone": data.get(S.PHONE_DISPLAY, ""),
+        "what": what,
+        "consultation_id": str(warning.get("consultation_id", "")),
+    }
+
+
+async def name_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    return {
+        **_common(dialog_manager),
+        "phone": dialog_manager.dialog_data.get(S.PHONE_DISPLAY, ""),
+    }
+
+
+async def time_getter(
+    dialog_manager: DialogManager, t: Translator, tz: ZoneInfo, **_: Any
+) -> dict[str, Any]:
+    data = dialog_manager.dialog_data
+    return {
+        **_common(dialog_manager),
+        "name": escape(data.get(S.NAME, "")),
+        "zone": zone_label(tz, t.lang),
+        "start": start_text(data, t, tz),
+        "has_start": bool(data.get(S.BEGIN_AT)),
+    }
+
+
+async def clock_getter(
+    dialog_manager: DialogManager, t: Translator, tz: ZoneInfo, **_: Any
+) -> dict[str, Any]:
+    picked = dialog_manager.dialog_data.get(S.PICKED_DATE)
+    shown = datetime.fromisoformat(picked).strftime("%d.%m.%Y") if picked else ""
+    return {**_common(dialog_manager), "date": shown, "zone": zone_label(tz, t.lang)}
+
+
+async def duration_getter(
+    dialog_manager: DialogManager, t: Translator, tz: ZoneInfo, **_: Any
+) -> dict[str, Any]:
+    return {
+        **_common(dialog_manager),
+        "start": start_text(dialog_manager.dialog_data, t, tz),
+        "min": MIN_MINUTES,
+        "max": MAX_MINUTES,
+        "quick": [
+            {"minutes": m, "label": t("wizard-btn-minutes", minutes=m)} for m in QUICK_MINUTES
+        ],
+    }
+
+
+async def attachment_getter(
+    dialog_manager: DialogManager, t: Translator, **_: Any
+) -> dict[str, Any]:
+    data = dialog_manager.dialog_data
+    return {
+        **_common(dialog_manager),
+        "limit_mb": MAX_ATTACHMENT_BYTES // (1024 * 1024),
+        "has_attachment": bool(data.get(S.ATTACHMENT)),
+        "attachment": attachment_text(data, t),
+    }
+
+
+async def summary_getter(
+    dialog_manager: DialogManager, t: Translator, tz: ZoneInfo, **_: Any
+) -> dict[str, Any]:
+    data = dialog_manager.dialog_data
+    cost = data.get(S.DOCTOR_COST)
+    return {
+        **_common(dialog_manager),
+        "doctor": _doctor_text(data, t),
+        "cost": cost or "",
+        "has_cost": bool(cost),
+        "phone": data.get(S.PHONE_DISPLAY, ""),
+        "name": escape(data.get(S.NAME, "")),
+        "start": start_text(data, t, tz),
+        "duration": duration_text(data, t),
+        "attachment": attachment_text(data, t),
+    }
+
+
+async def retry_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
+    return {
+        **_common(dialog_manager),
+        "reason": dialog_manager.dialog_data.get(S.RETRY_ERROR, ""),
+    }
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

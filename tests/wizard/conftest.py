@@ -1,0 +1,158 @@
+"""End-to-end harness of the /start_callback wizard: the production dispatcher polling the
+fake Telegram Bot API over HTTP, a migrated SQLite database, and the sandbox partner API
+over HTTP. ``Env.restart()`` replaces the dispatcher (same DB) as a bot restart would."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiogram import Bot, Dispatcher
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api_client import PartnerApiClient, StaticTokenProvider
+from api_client.sandbox.config import SandboxConfig
+from api_client.sandbox.server import SandboxServer
+from bot.app import create_dispatcher
+from bot.i18n import I18n
+from bot.routers import start_callback
+from bot.settings import Settings, load_settings
+from storage.db import create_engine, create_session_factory
+from storage.enums import Role
+from storage.migrate import upgrade
+from storage.models import Consultation, OutboxMessage, StatusEvent, User
+from storage.repositories.users import UserRepository
+from tests.fake_telegram import FakeTelegram, FakeUser, make_bot, run_polling
+
+ADMIN_ID = 1000
+COORDINATOR_ID = 2000  # Europe/Moscow (the default zone)
+NSK_COORDINATOR_ID = 3000  # Asia/Novosibirsk
+EN_COORDINATOR_ID = 4000
+
+
+@dataclass
+class Env:
+    tg: FakeTelegram
+    bot: Bot
+    sandbox_server: SandboxServer
+    settings: Settings
+    session_factory: async_sessionmaker[AsyncSession]
+    api: PartnerApiClient
+    stack: AsyncExitStack
+    wakeups: list[int] = field(default_factory=list)
+    dp: Dispatcher | None = None
+
+    @property
+    def sandbox(self) -> Any:
+        return self.sandbox_server.sandbox
+
+    def user(self, user_id: int = COORDINATOR_ID, language_code: str = "ru") -> FakeUser:
+        return self.tg.user(user_id, first_name="Коорд", language_code=language_code)
+
+    def build_dispatcher(self) -> Dispatcher:
+        return create_dispatcher(
+            settings=self.settings,
+            api=self.api,
+            session_factory=self.session_factory,
+            i18n=I18n(strict=True),
+            outbox_wakeup=lambda: self.wakeups.append(1),
+            extra_routers=[start_callback.setup()],
+        )
+
+    async def start_polling(self) -> None:
+        self.dp = self.build_dispatcher()
+        self._polling = AsyncExitStack()
+        await self._polling.enter_async_context(run_polling(self.dp, self.bot))
+
+    async def stop_polling(self) -> None:
+        await self._polling.aclose()
+
+    async def restart(self) -> None:
+        """Stop the bot and start a new dispatcher on the same database."""
+        await self.stop_polling()
+        await self.start_polling()
+
+    async def consultations(self) -> list[Consultation]:
+        async with self.session_factory() as session:
+            return list(await session.scalars(select(Consultation).order_by(Consultation.id)))
+
+    async def events(self, consultation_id: int) -> list[StatusEvent]:
+        async with self.session_factory() as session:
+            return list(
+                await session.scalars(
+                    select(StatusEvent).where(StatusEvent.consultation_id == consultation_id)
+                )
+            )
+
+    async def outbox(self) -> list[OutboxMessage]:
+        async with self.session_factory() as session:
+            return list(await session.scalars(select(OutboxMessage)))
+
+    def start_requests(self) -> list[Any]:
+        return self.sandbox.requests_for("start")
+
+
+async def _add_users(session_factory: async_sessionmaker[AsyncSession]) -> None:
+    async with session_factory() as session:
+        repo = UserRepository(session)
+        await repo.upsert(COORDINATOR_ID, Role.COORDINATOR, display_name="Коорд")
+        await repo.upsert(NSK_COORDINATOR_ID, Role.COORDINATOR, display_name="Новосиб")
+        await repo.upsert(EN_COORDINATOR_ID, Role.COORDINATOR, display_name="Eng")
+        await repo.set_timezone(NSK_COORDINATOR_ID, "Asia/Novosibirsk")
+        await repo.set_language(EN_COORDINATOR_ID, "en")
+        await session.commit()
+        assert await session.get(User, COORDINATOR_ID) is not None
+
+
+@pytest.fixture(params=[True], ids=["doctor-routes"])
+def doctor_routes(request: pytest.FixtureRequest) -> bool:
+    return bool(request.param)
+
+
+@pytest.fixture
+async def env(tmp_path: Path, doctor_routes: bool) -> AsyncIterator[Env]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    await upgrade(url)
+    engine = create_engine(url)
+    session_factory = create_session_factory(engine)
+    await _add_users(session_factory)
+    async with AsyncExitStack() as stack:
+        tg = await stack.enter_async_context(FakeTelegram())
+        sandbox = await stack.enter_async_context(
+            # fault_hold: a "timeout" fault holds the answer past the client's 1 s timeout.
+            SandboxServer(SandboxConfig(doctor_routes=doctor_routes, fault_hold=3.0))
+        )
+        settings = load_settings(
+            {
+                "BOT_TOKEN": tg.token,
+                "TELEGRAM_API_URL": tg.url,
+                "TMAPI_BASE_URL": sandbox.url,
+                "TMAPI_ACCESS_TOKEN": "test-token",
+                "DATABASE_URL": url,
+                "ADMIN_IDS": str(ADMIN_ID),
+                "DEFAULT_TIMEZONE": "Europe/Moscow",
+                "PUBLIC_URL": "http://127.0.0.1:8080",
+            }
+        )
+        bot = make_bot(tg)
+        stack.push_async_callback(bot.session.close)
+        api = await stack.enter_async_context(
+            PartnerApiClient(
+                sandbox.url,
+                StaticTokenProvider("test-token"),
+                timeout=httpx.Timeout(1.0, connect=1.0),
+            )
+        )
+        env = Env(tg, bot, sandbox, settings, session_factory, api, stack)
+        await env.start_polling()
+        try:
+            yield env
+        finally:
+            await env.stop_polling()
+    await engine.dispose()
