@@ -18,7 +18,7 @@ from typing import Any
 from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery
-from aiogram_dialog import DialogManager, StartMode
+from aiogram_dialog import DialogManager, ShowMode, StartMode
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_client.errors import PartnerApiError
@@ -146,8 +146,12 @@ async def start_again(
         prefill["patient_name"] = consultation.patient_name
     if consultation.duration_min:
         prefill["duration_min"] = consultation.duration_min
+    # A new message: the "did not take place" notice stays readable above the wizard.
     await dialog_manager.start(
-        StartCallbackSG.start_time, data=prefill, mode=StartMode.RESET_STACK
+        StartCallbackSG.start_time,
+        data=prefill,
+        mode=StartMode.RESET_STACK,
+        show_mode=ShowMode.SEND,
     )
 
 

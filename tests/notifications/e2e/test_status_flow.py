@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from bot.notifications.callback_data import ConclusionCallback
+from bot.notifications.callback_data import ConclusionCallback, StartAgainCallback
 from bot.notifications.worker import StatusWorker
 from storage.enums import Role
 from storage.repositories import UserRepository
@@ -204,3 +204,23 @@ async def test_unknown_token_and_rate_limit_on_the_listener(live: Live) -> None:
     assert live.parts.receiver.stats.unknown == 40
     assert live.parts.receiver.stats.limited >= 15
     await live.tg.wait_for_messages(DOCTOR_ACCOUNT, 1)  # the valid hit was processed
+
+
+async def test_start_again_opens_the_wizard_prefilled(live: Live) -> None:
+    await live.harness.add_users()
+    local_id, partner_id = await live.harness.start()
+    await live.sandbox.set_status(partner_id, "Unsuccessful")
+    [failed] = await live.tg.wait_for_messages(COORDINATOR, 1)
+    assert "не состоялась" in failed.content
+    coordinator = live.tg.user(COORDINATOR)
+    await coordinator.press("🔁 Запустить заново")
+    # The wizard asks for the start time of the same patient (doctor and phone kept).
+    asked = await live.tg.wait_for_messages(COORDINATOR, 2)
+    assert "Пациент: Петров Пётр Петрович" in asked[-1].content
+    assert "не состоялась" in asked[0].content  # the notice stays readable
+    # A stranger pressing the same data gets a refusal and no wizard.
+    stranger = live.tg.user(7777)
+    await stranger.send_command("help")
+    query = await stranger.press_data(StartAgainCallback(cid=local_id).pack())
+    assert query.answered
+    assert all("Пациент:" not in t for t in live.texts(7777))
