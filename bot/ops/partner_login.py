@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -138,6 +139,7 @@ async def _ask_phone(settings: Settings, ask: Ask, say: Say) -> str | None:
 
 
 def main(settings: Settings, args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.ERROR)  # the prompts and results are the output
     try:
         return asyncio.run(partner_login(settings))
     except EOFError:
