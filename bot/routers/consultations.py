@@ -36,7 +36,7 @@ from bot.dialogs.consultations_list.callback_data import (
     ListPosition,
 )
 from bot.dialogs.consultations_list.dialog import position_data
-from bot.dialogs.consultations_list.source import is_staff, may_see, role_value
+from bot.dialogs.consultations_list.source import doctor_name_of, is_staff, may_see, role_value
 from bot.i18n import I18n, Translator
 from bot.notifications.messages import short_id
 from bot.rendering.time import format_local
@@ -142,9 +142,7 @@ async def show_card_in_place(
 def _prefill(consultation: Consultation, cb: Any) -> dict[str, Any]:
     """The wizard's prefill keys (bot/dialogs/start_callback/__init__.py)."""
     data: dict[str, Any] = {"doctor_id": consultation.doctor_id}
-    doctor = (
-        card_view.doctor_name_of(cb, consultation) if cb is not None else consultation.doctor_name
-    )
+    doctor = doctor_name_of(cb, consultation) if cb is not None else consultation.doctor_name
     if doctor:
         data["doctor_name"] = doctor
     phone = consultation.patient_phone

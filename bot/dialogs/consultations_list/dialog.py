@@ -15,6 +15,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, TelegramObject
 from aiogram_dialog import Dialog, DialogManager, ShowMode, StartMode, Window
+from aiogram_dialog.widgets.common import ManagedScroll
 from aiogram_dialog.widgets.kbd import (
     Column,
     CurrentPage,
@@ -49,6 +50,12 @@ STAFF_FILTERS = (
 DOCTOR_FILTERS = (ListFilter.ACTIVE, ListFilter.SCHEDULED, ListFilter.FINISHED, ListFilter.ALL)
 
 
+def _scroll(manager: DialogManager) -> ManagedScroll:
+    widget = manager.find(SCROLL_ID)
+    assert isinstance(widget, ManagedScroll)
+    return widget
+
+
 def position_data(pos: ListPosition, text: str | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {"f": pos.f.value, "o": pos.o.value, "a": pos.a, "p": pos.p}
     if text is not None:
@@ -77,14 +84,14 @@ async def on_start(start_data: Any, manager: DialogManager) -> None:
     for key in ("f", "o", "a", "q"):
         if key in data:
             manager.dialog_data[key] = data[key]
-    await manager.find(SCROLL_ID).set_page(int(data.get("p", 0) or 0))
+    await _scroll(manager).set_page(int(data.get("p", 0) or 0))
 
 
 async def list_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     md = dialog_manager.middleware_data
     t = translator_of(dialog_manager)
     user = md.get("user")
-    scroll = dialog_manager.find(SCROLL_ID)
+    scroll = _scroll(dialog_manager)
     query = _query(dialog_manager, await scroll.get_page())
     result = await load_page(query, api=md["api"], session=md["session"], user=user, t=t)
     if result.page != query.page:
@@ -133,7 +140,7 @@ async def on_filter(
 ) -> None:
     manager.dialog_data["f"] = ListFilter(item_id).value
     manager.dialog_data.pop("q", None)
-    await manager.find(SCROLL_ID).set_page(0)  # a filter change goes back to page 1
+    await _scroll(manager).set_page(0)  # a filter change goes back to page 1
 
 
 async def on_sort(
@@ -145,7 +152,7 @@ async def on_sort(
         dd["a"] = not bool(dd.get("a", False))  # the same key again flips the direction
     else:
         dd["o"], dd["a"] = key.value, False
-    await manager.find(SCROLL_ID).set_page(0)
+    await _scroll(manager).set_page(0)
 
 
 async def on_row(
@@ -153,7 +160,7 @@ async def on_row(
 ) -> None:
     from bot.routers.consultations import show_card_in_place
 
-    page = await manager.find(SCROLL_ID).get_page()
+    page = await _scroll(manager).get_page()
     pos = current_position(manager, page)
     md = manager.middleware_data
     # The card takes this message over; the list is started again by its "Back" button.

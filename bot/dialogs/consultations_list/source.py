@@ -25,6 +25,7 @@ from bot.rendering.consultation_list import PAGE_SIZE, ListRow, clamp_page, stat
 from storage.enums import Origin, Role
 from storage.models import Consultation
 from storage.repositories import ConsultationRepository
+from storage.repositories.consultations import Order
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +205,7 @@ async def _from_local(
 async def _local_page(
     query: ListQuery, repo: ConsultationRepository, user: Any, page: int, page_size: int
 ) -> tuple[list[Consultation], int]:
-    order = "status" if query.sort is SortKey.STATUS else "created"
+    order: Order = "status" if query.sort is SortKey.STATUS else "created"
     offset = page * page_size
     doctor_id = None if is_staff(user) else getattr(user, "doctor_id", None)
     if not is_staff(user) and doctor_id is None:
