@@ -128,3 +128,17 @@ async def test_member_opening_an_invite_does_not_burn_it(env: Env) -> None:
     user = env.user(555007)
     await user.send_command("start", code)
     assert "часовом поясе" in user.last_bot_message().text
+
+
+async def test_two_people_racing_for_one_link_only_one_joins(env: Env) -> None:
+    await env.admin.send_command("invite", "coordinator")
+    code = invite_code(env.admin.last_bot_message().text)
+    first, second = env.user(555010), env.user(555011)
+    await first.send_command("start", code, wait=False)
+    await second.send_command("start", code, wait=False)
+    await env.tg.wait_for_messages(first.id, 1)
+    await env.tg.wait_for_messages(second.id, 1)
+    joined = [await get_user(env, u) for u in (555010, 555011)]
+    assert sum(u is not None for u in joined) == 1
+    answers = [first.last_bot_message().text, second.last_bot_message().text]
+    assert sum("уже использована" in a for a in answers) == 1
