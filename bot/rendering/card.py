@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
-from html import escape
+from html import escape as _html_escape
 from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -17,6 +17,11 @@ from bot.callback_data import CardAction, CardCallback
 from bot.i18n import Translator
 from bot.input_parsing.phone import format_phone
 from bot.rendering.time import format_local
+
+
+def escape(text: str) -> str:
+    # Text content only (never attributes): quotes stay readable in the raw HTML.
+    return _html_escape(text, quote=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ over HTTP. ``Env.restart()`` replaces the dispatcher (same DB) as a bot restart 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from aiogram import Bot, Dispatcher
+from aiogram import Bot, Dispatcher, Router
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -47,6 +47,8 @@ class Env:
     stack: AsyncExitStack
     wakeups: list[int] = field(default_factory=list)
     dp: Dispatcher | None = None
+    # Routers a test adds in front of the wizard (e.g. a button starting it prefilled).
+    test_routers: list[Callable[[], Router]] = field(default_factory=list)
 
     @property
     def sandbox(self) -> Any:
@@ -62,7 +64,7 @@ class Env:
             session_factory=self.session_factory,
             i18n=I18n(strict=True),
             outbox_wakeup=lambda: self.wakeups.append(1),
-            extra_routers=[start_callback.setup()],
+            extra_routers=[*(make() for make in self.test_routers), start_callback.setup()],
         )
 
     async def start_polling(self) -> None:

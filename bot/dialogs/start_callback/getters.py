@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from html import escape
+from html import escape as _html_escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +19,12 @@ from bot.i18n import Translator
 from bot.input_parsing.duration import MAX_MINUTES, MIN_MINUTES, QUICK_MINUTES
 from bot.rendering.time import format_local, zone_label
 from storage.repositories.doctors import DoctorDirectoryRepository
+
+
+def escape(text: str) -> str:
+    # Text content only (never attributes): quotes stay readable in the raw HTML.
+    return _html_escape(text, quote=False)
+
 
 log = logging.getLogger(__name__)
 

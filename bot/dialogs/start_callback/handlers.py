@@ -11,7 +11,7 @@ import re
 from contextlib import suppress
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from html import escape
+from html import escape as _html_escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,6 +42,12 @@ from bot.input_parsing.start_time import (
 from bot.settings import Settings
 from bot.states import StartCallbackSG as SG
 from storage.repositories.consultations import ConsultationRepository
+
+
+def escape(text: str) -> str:
+    # Text content only (never attributes): quotes stay readable in the raw HTML.
+    return _html_escape(text, quote=False)
+
 
 log = logging.getLogger(__name__)
 
