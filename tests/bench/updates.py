@@ -1,0 +1,235 @@
+"""Update handling: the bot's real dispatcher driving wizard steps vs a bare aiogram echo bot.
+
+    .venv/bin/python -m tests.bench.updates [--updates 2000] [--users 50] [--runs 5]
+
+Both bots poll the same kind of fake Bot API over HTTP (aiogram's default
+handle_as_tasks=True, as `python -m bot` runs). Fake users act concurrently, each one step at
+a time (a real user reads the answer before the next tap):
+  wizard: /start_callback → doctor (button) → phone (text) → name (text) → Cancel (button),
+          repeated; the production dispatcher (middlewares, SQLite session per update,
+          persisted FSM/dialog state, the sandbox partner API behind it);
+  echo:   a text message answered with the same text by a bare Dispatcher.
+Handling time of one update: from the moment it is enqueued at the fake until the fake has
+received the bot's answer (the next prompt / the echo is visible in the chat).
+updates/s = all updates / wall time of the run. Figures are medians over the runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Dispatcher
+from aiogram.types import Message
+
+from tests.bench.common import (
+    DEFAULT_RUNS,
+    add_users,
+    machine_note,
+    median,
+    print_table,
+    quantile,
+    quiet_logging,
+    ratio,
+    world,
+)
+
+DOCTOR = "Иванова Мария Петровна · Терапевт"
+CANCEL = "✖ Отмена"
+PHONE = "+7 909 970-85-93"
+NAME = "Петров Пётр Иванович"
+# What the chat shows once each step was answered (Russian texts, see tests/wizard/helpers).
+ASK_DOCTOR = "Шаг 1: врач"
+ASK_PHONE = "Шаг 2: телефон пациента"
+ASK_NAME = "Шаг 3: ФИО пациента"
+ASK_TIME = "Шаг 4: когда начать?"
+CANCELLED = "Отменено"
+STEPS_PER_CYCLE = 5
+FIRST_USER = 700_000
+STEP_TIMEOUT = 30.0  # one answer; a run is bounded by updates x this at worst
+
+
+@dataclass
+class RunResult:
+    seconds: float
+    latencies_ms: list[float] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.latencies_ms)
+
+
+def _last_text(tg: Any, chat_id: int) -> str:
+    messages = tg.state.chats[chat_id].messages
+    for message in reversed(messages.values()):
+        if message.from_bot and not message.deleted:
+            return str(message.content)
+    return ""
+
+
+async def _step(
+    tg: Any, chat_id: int, act: Callable[[], Any], answered: Callable[[], bool]
+) -> float:
+    """Enqueue one update (act, without waiting) and wait for its answer; latency in ms."""
+    started = time.perf_counter()
+    await act()
+    await tg.wait_for(lambda: answered() or None, timeout=STEP_TIMEOUT)
+    return (time.perf_counter() - started) * 1000
+
+
+async def _wizard_user(tg: Any, user_id: int, steps: int, out: list[float]) -> None:
+    user = tg.user(user_id, first_name="Коорд", language_code="ru")
+    chat = user.chat_id
+    marker_count = {"n": 0}
+
+    def shows(marker: str) -> Callable[[], bool]:
+        return lambda: marker in _last_text(tg, chat)
+
+    def cancelled() -> bool:
+        # "Отменено" stays visible from the last cycle: count its occurrences instead.
+        seen = sum(
+            1
+            for m in tg.state.chats[chat].messages.values()
+            if m.from_bot and CANCELLED in m.content
+        )
+        return seen > marker_count["n"]
+
+    script: list[tuple[Callable[[], Any], Callable[[], bool]]] = [
+        (lambda: user.send_command("start_callback", wait=False), shows(ASK_DOCTOR)),
+        (lambda: user.press(DOCTOR, wait=False), shows(ASK_PHONE)),
+        (lambda: user.send_text(PHONE, wait=False), shows(ASK_NAME)),
+        (lambda: user.send_text(NAME, wait=False), shows(ASK_TIME)),
+        (lambda: user.press(CANCEL, wait=False), cancelled),
+    ]
+    for k in range(steps):
+        act, answered = script[k % STEPS_PER_CYCLE]
+        out.append(await _step(tg, chat, act, answered))
+        if k % STEPS_PER_CYCLE == STEPS_PER_CYCLE - 1:
+            marker_count["n"] += 1
+
+
+async def _echo_user(tg: Any, user_id: int, steps: int, out: list[float]) -> None:
+    user = tg.user(user_id, first_name="Эхо", language_code="ru")
+    chat = user.chat_id
+    for k in range(steps):
+        text = f"echo {user_id} {k}"
+        out.append(
+            await _step(
+                tg,
+                chat,
+                lambda t=text: user.send_text(t, wait=False),
+                lambda t=text: _last_text(tg, chat) == t,
+            )
+        )
+
+
+def _split(total: int, users: int) -> list[int]:
+    """Steps per user, multiples of a wizard cycle where possible, summing to total."""
+    base, extra = divmod(total, users)
+    return [base + (1 if i < extra else 0) for i in range(users)]
+
+
+async def _drive(tg: Any, users: int, total: int, player: Any) -> RunResult:
+    result = RunResult(0.0)
+    per_user = _split(total, users)
+    started = time.perf_counter()
+    await asyncio.gather(
+        *(player(tg, FIRST_USER + i, n, result.latencies_ms) for i, n in enumerate(per_user))
+    )
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+async def run_wizard(total: int, users: int) -> RunResult:
+    from bot.app import create_dispatcher
+    from bot.http_server import HealthState
+    from bot.outbox_sender import OutboxSender
+    from bot.routers import start_callback
+    from tests.fake_telegram import run_polling
+
+    async with world() as w:
+        await add_users(w.session_factory, [FIRST_USER + i for i in range(users)])
+        sender = OutboxSender(w.bot, w.session_factory)
+        dp = create_dispatcher(
+            settings=w.settings,
+            api=w.api,
+            session_factory=w.session_factory,
+            i18n=w.i18n,
+            outbox_wakeup=sender.wake,
+            extra_routers=[start_callback.setup()],
+            health=HealthState(is_sandbox=True),
+            outbox=sender,
+        )
+        sender.start()
+        try:
+            async with run_polling(dp, w.bot, handle_as_tasks=True):
+                return await _drive(w.tg, users, total, _wizard_user)
+        finally:
+            await sender.stop()
+
+
+async def run_echo(total: int, users: int) -> RunResult:
+    from tests.fake_telegram import FakeTelegram, make_bot, run_polling
+
+    dp = Dispatcher()
+
+    @dp.message()
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "")
+
+    async with FakeTelegram() as tg:
+        bot = make_bot(tg)
+        try:
+            async with run_polling(dp, bot, handle_as_tasks=True):
+                return await _drive(tg, users, total, _echo_user)
+        finally:
+            await bot.session.close()
+
+
+async def main_async(total: int, users: int, runs: int) -> None:
+    quiet_logging()
+    wizard: list[RunResult] = []
+    echo: list[RunResult] = []
+    for _ in range(runs):
+        # Interleaved, so a slow phase of the machine hits both sides alike.
+        echo.append(await run_echo(total, users))
+        wizard.append(await run_wizard(total, users))
+
+    def row(name: str, results: list[RunResult]) -> list[Any]:
+        per_s = [r.count / r.seconds for r in results]
+        return [
+            name,
+            median(per_s),
+            median([quantile(r.latencies_ms, 0.50) for r in results]),
+            median([quantile(r.latencies_ms, 0.99) for r in results]),
+            median([r.seconds for r in results]),
+        ]
+
+    w_row, e_row = row("wizard (production dispatcher)", wizard), row("bare echo bot", echo)
+    print_table(
+        f"{total:,} updates over HTTP, {users} concurrent users; median of {runs} runs "
+        f"({machine_note()})",
+        ["bot", "updates/s", "p50 ms", "p99 ms", "wall s"],
+        [w_row, e_row],
+    )
+    print(
+        f"ratio wizard/echo: updates/s {ratio(w_row[1], e_row[1]):.3f}, "
+        f"p50 {ratio(w_row[2], e_row[2]):.1f}x, p99 {ratio(w_row[3], e_row[3]):.1f}x"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--updates", type=int, default=2000)
+    parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS)
+    args = parser.parse_args(argv)
+    asyncio.run(main_async(args.updates, args.users, args.runs))
+
+
+if __name__ == "__main__":
+    main()
