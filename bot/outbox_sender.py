@@ -26,10 +26,12 @@ import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from aiogram import Bot
+from aiogram.client.session.middlewares.base import NextRequestMiddlewareType
 from aiogram.exceptions import (
     TelegramAPIError,
     TelegramBadRequest,
@@ -41,6 +43,8 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiogram.methods import EditMessageText, SendMessage, TelegramMethod
+from aiogram.methods.base import Response, TelegramType
 from aiogram.types import InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -49,6 +53,9 @@ from storage.repositories.outbox import OutboxRepository
 from storage.repositories.users import UserRepository
 
 log = logging.getLogger(__name__)
+
+# Which sender (if any) is making the current request: its gate applies the rate windows.
+_sending: ContextVar[OutboxSender | None] = ContextVar("outbox_sending", default=None)
 
 Clock = Callable[[], datetime]
 ChatMigrated = Callable[[int, int], Awaitable[None]]
@@ -138,6 +145,9 @@ class OutboxSender:
         self._in_flight = 0
         self._aliases: dict[int, int] = {}  # old group id → new supergroup id
         self._run_task: asyncio.Task[None] | None = None
+        # The last gate before the network: a send that passed the rate windows before a
+        # 429 arrived (e.g. while the demo mark looked up a language) still waits it out.
+        bot.session.middleware(self._pause_gate)
         self.sent_count = 0
         self.dead_count = 0
 
@@ -148,6 +158,7 @@ class OutboxSender:
         self._wake.set()
 
     def start(self) -> asyncio.Task[None]:
+        self._stopping = False
         self._run_task = asyncio.create_task(self.run(), name="outbox-sender")
         return self._run_task
 
@@ -274,7 +285,7 @@ class OutboxSender:
         """Send one row to the end; True when the chat's next row may follow."""
         target = self._aliases.get(row.chat_id, row.chat_id)
         if target != row.chat_id:
-            await self._retarget(row.chat_id, target)
+            await self._retarget(row.chat_id, target, announce=False)
             row.chat_id = target
             row.edit_message_id = None
         if row.text is None:
@@ -286,7 +297,6 @@ class OutboxSender:
                 # Another sender may own it now; sending would risk a duplicate for nothing.
                 log.info("outbox_lease_expired row_id=%s", row.id)
                 return False
-            await self._acquire(row.chat_id)
             try:
                 message_id = await self._send(row, edit_id)
             except TelegramRetryAfter as exc:
@@ -343,6 +353,16 @@ class OutboxSender:
             else None
         )
         assert row.text is not None
+        token = _sending.set(self)
+        try:
+            return await self._send_now(row, edit_id, markup)
+        finally:
+            _sending.reset(token)
+
+    async def _send_now(
+        self, row: OutboxMessage, edit_id: int | None, markup: InlineKeyboardMarkup | None
+    ) -> int | None:
+        assert row.text is not None
         if edit_id is not None:
             result = await self.bot.edit_message_text(
                 text=row.text, chat_id=row.chat_id, message_id=edit_id, reply_markup=markup
@@ -352,6 +372,24 @@ class OutboxSender:
         return message.message_id
 
     # ------------------------------------------------------------------ limits
+
+    async def _pause_gate(
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+    ) -> Response[TelegramType]:
+        if not isinstance(method, SendMessage | EditMessageText):
+            return await make_request(bot, method)
+        if _sending.get() is self and isinstance(method.chat_id, int):
+            # The rate windows are taken here, just before the network, so time spent
+            # earlier in the request chain cannot bunch sends up at Telegram's end.
+            await self._acquire(method.chat_id)
+        else:
+            # A loop, not one sleep: another 429 may extend the pause meanwhile.
+            while (wait := self._paused_until - self._monotonic()) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(wait)
+        return await make_request(bot, method)
 
     def _pause(self, seconds: float) -> None:
         self._paused_until = max(self._paused_until, self._monotonic() + float(seconds))
@@ -446,10 +484,12 @@ class OutboxSender:
                 await repo.reschedule(row.id, now, row.last_error)
             await session.commit()
 
-    async def _retarget(self, old: int, new: int) -> None:
+    async def _retarget(self, old: int, new: int, *, announce: bool = True) -> None:
         async with self.session_factory() as session:
             await OutboxRepository(session).retarget_chat(old, new)
             await session.commit()
+        if not announce:
+            return
         if old == self.team_chat_id:
             log.warning(
                 "team_chat_migrated old=%s new=%s action=set TEAM_CHAT_ID=%s", old, new, new

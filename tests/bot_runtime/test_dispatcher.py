@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-import pytest
 
 from bot.i18n import I18n
 from storage.enums import Role
