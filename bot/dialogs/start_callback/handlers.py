@@ -305,7 +305,7 @@ def _set_begin(manager: DialogManager, begin: datetime | None) -> None:
 
 
 async def on_quick_time(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
-    option = QuickStart(button.widget_id.removeprefix("t_"))
+    option = QuickStart((button.widget_id or "").removeprefix("t_"))
     _set_begin(manager, quick_start(option, _tz(manager), _now(manager)))
     await go_next(manager)
 
@@ -454,7 +454,7 @@ async def on_attachment_skip(
 
 
 async def on_edit_pick(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
-    target = S.state_by_name(button.widget_id.removeprefix("e_"))
+    target = S.state_by_name((button.widget_id or "").removeprefix("e_"))
     if target is None:
         return
     manager.dialog_data[S.EDITING] = True

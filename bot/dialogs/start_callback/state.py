@@ -38,7 +38,7 @@ SEQUENCE: tuple[State, ...] = (
     SG.attachment,
     SG.summary,
 )
-PARENT: dict[str, State] = {
+PARENT: dict[str | None, State] = {
     SG.phone_warning.state: SG.phone,
     SG.start_date.state: SG.start_time,
     SG.start_clock.state: SG.start_date,
@@ -84,6 +84,6 @@ def begin_at_of(data: dict[str, Any]) -> datetime | None:
 
 def state_by_name(name: str) -> State | None:
     for state in SG.__states__:
-        if state.state == name or state.state.endswith(f":{name}"):
+        if state.state == name or (state.state or "").endswith(f":{name}"):
             return state
     return None
