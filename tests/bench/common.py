@@ -302,7 +302,9 @@ async def world(**settings_extra: str) -> AsyncIterator[World]:
 
 
 async def wait_until(
-    predicate: Callable[[], bool], timeout: float, interval: float = 0.01  # noqa: ASYNC109
+    predicate: Callable[[], bool],
+    timeout: float,
+    interval: float = 0.01,  # noqa: ASYNC109
 ) -> bool:
     """For conditions nothing signals (another process's state): bounded polling."""
     deadline = time.monotonic() + timeout

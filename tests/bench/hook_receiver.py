@@ -51,7 +51,9 @@ async def _serve(app: web.Application, stack: AsyncExitStack) -> str:
     return f"http://127.0.0.1:{runner.addresses[0][1]}"
 
 
-async def _load(urls: Sequence[str], total: int, concurrency: int) -> tuple[float, list[float], int]:
+async def _load(
+    urls: Sequence[str], total: int, concurrency: int
+) -> tuple[float, list[float], int]:
     """GET `total` URLs (cycling) with `concurrency` in flight: (seconds, latencies ms, non-200)."""
     latencies: list[float] = []
     bad = 0

@@ -1,0 +1,300 @@
+"""Resident memory of the bot process, and time from process start to the first getUpdates.
+
+    .venv/bin/python -m tests.bench.footprint [--tracked 10000] [--runs 5]
+
+`python -m bot` runs as a subprocess (cwd: a temp dir) with its environment pointing at a
+fake Bot API and a sandbox partner API served by this process on 127.0.0.1, and at a temp
+SQLite DB. Rows (median over the runs):
+  imports only:   the same interpreter importing every module of bot/, api_client/,
+                  storage/ (plus aiogram, aiogram-dialog, SQLAlchemy…) and nothing else —
+                  the baseline;
+  bare aiogram:   a minimal aiogram echo bot polling the same fake — the start-up baseline;
+  bot, empty DB:  `python -m bot` with no consultations, after its first reconcile pass;
+  bot, N tracked: the same with N open consultations in its DB (in step with the sandbox),
+                  after its first reconcile pass (RECONCILE_INTERVAL_SECONDS=5: the first
+                  pass starts 5 s after start-up) fetched all N.
+RSS is VmRSS from /proc/<pid>/status once the pass is logged done; HWM (VmHWM) is the peak.
+Start → first getUpdates: from just before spawning the process until the fake answers its
+first getUpdates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import os
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tests.bench.common import (
+    DEFAULT_RUNS,
+    add_users,
+    machine_note,
+    median,
+    print_table,
+    quiet_logging,
+    ratio,
+    seed_tracked,
+    temp_db,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+COORDINATORS = list(range(940_000, 940_050))
+START_TIMEOUT = 60.0
+RECONCILE_TIMEOUT = 300.0
+
+IMPORTS_ONLY = r"""
+import importlib, pkgutil, sys
+for package in ("bot", "api_client", "storage"):
+    module = importlib.import_module(package)
+    for info in pkgutil.walk_packages(module.__path__, package + "."):
+        if info.name.endswith("__main__") or ".migrations" in info.name:
+            continue
+        importlib.import_module(info.name)
+with open("/proc/self/status") as status:
+    for line in status:
+        if line.startswith(("VmRSS:", "VmHWM:")):
+            print(line.split()[0], int(line.split()[1]) / 1024)
+"""
+
+BARE_AIOGRAM = r"""
+import asyncio, os
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import Message
+
+dp = Dispatcher()
+
+@dp.message()
+async def echo(message: Message) -> None:
+    await message.answer(message.text or "")
+
+async def main() -> None:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(os.environ["TELEGRAM_API_URL"]))
+    bot = Bot(os.environ["BOT_TOKEN"], session=session)
+    await dp.start_polling(bot, polling_timeout=1)
+
+asyncio.run(main())
+"""
+
+
+def _proc_mb(pid: int, key: str) -> float:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1]) / 1024
+    except FileNotFoundError:
+        pass
+    return math.nan
+
+
+@dataclass
+class Launch:
+    start_s: float
+    rss_mb: float = math.nan
+    hwm_mb: float = math.nan
+    reconcile_s: float = math.nan
+
+
+async def _read_until(stream: asyncio.StreamReader, needle: bytes, timeout: float) -> bool:  # noqa: ASYNC109
+    """Read log lines until one contains needle (bounded); False on timeout or EOF."""
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            line = await asyncio.wait_for(stream.readline(), left)
+        except TimeoutError:
+            return False
+        if not line:
+            return False
+        if needle in line:
+            return True
+    return False
+
+
+async def _drain(stream: asyncio.StreamReader) -> None:
+    # Keep reading so a chatty child never blocks on a full pipe.
+    while await stream.readline():
+        pass
+
+
+async def launch(
+    code: str | None, env: dict[str, str], tg: Any, *, wait_reconcile: bool, cwd: str
+) -> Launch:
+    """Start `python -m bot` (code=None) or `python -c code`; measure; stop it."""
+    args = ["-m", "bot"] if code is None else ["-c", code]
+    started = time.monotonic()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        *args,
+        env=env,
+        cwd=cwd,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stderr is not None
+    try:
+        try:
+            await tg.wait_for(lambda: tg.get_updates_calls > 0 or None, timeout=START_TIMEOUT)
+            result = Launch(start_s=time.monotonic() - started)
+        except TimeoutError:
+            tail = b""
+            if proc.returncode is not None:
+                tail = await proc.stderr.read()
+            raise RuntimeError(
+                f"no getUpdates within {START_TIMEOUT}s: {tail.decode(errors='replace')[-2000:]}"
+            ) from None
+        if wait_reconcile:
+            t0 = time.monotonic()
+            if await _read_until(proc.stderr, b"reconcile_done", RECONCILE_TIMEOUT):
+                result.reconcile_s = time.monotonic() - t0
+            else:
+                print("note: no reconcile_done logged in time; memory read anyway")
+        drain = asyncio.create_task(_drain(proc.stderr))
+        result.rss_mb = _proc_mb(proc.pid, "VmRSS")
+        result.hwm_mb = _proc_mb(proc.pid, "VmHWM")
+        return result
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), 15)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        with contextlib.suppress(Exception):
+            drain.cancel()
+
+
+async def imports_only(cwd: str) -> tuple[float, float]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        IMPORTS_ONLY,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        env=_base_env(),
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 120)
+    values = dict(line.split() for line in out.decode().splitlines())
+    return float(values["VmRSS:"]), float(values["VmHWM:"])
+
+
+def _base_env() -> dict[str, str]:
+    keep = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
+    env = {k: v for k, v in os.environ.items() if k in keep}
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    from api_client.sandbox import SandboxConfig, SandboxServer
+    from tests.fake_telegram import FakeTelegram
+
+    quiet_logging()
+    results: dict[str, list[Launch]] = {"bare": [], "empty": [], "tracked": []}
+    imports: list[tuple[float, float]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-cwd-") as cwd:
+        async with (
+            temp_db() as (empty_url, _empty_factory),
+            temp_db() as (url, factory),
+            SandboxServer(SandboxConfig(pace=None)) as sandbox,
+        ):
+            await add_users(factory, COORDINATORS)
+            await seed_tracked(factory, sandbox.sandbox, args.tracked, coordinators=COORDINATORS)
+
+            def env_for(tg: FakeTelegram, db_url: str) -> dict[str, str]:
+                return {
+                    **_base_env(),
+                    "BOT_TOKEN": tg.token,
+                    "TELEGRAM_API_URL": tg.url,
+                    "DATABASE_URL": db_url,
+                    "TMAPI_BASE_URL": sandbox.url,
+                    "TMAPI_ACCESS_TOKEN": "bench",
+                    "HTTP_HOST": "127.0.0.1",
+                    "HTTP_PORT": "0",
+                    "PUBLIC_URL": "http://127.0.0.1:9",
+                    "RECONCILE_INTERVAL_SECONDS": "5",
+                    "LOG_LEVEL": "INFO",
+                }
+
+            for _ in range(args.runs):
+                imports.append(await imports_only(cwd))
+                for key, code, db_url in (
+                    ("bare", BARE_AIOGRAM, empty_url),
+                    ("empty", None, empty_url),
+                    ("tracked", None, url),
+                ):
+                    async with FakeTelegram() as tg:
+                        results[key].append(
+                            await launch(
+                                code, env_for(tg, db_url), tg, wait_reconcile=code is None, cwd=cwd
+                            )
+                        )
+
+    base_rss = median([i[0] for i in imports])
+    base_start = median([r.start_s for r in results["bare"]])
+
+    def row(name: str, launches: list[Launch] | None, rss: float, hwm: float) -> list[Any]:
+        start = median([r.start_s for r in launches]) if launches else math.nan
+        rec = median([r.reconcile_s for r in launches]) if launches else math.nan
+        return [name, rss, hwm, ratio(rss, base_rss), start, ratio(start, base_start), rec]
+
+    rows = [
+        row("imports only (baseline)", None, base_rss, median([i[1] for i in imports])),
+        row(
+            "bare aiogram echo bot",
+            results["bare"],
+            median([r.rss_mb for r in results["bare"]]),
+            median([r.hwm_mb for r in results["bare"]]),
+        ),
+        row(
+            "python -m bot, empty DB",
+            results["empty"],
+            median([r.rss_mb for r in results["empty"]]),
+            median([r.hwm_mb for r in results["empty"]]),
+        ),
+        row(
+            f"python -m bot, {args.tracked:,} tracked",
+            results["tracked"],
+            median([r.rss_mb for r in results["tracked"]]),
+            median([r.hwm_mb for r in results["tracked"]]),
+        ),
+    ]
+    print_table(
+        f"Bot process footprint; median of {args.runs} runs ({machine_note()})",
+        [
+            "process",
+            "RSS MiB",
+            "HWM MiB",
+            "RSS vs imports",
+            "start→getUpdates s",
+            "vs bare aiogram",
+            "1st reconcile s",
+        ],
+        rows,
+    )
+    print(
+        "(1st reconcile s: from the first getUpdates to 'reconcile_done' in the log; "
+        "the pass is scheduled 5 s after start-up)"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tracked", type=int, default=10_000)
+    parser.add_argument("--runs", type=int, default=DEFAULT_RUNS)
+    args = parser.parse_args(argv)
+    asyncio.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
