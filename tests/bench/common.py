@@ -6,7 +6,6 @@ baseline measured in the same run); none asserts a time. Only loopback addresses
 
 from __future__ import annotations
 
-import asyncio
 import math
 import os
 import random
@@ -299,20 +298,6 @@ async def world(**settings_extra: str) -> AsyncIterator[World]:
         install_demo_mark(bot, i18n, factory)
         stack.push_async_callback(bot.session.close)
         yield World(url, factory, tg, sandbox, api, settings, bot, i18n, stack)
-
-
-async def wait_until(
-    predicate: Callable[[], bool],
-    timeout: float,
-    interval: float = 0.01,  # noqa: ASYNC109
-) -> bool:
-    """For conditions nothing signals (another process's state): bounded polling."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(interval)
-    return predicate()
 
 
 def machine_note() -> str:

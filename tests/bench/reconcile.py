@@ -2,10 +2,11 @@
 
     .venv/bin/python -m tests.bench.reconcile [--open 10000] [--changed 0.1] [--runs 5]
 
-One world per invocation: the sandbox holds N open consultations and the local SQLite DB tracks the same N, in step
-(every status event already stored; see common.seed_tracked). One pass of the production
-`bot.reconcile.Reconciler.run()` (the scheduled job's body) is timed, counting the get-all
-requests the sandbox received (`sandbox.requests`). Each run, on that world:
+One world per invocation: the sandbox holds N open consultations and the local SQLite DB
+tracks the same N, in step (every status event already stored; see common.seed_tracked).
+One pass of the production `bot.reconcile.Reconciler.run()` (the scheduled job's body) is
+timed, counting the get-all requests the sandbox received (`sandbox.requests`).
+Each run, on that world:
   steady:  nothing changed at the partner since the last look (the usual tick);
   changed: `--changed` of them moved one status on (set_status without notify: the web-hooks
            were lost), so the pass records and queues their messages.
