@@ -161,3 +161,21 @@ async def test_blocked_then_unblocked_user_tracked(
     assert await active() is False
     await member_update("member")
     assert await active() is True
+
+
+async def test_stale_dialog_button_resets_with_explanation(running_bot: BotHarness) -> None:
+    admin = running_bot.fake_tg.user(ADMIN_ID, language_code="en")
+    await admin.send_command("help")
+    # A dialog button from before a restart/upgrade: its intent id is unknown now.
+    query = await admin.press_data("deadbeef\x1dw_confirm")
+    assert query.answered and query.show_alert
+    assert "out of date" in (query.text or "")
+    last = admin.last_bot_message().text or ""
+    assert "start again" in last and "/invite" in last
+
+
+async def test_stale_plain_button_gets_alert(running_bot: BotHarness) -> None:
+    admin = running_bot.fake_tg.user(ADMIN_ID, language_code="en")
+    await admin.send_command("help")
+    query = await admin.press_data("gone:1")
+    assert query.answered and "out of date" in (query.text or "")
