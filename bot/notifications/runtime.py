@@ -17,17 +17,24 @@ from bot.notifications.messages import Rendered
 from bot.notifications.receiver import HookReceiver, db_mark_refresh
 from bot.notifications.worker import StatusProcessor, StatusWorker
 from bot.reconcile import Reconciler, ReconcileScheduler
-from bot.rendering.card import CardView, render_card
+from bot.rendering.card import CardView, CardViewer, render_card
 from storage.models import Consultation
 
 KEY = "notifications"
 
 
 def card_renderer(
-    consultation: Consultation, callback: Callback, t: Translator, tz: ZoneInfo
+    consultation: Consultation, callback: Callback | None, t: Translator, tz: ZoneInfo
 ) -> Rendered:
-    """The wizard's card, re-rendered with the new status for the in-place edit."""
-    text, keyboard = render_card(CardView.of(consultation), t, tz)
+    """The one card (bot/rendering/card.py), re-rendered for the in-place edit.
+
+    The card message is the one the wizard sent to the coordinator who started it (only
+    coordinators and admins start consultations); a group chat id (negative) never gets
+    patient data.
+    """
+    chat_id = consultation.card_chat_id
+    viewer = CardViewer(role="coordinator", private=chat_id is not None and chat_id > 0)
+    text, keyboard = render_card(CardView.of(consultation, callback), t, tz, viewer)
     return Rendered(text, keyboard)
 
 

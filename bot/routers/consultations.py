@@ -3,7 +3,9 @@
 The list itself is an aiogram-dialog window (bot/dialogs/consultations_list); this router
 opens it, and handles the card: Refresh, Terminate (with confirmation), Repeat,
 Reschedule, "I can't take it", Back to the list. The wizard's own card buttons
-(``card:refresh`` / ``card:terminate``, bot/callback_data.py) are handled here too.
+(``card:…``, bot/callback_data.py: a card drawn outside a list) are handled here too,
+through the same path with no list position. Every card is drawn by
+``bot/rendering/card.py::render_card``.
 
 Every press is checked on arrival (layout version, private chat, the consultation exists
 and this user may see it) and answered before any call to the partner API.
@@ -25,7 +27,7 @@ from aiogram_dialog import DialogManager, ShowMode, StartMode
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_client.errors import Conflict, PartnerApiError
-from bot.callback_data import CardAction, CardCallback
+from bot.callback_data import CardCallback
 from bot.dialogs.consultations_list import ConsultationsListSG, build_list_dialog
 from bot.dialogs.consultations_list import card as card_view
 from bot.dialogs.consultations_list.callback_data import (
@@ -39,6 +41,14 @@ from bot.dialogs.consultations_list.dialog import position_data
 from bot.dialogs.consultations_list.source import doctor_name_of, is_staff, may_see, role_value
 from bot.i18n import I18n, Translator
 from bot.notifications.messages import short_id
+from bot.rendering.card import (
+    CONS_ACTIONS,
+    CardView,
+    CardViewer,
+    confirm_keyboard,
+    is_final,
+    render_card,
+)
 from bot.rendering.time import format_local
 from storage.enums import ConsultationState, EventSource, Role
 from storage.models import Consultation
@@ -108,20 +118,23 @@ async def _apply_fresh(
 async def _show(
     message: Any,
     consultation: Consultation,
-    pos: ListPosition,
+    back: ListPosition | None,
     data: dict[str, Any],
     *,
     header: str | None = None,
     fetched: card_view.Fetched | None = None,
 ) -> card_view.Fetched:
+    """Draw the card in ``message`` (``back``: opened from a list at that position)."""
     if fetched is None:
         fetched = await card_view.fetch(data["api"], consultation)
         await _apply_fresh(data, consultation, fetched)
     session: AsyncSession = data["session"]
     await session.refresh(consultation)
-    text, markup = card_view.render(
-        consultation, fetched, data.get("user"), pos, data["t"], data["tz"], header=header
+    viewer = CardViewer.of(
+        data.get("user"), private=message.chat.type == ChatType.PRIVATE, back=back
     )
+    view = CardView.of(consultation, fetched.callback, offline=fetched.offline)
+    text, markup = render_card(view, data["t"], data["tz"], viewer, header=header)
     await _edit(message, text, markup)
     return fetched
 
@@ -205,14 +218,14 @@ def _patient(consultation: Consultation) -> str:
 async def _terminate(
     query: CallbackQuery,
     consultation: Consultation,
-    pos: ListPosition,
+    pos: ListPosition | None,
     data: dict[str, Any],
 ) -> bool:
     """True when the consultation is finished now (by us, or already before)."""
     t: Translator = data["t"]
     session: AsyncSession = data["session"]
     message = query.message
-    if card_view.is_final(consultation):
+    if is_final(consultation):
         await query.answer(t("list-already-finished"), show_alert=True)
         await _show(message, consultation, pos, data, header=t("list-already-finished"))
         return True
@@ -312,15 +325,16 @@ async def on_wizard_card_button(
     dialog_manager: DialogManager,
     **data: Any,
 ) -> None:
-    act = ConsAction.REFRESH if callback_data.action is CardAction.REFRESH else ConsAction.TERMINATE
-    await _handle(query, act, callback_data.consultation_id, ListPosition(), dialog_manager, data)
+    # A card drawn outside a list: the same actions, no list to go back to.
+    act = CONS_ACTIONS[callback_data.action]
+    await _handle(query, act, callback_data.consultation_id, None, dialog_manager, data)
 
 
 async def _handle(
     query: CallbackQuery,
     act: ConsAction,
     cid: int,
-    pos: ListPosition,
+    pos: ListPosition | None,
     dialog_manager: DialogManager,
     data: dict[str, Any],
 ) -> None:
@@ -351,7 +365,7 @@ async def _handle(
         await query.answer()
         await _show(query.message, consultation, pos, data)
     elif act in (ConsAction.TERMINATE, ConsAction.RESCHEDULE):
-        if card_view.is_final(consultation):
+        if is_final(consultation):
             await query.answer(t("list-already-finished"), show_alert=True)
             await _show(query.message, consultation, pos, data, header=t("list-already-finished"))
             return
@@ -368,9 +382,7 @@ async def _handle(
             doctor=escape(consultation.doctor_name or "—"),
         )
         yes = ConsAction.TERMINATE_YES if act is ConsAction.TERMINATE else ConsAction.RESCHEDULE_YES
-        await _edit(
-            query.message, f"<b>{question}</b>", card_view.confirm_keyboard(cid, pos, t, yes)
-        )
+        await _edit(query.message, f"<b>{question}</b>", confirm_keyboard(cid, yes, pos, t))
     elif act is ConsAction.TERMINATE_YES:
         await _terminate(query, consultation, pos, data)
     elif act is ConsAction.RESCHEDULE_YES:
@@ -378,7 +390,7 @@ async def _handle(
             fetched = await card_view.fetch(data["api"], consultation)
             await _open_wizard(dialog_manager, consultation, fetched.callback)
     elif act is ConsAction.REPEAT:
-        if not card_view.is_final(consultation):
+        if not is_final(consultation):
             await query.answer(t("list-repeat-not-final"), show_alert=True)
             return
         await query.answer()
@@ -397,7 +409,7 @@ async def _cant_take(
     if role_value(user) != Role.DOCTOR.value:
         await query.answer(t("access-forbidden"), show_alert=True)
         return
-    if card_view.is_final(consultation):
+    if is_final(consultation):
         await query.answer(t("list-already-finished"), show_alert=True)
         return
     users = UserRepository(session)

@@ -16,10 +16,7 @@ from bot.dialogs.consultations_list.callback_data import (
 )
 from bot.i18n import I18n
 from bot.rendering.consultation_list import (
-    CardCall,
-    CardDetails,
     ListRow,
-    card_details_text,
     clamp_page,
     page_count,
     page_text,
@@ -89,23 +86,6 @@ def test_page_text_position_and_empty(i18n: I18n) -> None:
     ru = page_text([], i18n.translator("ru"), MSK, filter_value="all", page=0, total=0,
                    can_start=False)
     assert "Здесь пусто." in ru and "/start_callback" not in ru
-
-
-def test_card_details(i18n: I18n) -> None:
-    t = i18n.translator("en")
-    details = CardDetails(
-        history=(("Registered", NOW), ("Processing", NOW)),
-        calls=(CardCall("Patient", NOW, 125, True),),
-        attachment_names=("scan <1>.pdf",),
-        conclusion_ready=True,
-        purged=True,
-    )
-    text = card_details_text(details, t, MSK, now=NOW)
-    assert "10.03 15:00 MSK — Registered" in text
-    assert "2 min 5 s" in text and "successful" in text
-    assert "scan &lt;1&gt;.pdf" in text
-    assert "conclusion is ready" in text
-    assert "removed after the retention period" in text
 
 
 def test_callback_data_within_64_bytes_and_round_trips() -> None:

@@ -4,11 +4,12 @@ from zoneinfo import ZoneInfo
 from api_client.models import Callback
 from bot.callback_data import CardAction, CardCallback
 from bot.i18n import I18n
-from bot.rendering.card import CardView, render_card
+from bot.rendering.card import CardView, CardViewer, render_card
 from bot.start_outcome import match_started
 
 T_RU = I18n(strict=True).translator("ru")
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+COORDINATOR = CardViewer(role="coordinator")
 
 
 def _view(**kw: object) -> CardView:
@@ -30,7 +31,9 @@ def _view(**kw: object) -> CardView:
 
 
 def test_card_text_and_buttons() -> None:
-    text, markup = render_card(_view(), T_RU, ZoneInfo("Asia/Novosibirsk"), now=NOW)
+    text, markup = render_card(
+        _view(), T_RU, ZoneInfo("Asia/Novosibirsk"), COORDINATOR, now=NOW
+    )
     assert "Консультация №a8e87e28" in text
     assert "Статус: Зарегистрирована" in text
     assert "O'Brien &lt;Sean&gt;" in text  # escaped for HTML
@@ -46,11 +49,18 @@ def test_card_unknown_outcome_and_final() -> None:
         _view(state="unknown", partner_id=None, status=None, begin_at=None),
         T_RU,
         ZoneInfo("Europe/Moscow"),
+        COORDINATOR,
         now=NOW,
     )
     assert "Консультация №#7" in text and "проверяем" in text and "сейчас" in text
-    _, markup = render_card(_view(status="Processed"), T_RU, ZoneInfo("Europe/Moscow"))
-    assert [b.text for row in markup.inline_keyboard for b in row] == ["🔄 Обновить"]
+    _, markup = render_card(
+        _view(status="Processed"), T_RU, ZoneInfo("Europe/Moscow"), COORDINATOR
+    )
+    assert [b.text for row in markup.inline_keyboard for b in row] == [
+        "🔄 Обновить",
+        "🔁 Повторить",
+        "📄 Заключение",
+    ]
 
 
 def _cb(cid: str, doctor: int, phone: str, created: datetime) -> Callback:

@@ -43,7 +43,7 @@ from api_client.models import Callback, Phone, RequestStatus
 from bot.dialogs.start_callback import state as S
 from bot.dialogs.start_callback.getters import utcnow
 from bot.i18n import I18n, Translator, resolve_language
-from bot.rendering.card import CardView, render_card
+from bot.rendering.card import CardView, CardViewer, render_card
 from bot.settings import Settings
 from bot.start_outcome import find_started
 from bot.states import StartCallbackSG as SG
@@ -151,7 +151,7 @@ async def _start(callback: CallbackQuery, manager: DialogManager) -> None:
     # 3. Bind, record the first status, show the card.
     await _bind(session, record, started, EventSource.START)
     await session.commit()
-    await _send_card(manager, record.id, chat_id)
+    await _send_card(manager, record.id, chat_id, started)
     await manager.done()
 
 
@@ -201,7 +201,18 @@ async def _bind(
     return True
 
 
-async def _send_card(manager: DialogManager, consultation_id: int, chat_id: int) -> None:
+def _render(
+    manager: DialogManager, record: Consultation, callback: Callback | None
+) -> tuple[str, Any]:
+    """The one card (bot/rendering/card.py), as the coordinator in this private chat sees it."""
+    md = manager.middleware_data
+    viewer = CardViewer.of(md.get("user"), private=True)  # the wizard runs in private chats
+    return render_card(CardView.of(record, callback), md["t"], md["tz"], viewer)
+
+
+async def _send_card(
+    manager: DialogManager, consultation_id: int, chat_id: int, callback: Callback | None = None
+) -> None:
     md = manager.middleware_data
     session: AsyncSession = md["session"]
     bot: Bot = md["bot"]
@@ -210,20 +221,22 @@ async def _send_card(manager: DialogManager, consultation_id: int, chat_id: int)
     if record is None:
         return
     await session.refresh(record)
-    text, markup = render_card(CardView.of(record), md["t"], md["tz"])
+    text, markup = _render(manager, record, callback)
     sent = await bot.send_message(chat_id, text, reply_markup=markup)
     await repo.set_card(consultation_id, sent.chat.id, sent.message_id)
     await session.commit()
 
 
-async def _edit_card(manager: DialogManager, consultation_id: int) -> None:
+async def _edit_card(
+    manager: DialogManager, consultation_id: int, callback: Callback | None = None
+) -> None:
     md = manager.middleware_data
     session: AsyncSession = md["session"]
     record = await ConsultationRepository(session).get(consultation_id)
     if record is None or record.card_chat_id is None or record.card_message_id is None:
         return
     await session.refresh(record)
-    text, markup = render_card(CardView.of(record), md["t"], md["tz"])
+    text, markup = _render(manager, record, callback)
     bot: Bot = md["bot"]
     await bot.edit_message_text(
         text=text,
@@ -260,7 +273,7 @@ async def _outcome_unknown(
         return  # stays unknown; the reconcile job keeps looking
     if await _bind(session, record, found, EventSource.RECONCILE):
         await session.commit()
-        await _edit_card(manager, record.id)
+        await _edit_card(manager, record.id, found)
 
 
 async def _upstream_error(

@@ -122,6 +122,7 @@ card-doctor = Doctor: { $doctor }
 card-patient = Patient: { $name }, { $phone }
 card-time = Start: { $start }
 card-duration = Duration: { $duration }
+card-patient-private = Patient: shown in a private chat with the bot only.
 card-attachment = Attachment: { $attachment }
 card-outcome-unknown = ⏳ The service's answer was lost; checking whether the consultation started. Do not start it again.
 card-starting = ⏳ Starting…

@@ -122,6 +122,7 @@ card-doctor = Врач: { $doctor }
 card-patient = Пациент: { $name }, { $phone }
 card-time = Начало: { $start }
 card-duration = Длительность: { $duration }
+card-patient-private = Пациент: данные видны только в личном чате с ботом.
 card-attachment = Вложение: { $attachment }
 card-outcome-unknown = ⏳ Ответ сервиса потерялся; проверяем, запущена ли консультация. Не запускайте её повторно.
 card-starting = ⏳ Запускается…
