@@ -22,15 +22,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import I18n
+from bot.i18n import I18n, language_of
 from bot.rendering.time import format_local
 from bot.settings import Settings
 from storage.repositories import OutboxRepository, UserRepository
 
 log = logging.getLogger(__name__)
 
-# The clinic's staff work in Russian unless they chose otherwise (as the notifications do).
-DEFAULT_LANGUAGE = "ru"
 _MAX_INCIDENT_KEY = 80
 
 
@@ -98,7 +96,7 @@ async def alert_admins(
         user = recipients.get(chat_id)
         if user is not None and not user.is_active:
             continue  # blocked the bot: the message could not be delivered anyway
-        lang = (user.language if user is not None else None) or DEFAULT_LANGUAGE
+        lang = language_of(user)
         tz = _zone(user.timezone if user is not None else None, settings.default_timezone)
         t = i18n.translator(lang)
         args: dict[str, Any] = {}

@@ -447,11 +447,16 @@ async def set_commands(rt: Runtime) -> None:
     from aiogram.exceptions import TelegramAPIError
 
     from bot.commands import set_admin_commands, set_default_commands
+    from bot.i18n import language_of
+    from storage.repositories.users import UserRepository
 
     bot = rt.require("bot")
+    async with rt.require("session_factory")() as session:
+        known = await UserRepository(session).get_many(rt.settings.admin_ids)
+    admins = [(i, language_of(known.get(i))) for i in sorted(rt.settings.admin_ids)]
     try:
         await set_default_commands(bot, rt.i18n)
-        await set_admin_commands(bot, rt.i18n, [(i, "ru") for i in sorted(rt.settings.admin_ids)])
+        await set_admin_commands(bot, rt.i18n, admins)
     except TelegramAPIError as exc:  # a menu is not worth refusing to start over
         log.warning("set_commands_failed error=%s", type(exc).__name__)
 

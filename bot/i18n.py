@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from fluent.runtime import FluentBundle, FluentResource
 from fluent.syntax import FluentParser
@@ -46,6 +46,38 @@ def resolve_language(chosen: str | None, telegram_code: str | None) -> str:
         if primary in _RUSSIAN_CODES:
             return "ru"
     return "en"
+
+
+# Messages that are not answers, to someone whose language nothing tells (never chose one,
+# no Telegram language_code seen yet): the clinic's staff work in Russian.
+PUSH_FALLBACK_LANGUAGE = "ru"
+
+
+class KnowsLanguages(Protocol):
+    """What `language_of` reads: a storage ``User`` fits."""
+
+    @property
+    def language(self) -> str | None: ...
+
+    @property
+    def telegram_language(self) -> str | None: ...
+
+
+def language_of(user: KnowsLanguages | None) -> str:
+    """The language of a message the bot sends on its own (notification, reminder, alert,
+    demo mark of an outbox row) to a stored user — the one rule every such path follows.
+
+    As in a chat (DESIGN.md, Conventions): the language chosen with /language, else the one
+    of their Telegram client (``users.telegram_language``, recorded by the user
+    middleware). Only when neither is known (a user who has not written since it was
+    recorded, an ADMIN_IDS entry never seen) Russian, not ``resolve_language``'s English.
+    """
+    if user is None:
+        return PUSH_FALLBACK_LANGUAGE
+    chosen, code = user.language, user.telegram_language
+    if chosen not in LANGUAGES and not code:
+        return PUSH_FALLBACK_LANGUAGE
+    return resolve_language(chosen, code)
 
 
 class FtlSyntaxError(ValueError):

@@ -35,18 +35,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_client.client import PartnerApiClient
 from api_client.errors import PartnerApiError
+from bot.i18n import language_of
 from bot.notifications.messages import (
     ConsultationView,
     Rendered,
     render_start_confirmed,
     render_start_failed,
 )
-from bot.notifications.worker import (
-    DEFAULT_LANGUAGE,
-    StatusProcessor,
-    fetch_and_apply,
-    markup_json,
-)
+from bot.notifications.worker import StatusProcessor, fetch_and_apply, markup_json
 from bot.start_outcome import find_started
 from storage.enums import ConsultationState, EventSource
 from storage.models import Consultation
@@ -219,7 +215,7 @@ class Reconciler:
         user = await UserRepository(session).get(consultation.coordinator_id)
         if user is None or not user.is_active:
             return 0
-        lang = user.language or DEFAULT_LANGUAGE
+        lang = language_of(user)
         try:
             tz = ZoneInfo(user.timezone or self.processor.default_timezone)
         except (KeyError, ValueError):

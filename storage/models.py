@@ -50,6 +50,10 @@ class User(Base):
     doctor_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
     display_name: Mapped[str] = mapped_column(String(256), default="")
     language: Mapped[str | None] = mapped_column(String(8))  # None: follow Telegram
+    # The Telegram client's last seen language_code (an IETF tag such as "en" or "pt-br"):
+    # what messages that are not answers (notifications, reminders) follow while `language`
+    # is None, since they are sent outside any update that would carry it.
+    telegram_language: Mapped[str | None] = mapped_column(String(16))
     timezone: Mapped[str | None] = mapped_column(String(64))  # None: DEFAULT_TIMEZONE
     notify_mode: Mapped[NotifyMode] = mapped_column(
         StrEnumType(NotifyMode), default=NotifyMode.ESSENTIALS

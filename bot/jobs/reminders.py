@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.i18n import I18n, Translator
+from bot.i18n import I18n, Translator, language_of
 from bot.notifications.messages import short_id
 from bot.rendering.time import format_local
 from storage.enums import FINAL_STATUSES, ConsultationState, Origin
@@ -36,7 +36,6 @@ from storage.repositories import ConsultationRepository, OutboxRepository, UserR
 log = logging.getLogger(__name__)
 
 JOB_ID = "reminders"
-DEFAULT_LANGUAGE = "ru"
 
 
 def _utcnow() -> datetime:
@@ -142,7 +141,7 @@ class ReminderJob:
             if not user.is_active or user.telegram_id in seen:
                 continue
             seen.add(user.telegram_id)
-            t = self.i18n.translator(user.language or DEFAULT_LANGUAGE)
+            t = self.i18n.translator(language_of(user))
             text = reminder_text(
                 consultation, t, self._zone(user.timezone), for_doctor=for_doctor, now=now
             )

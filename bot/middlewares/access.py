@@ -85,18 +85,37 @@ class UserMiddleware(BaseMiddleware):
         tg_user: User | None = data.get("event_from_user")
         chat: Chat | None = data.get("event_chat")
         db_user = None
-        if tg_user is not None and not tg_user.is_bot:
+        member = tg_user is not None and not tg_user.is_bot
+        if tg_user is not None and member:
             session: AsyncSession = data["session"]
             db_user = await _load_user(session, tg_user, self.admin_ids)
-            if db_user is not None and isinstance(event, Update):
-                _track_reachability(db_user, event, chat)
+            if db_user is not None:
+                await _record_language(session, db_user, tg_user)
+                if isinstance(event, Update):
+                    _track_reachability(db_user, event, chat)
             if session.new or session.dirty or session.in_transaction():
                 # Commit now: a write transaction left open would block the FSM storage's
                 # own connection on SQLite (see CommitBeforeStateSaveMiddleware).
                 await session.commit()
         data["db_user"] = db_user
         data["user"] = db_user
-        return await handler(event, data)
+        result = await handler(event, data)
+        if tg_user is not None and member and db_user is None:
+            # A stranger who has just joined (an invite): their first pushes (a booking…)
+            # come before their next update, so record the language on the new row now.
+            # The update's session is committed by DbSessionMiddleware after this.
+            joined = await UserRepository(data["session"]).get(tg_user.id)
+            if joined is not None:
+                await _record_language(data["session"], joined, tg_user)
+        return result
+
+
+async def _record_language(session: AsyncSession, db_user: StoredUser, tg_user: User) -> None:
+    """Pushes (notifications, reminders) follow the Telegram language until /language sets
+    one, and are sent outside any update: keep the latest code on the row (written only
+    when it changed)."""
+    if await UserRepository(session).record_telegram_language(db_user, tg_user.language_code):
+        log.info("user_telegram_language user_id=%s", db_user.telegram_id)
 
 
 def _track_reachability(db_user: StoredUser, event: Update, chat: Chat | None) -> None:

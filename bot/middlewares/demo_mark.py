@@ -3,8 +3,8 @@
 A Bot request middleware (``bot.session.middleware(DemoMarkMiddleware(...))``) appends
 ``t("demo-mark")`` to sendMessage/editMessageText, so no handler or outbox row has to
 remember it. The language is the current update's (the language middleware publishes it for
-its chat in a context variable) or, for the outbox, the stored user's choice; when unknown,
-both lines.
+its chat in a context variable) or, for the outbox, the stored user's (``language_of``);
+for groups and chats of no stored user, both lines.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from aiogram.methods import EditMessageText, SendMessage, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.i18n import I18n
+from bot.i18n import I18n, language_of
 from storage.models import User
 
 TEXT_LIMIT = 4096
@@ -39,7 +39,8 @@ LanguageLookup = Callable[[int], Awaitable[str | None]]
 def stored_language_lookup(
     session_factory: async_sessionmaker[AsyncSession], ttl: float = 60.0
 ) -> LanguageLookup:
-    """The language a user chose (None when they follow Telegram's), cached for ``ttl``."""
+    """A stored user's push language (``language_of``), cached for ``ttl``; None for groups
+    and chats of no stored user (the mark then carries both languages)."""
     cache: dict[int, tuple[float, str | None]] = {}
 
     async def lookup(chat_id: int) -> str | None:
@@ -51,7 +52,7 @@ def stored_language_lookup(
             return hit[1]
         async with session_factory() as session:
             user = await session.get(User, chat_id)
-            lang = user.language if user is not None else None
+            lang = language_of(user) if user is not None else None
         if len(cache) > 10_000:
             cache.clear()
         cache[chat_id] = (now, lang)

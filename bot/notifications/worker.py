@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_client.client import PartnerApiClient
 from api_client.models import Callback, RequestStatus
-from bot.i18n import I18n, Translator
+from bot.i18n import I18n, Translator, language_of
 from bot.notifications.audience import (
     Notice,
     NoticeKind,
@@ -49,9 +49,6 @@ from storage.repositories.status_events import StatusEventRepository
 from storage.repositories.users import UserRepository
 
 log = logging.getLogger(__name__)
-
-DEFAULT_LANGUAGE = "ru"  # the clinic's staff work in Russian unless they chose otherwise
-
 
 class CardRenderer(Protocol):
     """Renders the consultation card (owned by the wizard's rendering) for an in-place edit."""
@@ -230,7 +227,7 @@ class StatusProcessor:
         return Recipient(
             chat_id=user.telegram_id,
             role=role,
-            lang=user.language or DEFAULT_LANGUAGE,
+            lang=language_of(user),
             timezone=user.timezone,
             mode=user.notify_mode or NotifyMode.ESSENTIALS,
         )

@@ -16,7 +16,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import I18n, Translator
+from bot.i18n import I18n, Translator, language_of
 from bot.keyboards.access import (
     UsersAction,
     UsersCb,
@@ -159,7 +159,7 @@ async def user_to_coordinator(
     if target is None:
         return
     await query.answer()
-    await _set_role(session, bot, i18n, t.lang, user, target, Role.COORDINATOR, None)
+    await _set_role(session, bot, i18n, user, target, Role.COORDINATOR, None)
     text, markup = card(t, target, settings, callback_data.page)
     changed = t(
         "access-user-role-changed",
@@ -200,7 +200,7 @@ async def user_to_doctor(
         )
         return
     await clear_state(session, state)
-    await _set_role(session, bot, i18n, t.lang, user, target, Role.DOCTOR, callback_data.doctor_id)
+    await _set_role(session, bot, i18n, user, target, Role.DOCTOR, callback_data.doctor_id)
     text, markup = card(t, target, settings, callback_data.page)
     changed = t(
         "access-user-role-changed",
@@ -230,7 +230,7 @@ async def user_doctor_id_typed(
     if target is None or target.telegram_id in settings.admin_ids:
         await message.answer(t("access-user-gone"))
         return
-    await _set_role(session, bot, i18n, t.lang, user, target, Role.DOCTOR, doctor_id)
+    await _set_role(session, bot, i18n, user, target, Role.DOCTOR, doctor_id)
     text, markup = card(t, target, settings, int(data.get("page", 0)))
     changed = t(
         "access-user-role-changed",
@@ -288,7 +288,6 @@ async def _set_role(
     session: AsyncSession,
     bot: Bot,
     i18n: I18n | None,
-    admin_lang: str,
     admin: User,
     target: User,
     role: Role,
@@ -312,7 +311,7 @@ async def _set_role(
         i18n,
         telegram_id=target.telegram_id,
         role=role_of(target),
-        lang=target.language or admin_lang,
+        lang=language_of(target),
     )
 
 

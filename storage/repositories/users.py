@@ -10,6 +10,9 @@ from storage.enums import NotifyMode, Role
 from storage.models import User
 from storage.repositories._sql import rowcount, upsert
 
+# Width of users.telegram_language; Telegram sends short IETF tags ("en", "pt-br").
+TELEGRAM_LANGUAGE_MAX = 16
+
 
 class UserRepository:
     """Bot users (admins, coordinators, doctors). Strangers have no row."""
@@ -103,6 +106,22 @@ class UserRepository:
     async def set_language(self, telegram_id: int, language: str | None) -> bool:
         """None: follow the Telegram client's language again."""
         return await self._set(telegram_id, language=language)
+
+    async def record_telegram_language(self, user: User, code: str | None) -> bool:
+        """Remember the language_code Telegram sent with the user's latest update.
+
+        Called on every update, so it writes only when the code changed (a compare on the
+        row already loaded: no statement at all otherwise). None — Telegram did not say —
+        keeps the last known code. True when the row was changed (flushed, not committed).
+        """
+        if not code:
+            return False
+        code = code.strip()[:TELEGRAM_LANGUAGE_MAX]
+        if not code or user.telegram_language == code:
+            return False
+        user.telegram_language = code
+        await self.session.flush()
+        return True
 
     async def set_timezone(self, telegram_id: int, timezone: str | None) -> bool:
         return await self._set(telegram_id, timezone=timezone)
