@@ -39,7 +39,7 @@ from bot.dialogs.consultations_list.callback_data import (
 )
 from bot.dialogs.consultations_list.dialog import position_data
 from bot.dialogs.consultations_list.source import doctor_name_of, is_staff, may_see, role_value
-from bot.i18n import I18n, Translator
+from bot.i18n import I18n, Translator, language_of
 from bot.notifications.messages import short_id
 from bot.rendering.card import (
     CONS_ACTIONS,
@@ -190,7 +190,7 @@ async def _tell_doctors_terminated(
         return 0
     queued = 0
     for account in await UserRepository(session).by_doctor_id(consultation.doctor_id):
-        t = i18n.translator(account.language or "ru")
+        t = i18n.translator(language_of(account))
         text = t(
             "list-doctor-terminated",
             short_id=short_id(consultation.partner_id, consultation.id),
@@ -429,7 +429,7 @@ async def _cant_take(
     from zoneinfo import ZoneInfo
 
     for recipient in recipients:
-        rt = i18n.translator(recipient.language or "ru")
+        rt = i18n.translator(language_of(recipient))
         try:
             zone = ZoneInfo(recipient.timezone or data["settings"].default_timezone)
         except (KeyError, ValueError):
