@@ -159,7 +159,10 @@ async def test_lost_answer_never_starts_twice(env: Env, kind: str) -> None:
     assert env.sandbox.requests_for("get_all")
     assert record.partner_id == remote.id and record.state is ConsultationState.ACTIVE
     (event,) = await env.events(record.id)
-    assert event.source is EventSource.RECONCILE
+    # Still the wizard's start: stored as such, and flagged so the notifications worker
+    # announces it (the doctor's "booked") like any other start.
+    assert event.source is EventSource.START
+    assert record.needs_refresh is True
     card = next(m for m in reversed(u.bot_messages()) if m.message_id == record.card_message_id)
     assert "Зарегистрирована" in card.content and "проверяем" not in card.content
     assert card.history, "the card was first shown as 'being checked', then edited"

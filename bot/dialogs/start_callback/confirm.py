@@ -42,7 +42,7 @@ from api_client.errors import (
 from api_client.models import Callback, Phone, RequestStatus
 from bot.dialogs.start_callback import state as S
 from bot.dialogs.start_callback.getters import utcnow
-from bot.i18n import I18n, Translator, language_of
+from bot.i18n import I18n, Translator, resolve_language
 from bot.rendering.card import CardView, CardViewer, render_card
 from bot.settings import Settings
 from bot.start_outcome import find_started
@@ -148,10 +148,12 @@ async def _start(callback: CallbackQuery, manager: DialogManager) -> None:
         await _upstream_error(manager, exc, record.id)
         return
 
-    # 3. Bind, record the first status, show the card.
+    # 3. Bind, record the first status, show the card, and let the notifications worker
+    # announce the start now (the doctor's "booked") rather than at its next look.
     await _bind(session, record, started, EventSource.START)
     await session.commit()
     await _send_card(manager, record.id, chat_id, started)
+    _wake_notifications(manager)
     await manager.done()
 
 
@@ -198,7 +200,18 @@ async def _bind(
         return False
     status, occurred_at = _first_status(started)
     await StatusEventRepository(session).record(record.id, status, occurred_at, source)
+    # The start event is stored without telling anyone: the worker announces it (with the
+    # dedupe keys a web-hook would use). Flagged in this transaction, so a crash before the
+    # wake-up still leaves it for the worker's next look.
+    await repo.request_refresh([record.id])
     return True
+
+
+def _wake_notifications(manager: DialogManager) -> None:
+    """Wake the status worker (bot/notifications/runtime.py), when it runs in this bot."""
+    worker = getattr(manager.middleware_data.get("notifications"), "worker", None)
+    if worker is not None:
+        worker.wake()
 
 
 def _render(
@@ -271,9 +284,12 @@ async def _outcome_unknown(
         return
     if found is None:
         return  # stays unknown; the reconcile job keeps looking
-    if await _bind(session, record, found, EventSource.RECONCILE):
+    # Found at once: this is still the wizard's start (source "start"), so the worker
+    # announces it like any other start.
+    if await _bind(session, record, found, EventSource.START):
         await session.commit()
         await _edit_card(manager, record.id, found)
+        _wake_notifications(manager)
 
 
 async def _upstream_error(
@@ -325,7 +341,7 @@ async def _alert_admins(manager: DialogManager, consultation_id: int) -> None:
     for admin_id in sorted(recipients):
         user = admins.get(admin_id)
         tr = (
-            i18n.translator(language_of(user))
+            i18n.translator(resolve_language(getattr(user, "language", None), None))
             if i18n is not None
             else t
         )
