@@ -42,7 +42,7 @@ from api_client.errors import (
 from api_client.models import Callback, Phone, RequestStatus
 from bot.dialogs.start_callback import state as S
 from bot.dialogs.start_callback.getters import utcnow
-from bot.i18n import I18n, Translator, resolve_language
+from bot.i18n import I18n, Translator, language_of
 from bot.rendering.card import CardView, CardViewer, render_card
 from bot.settings import Settings
 from bot.start_outcome import find_started
@@ -341,7 +341,7 @@ async def _alert_admins(manager: DialogManager, consultation_id: int) -> None:
     for admin_id in sorted(recipients):
         user = admins.get(admin_id)
         tr = (
-            i18n.translator(resolve_language(getattr(user, "language", None), None))
+            i18n.translator(language_of(user))
             if i18n is not None
             else t
         )
