@@ -12,10 +12,10 @@ any other consultation; no match after `unknown_bound` marks the attempt failed 
 the coordinator, through the outbox, that they may start it again. Nothing here ever calls
 start-callback.
 
-APScheduler 3 with its in-memory job store: the schedule is built at start-up from the
-settings (nothing pickled); the job's callable holds only the long-lived factories and
-opens its own database session per run. A failing run is logged with its counts and the
-next tick simply tries again.
+The job runs on the bot's one APScheduler (bot/scheduler.py, in-memory job store): the
+schedule is built at start-up from the settings (nothing pickled); the job's callable holds
+only the long-lived factories and opens its own database session per run. A failing run is
+logged with its counts and the next tick simply tries again.
 """
 
 from __future__ import annotations
@@ -25,12 +25,10 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from types import TracebackType
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_client.client import PartnerApiClient
@@ -43,6 +41,7 @@ from bot.notifications.messages import (
     render_start_failed,
 )
 from bot.notifications.worker import StatusProcessor, fetch_and_apply, markup_json
+from bot.scheduler import add_interval_job
 from bot.start_outcome import find_started
 from storage.enums import ConsultationState, EventSource
 from storage.models import Consultation
@@ -241,22 +240,18 @@ class Reconciler:
 
     # -- scheduling ------------------------------------------------------------------------
 
-    def build_scheduler(self, interval_seconds: float) -> AsyncIOScheduler:
-        """The schedule, built from settings at start-up; in-memory store, nothing pickled."""
-        scheduler = AsyncIOScheduler(timezone=UTC)
-        scheduler.add_job(
+    def schedule(self, scheduler: AsyncIOScheduler, interval_seconds: float) -> None:
+        """Put the pass on the bot's one scheduler (bot/scheduler.py), rebuilt from the
+        settings at start-up: in-memory store, nothing pickled, no per-run arguments."""
+        add_interval_job(
+            scheduler,
             self.run,
-            trigger=IntervalTrigger(seconds=interval_seconds, timezone=UTC),
-            id=JOB_ID,
-            name="reconcile consultations",
-            replace_existing=True,
-            max_instances=1,  # a slow run is never overlapped by the next tick
-            coalesce=True,  # ticks missed while the loop was busy collapse into one
-            misfire_grace_time=max(1, int(interval_seconds)),
+            JOB_ID,
+            timedelta(seconds=interval_seconds),
             # The first run soon after start-up: whatever happened while the bot was down.
-            next_run_time=self.now() + timedelta(seconds=min(5.0, interval_seconds)),
+            timedelta(seconds=min(5.0, interval_seconds)),
+            name="reconcile consultations",
         )
-        return scheduler
 
 
 def render_start_confirmed_for(
@@ -269,27 +264,3 @@ def render_start_failed_for(
     view: ConsultationView, processor: StatusProcessor, lang: str, tz: ZoneInfo
 ) -> Rendered:
     return render_start_failed(view, processor.i18n.translator(lang), tz, now=processor.now())
-
-
-class ReconcileScheduler:
-    """`async with ReconcileScheduler(reconciler, interval)`: starts and stops with the app."""
-
-    def __init__(self, reconciler: Reconciler, interval_seconds: float) -> None:
-        self.reconciler = reconciler
-        self.scheduler = reconciler.build_scheduler(interval_seconds)
-
-    async def __aenter__(self) -> ReconcileScheduler:
-        self.scheduler.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
-            # AsyncIOScheduler stops through call_soon: let that callback run.
-            await asyncio.sleep(0)
-        await self.reconciler.cancel_running()

@@ -1,19 +1,28 @@
-"""Puts the operator's jobs (reminders, retention, token refresh) on the schedule.
+"""The bot's one scheduler: every periodic job runs on it (issue 6, issue 8).
 
-A component of ``bot/app.py`` (``COMPONENT_MODULES``): ``start(rt)`` runs after the
-notifications component has started the reconcile scheduler. If that APScheduler is
-shared in ``rt.workflow_data["scheduler"]`` the jobs join it; otherwise this module runs
-its own ``AsyncIOScheduler`` (in-memory store, nothing pickled), stopped through
-``rt.stack``. Either way each job is ``max_instances=1`` and ``coalesce=True``.
+A component of ``bot/app.py`` (``COMPONENT_MODULES``). ``configure(rt)`` creates the
+``AsyncIOScheduler`` and shares it as ``rt.workflow_data["scheduler"]`` (``scheduler_of``);
+other components register their jobs on it from their own ``start(rt)`` (the notifications
+component adds reconcile); ``start(rt)`` here adds the operator's jobs (reminders,
+retention, token refresh), starts the scheduler and pushes its stop onto ``rt.stack`` — so
+it stops before anything a job uses (the stack unwinds in reverse).
+
+Jobs live in the in-memory job store and are rebuilt from the settings at every start-up:
+nothing is pickled. Each job callable holds only long-lived factories (session factory,
+API client, translations) and takes no per-run objects; every run opens its own database
+session. Every job is ``max_instances=1`` (a slow run is never overlapped) and
+``coalesce=True`` (ticks missed while the loop was busy collapse into one).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -25,24 +34,41 @@ from bot.jobs.token_refresh import TokenRefresher, TokenRefreshJob
 log = logging.getLogger(__name__)
 
 KEY = "ops_jobs"
-SHARED_SCHEDULER_KEY = "scheduler"
+SCHEDULER_KEY = "scheduler"
 REMINDER_INTERVAL = timedelta(minutes=1)
 RETENTION_INTERVAL = timedelta(days=1)
 TOKEN_REFRESH_INTERVAL = timedelta(hours=1)
 
 
-def _add(
+def new_scheduler() -> AsyncIOScheduler:
+    return AsyncIOScheduler(jobstores={"default": MemoryJobStore()}, timezone=UTC)
+
+
+def scheduler_of(rt: Any) -> AsyncIOScheduler:
+    """The runtime's scheduler (created on first use: component order does not matter)."""
+    scheduler = rt.workflow_data.get(SCHEDULER_KEY)
+    if not isinstance(scheduler, AsyncIOScheduler):
+        scheduler = new_scheduler()
+        rt.workflow_data[SCHEDULER_KEY] = scheduler
+    return scheduler
+
+
+def add_interval_job(
     scheduler: AsyncIOScheduler,
-    func: Any,
+    func: Callable[[], Awaitable[Any]],
     job_id: str,
     interval: timedelta,
     first_in: timedelta,
+    *,
+    name: str | None = None,
 ) -> None:
+    """Every ``interval``, the first run ``first_in`` from now (what happened while the bot
+    was down is looked at soon after start-up)."""
     scheduler.add_job(
         func,
         trigger=IntervalTrigger(seconds=interval.total_seconds(), timezone=UTC),
         id=job_id,
-        name=job_id,
+        name=name or job_id,
         replace_existing=True,
         max_instances=1,
         coalesce=True,
@@ -80,13 +106,14 @@ def build_jobs(rt: Any) -> dict[str, Any]:
     return jobs
 
 
+def configure(rt: Any) -> None:
+    scheduler_of(rt)
+
+
 async def start(rt: Any) -> None:
+    scheduler = scheduler_of(rt)
     jobs = build_jobs(rt)
     rt.workflow_data[KEY] = jobs
-    scheduler = rt.workflow_data.get(SHARED_SCHEDULER_KEY)
-    own = not isinstance(scheduler, AsyncIOScheduler)
-    if own:
-        scheduler = AsyncIOScheduler(timezone=UTC)
     intervals = {
         reminders.JOB_ID: (REMINDER_INTERVAL, timedelta(seconds=10)),
         retention.JOB_ID: (RETENTION_INTERVAL, timedelta(minutes=1)),
@@ -94,15 +121,14 @@ async def start(rt: Any) -> None:
     }
     for job_id, job in jobs.items():
         interval, first_in = intervals[job_id]
-        _add(scheduler, job.run, job_id, interval, first_in)
-    log.info("ops_jobs_scheduled jobs=%s shared=%s", ",".join(jobs), not own)
-    if own:
-        scheduler.start()
+        add_interval_job(scheduler, job.run, job_id, interval, first_in)
+    scheduler.start()
+    log.info("scheduler_started jobs=%s", ",".join(job.id for job in scheduler.get_jobs()))
 
-        async def stop() -> None:
-            if scheduler.running:
-                scheduler.shutdown(wait=False)
-                # AsyncIOScheduler stops through call_soon: let that callback run.
-                await asyncio.sleep(0)
+    async def stop() -> None:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+            # AsyncIOScheduler stops through call_soon: let that callback run.
+            await asyncio.sleep(0)
 
-        rt.stack.push_async_callback(stop)
+    rt.stack.push_async_callback(stop)

@@ -29,12 +29,19 @@ Fixtures (all function-scoped, offline, on 127.0.0.1):
 
 `make_harness(...)` is the same as an async context manager, for tests that need two
 dispatchers in sequence (a restart) on one database.
+
+`run_app(settings)` runs the whole production start-up (bot/app.py DEFAULT_STEPS: the
+database, partner API, bot, outbox, components — notifications, scheduler — HTTP listener,
+menus) and polls until exit; it yields the `Runtime`. For what only the composed app has
+(the one scheduler, start-up reads of stored state); a second `run_app` on the same
+database is a restart.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api_client import StaticTokenProvider
 from api_client.client import PartnerApiClient
 from api_client.sandbox import SandboxConfig, SandboxServer
-from bot.app import create_dispatcher, install_demo_mark
+from bot.app import DEFAULT_STEPS, Runtime, create_dispatcher, install_demo_mark, serve_updates
 from bot.http_server import HealthState
 from bot.i18n import I18n
 from bot.outbox_sender import OutboxSender
@@ -70,6 +77,7 @@ __all__ = [
     "i18n",
     "make_harness",
     "outbox",
+    "run_app",
     "running_bot",
     "sandbox",
     "session_factory",
@@ -256,3 +264,19 @@ async def running_bot(
             yield BotHarness(fake_tg, bot, dispatcher, outbox, settings, session_factory, api)
     finally:
         await outbox.stop()
+
+
+@asynccontextmanager
+async def run_app(settings: Settings, *, i18n: I18n | None = None) -> AsyncIterator[Runtime]:
+    """The production start-up (as `run_bot`, without signals or log set-up), polling the
+    fake Telegram of `settings` until exit; then everything stops as in production."""
+    async with AsyncExitStack() as stack:
+        rt = Runtime(settings=settings, stack=stack, i18n=i18n or I18n())
+        for step in DEFAULT_STEPS:
+            await step(rt)
+        serving = asyncio.create_task(serve_updates(rt))
+        try:
+            yield rt
+        finally:
+            rt.stop()
+            await serving

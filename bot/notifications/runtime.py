@@ -1,7 +1,8 @@
 """Joins the status notifications to the running bot (a component of bot/app.py).
 
 configure(rt): the hook route on the HTTP listener, the buttons' router.
-start(rt): the status worker and the reconcile scheduler, both stopped through rt.stack.
+start(rt): the status worker (stopped through rt.stack) and the reconcile job, on the bot's
+one scheduler (bot/scheduler.py, which starts and stops it).
 Everything lives on one `Notifications` object kept in rt.workflow_data (no module state).
 """
 
@@ -16,8 +17,9 @@ from bot.i18n import Translator
 from bot.notifications.messages import Rendered
 from bot.notifications.receiver import HookReceiver, db_mark_refresh
 from bot.notifications.worker import StatusProcessor, StatusWorker
-from bot.reconcile import Reconciler, ReconcileScheduler
+from bot.reconcile import Reconciler
 from bot.rendering.card import CardView, CardViewer, render_card
+from bot.scheduler import scheduler_of
 from storage.models import Consultation
 
 KEY = "notifications"
@@ -89,6 +91,7 @@ def configure(rt: Any) -> None:
 async def start(rt: Any) -> None:
     parts: Notifications = rt.workflow_data[KEY]
     await rt.stack.enter_async_context(parts.worker)
-    await rt.stack.enter_async_context(
-        ReconcileScheduler(parts.reconciler, rt.settings.reconcile_interval_seconds)
-    )
+    # Runs after the scheduler's stop (pushed later by bot/scheduler.py's start): a pass
+    # still in progress at shutdown is cancelled; the next start-up redoes it.
+    rt.stack.push_async_callback(parts.reconciler.cancel_running)
+    parts.reconciler.schedule(scheduler_of(rt), rt.settings.reconcile_interval_seconds)

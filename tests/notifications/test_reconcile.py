@@ -9,7 +9,8 @@ import pytest
 from api_client.errors import OutcomeUnknown
 from api_client.models import Phone
 from api_client.retry import RetryPolicy
-from bot.reconcile import JOB_ID, Reconciler, ReconcileScheduler
+from bot.reconcile import JOB_ID, Reconciler
+from bot.scheduler import new_scheduler
 from storage.enums import ConsultationState
 from storage.hashing import new_secret
 from storage.repositories import ConsultationRepository
@@ -164,11 +165,12 @@ async def test_unknown_start_not_created_fails_after_the_bound(harness: Harness)
     assert not harness.sandbox.requests_for("start")
 
 
-async def test_scheduler_is_built_from_settings_and_stops(harness: Harness) -> None:
+async def test_reconcile_joins_the_bots_scheduler(harness: Harness) -> None:
     reconciler = _reconciler(harness)
-    async with ReconcileScheduler(reconciler, 120) as scheduled:
-        job = scheduled.scheduler.get_job(JOB_ID)
-        assert job is not None and job.trigger.interval == timedelta(seconds=120)
-        assert job.max_instances == 1 and job.coalesce is True
-        assert scheduled.scheduler.running
-    assert not scheduled.scheduler.running
+    scheduler = new_scheduler()
+    reconciler.schedule(scheduler, 120)
+    job = scheduler.get_job(JOB_ID)
+    assert job is not None and job.trigger.interval == timedelta(seconds=120)
+    assert job.max_instances == 1 and job.coalesce is True
+    assert not job.args and not job.kwargs  # nothing per run: it opens its own sessions
+    assert not scheduler.running  # bot/scheduler.py starts (and stops) it

@@ -7,7 +7,6 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import httpx
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -36,36 +35,51 @@ def _runtime(settings: object, session_factory: Factory, i18n: I18n, **extra: ob
     return rt
 
 
-async def test_jobs_on_their_own_scheduler_in_sandbox_mode(
+async def test_jobs_on_the_scheduler_in_sandbox_mode(
     make_settings: MakeSettings, session_factory: Factory, i18n: I18n
 ) -> None:
     rt = _runtime(make_settings(), session_factory, i18n)
     async with rt.stack:  # type: ignore[attr-defined]
+        ops_scheduler.configure(rt)
         await ops_scheduler.start(rt)
         jobs = rt.workflow_data[ops_scheduler.KEY]  # type: ignore[attr-defined]
         assert set(jobs) == {"reminders", "retention"}  # no token refresh in sandbox mode
         assert jobs["reminders"].lead == timedelta(minutes=15)
         assert jobs["retention"].retention == timedelta(days=30)
+        scheduler = ops_scheduler.scheduler_of(rt)
+        assert scheduler.running
+    assert not scheduler.running  # stopped through rt.stack
 
 
-async def test_jobs_join_a_shared_scheduler_with_the_bots_refresher(
+async def test_jobs_join_the_one_scheduler_with_the_bots_refresher(
     make_settings: MakeSettings, session_factory: Factory, i18n: I18n
 ) -> None:
     settings = make_settings(
         tmapi_base_url="http://127.0.0.1:9", tmapi_auth_url="http://127.0.0.1:9/token",
         reminder_lead_minutes="0",
     )
-    shared = AsyncIOScheduler()
     async with httpx.AsyncClient() as http:
         refresher = TokenRefresher(session_factory, http, settings, i18n)
-        rt = _runtime(settings, session_factory, i18n, scheduler=shared,
-                      token_refresher=refresher)
+        rt = _runtime(settings, session_factory, i18n, token_refresher=refresher)
         async with rt.stack:  # type: ignore[attr-defined]
+            ops_scheduler.configure(rt)
+            shared = ops_scheduler.scheduler_of(rt)
+            # Another component (notifications) registers its job before the start.
+            ops_scheduler.add_interval_job(
+                shared, _noop, "reconcile", timedelta(minutes=3), timedelta(seconds=5)
+            )
             await ops_scheduler.start(rt)
-            assert {job.id for job in shared.get_jobs()} == {"retention", "token_refresh"}
-            assert not shared.running  # the owner of the shared scheduler starts it
+            assert ops_scheduler.scheduler_of(rt) is shared
+            assert {job.id for job in shared.get_jobs()} == {
+                "reconcile", "retention", "token_refresh"
+            }
+            assert shared.running
             jobs = rt.workflow_data[ops_scheduler.KEY]  # type: ignore[attr-defined]
             assert jobs["token_refresh"].refresher is refresher
+
+
+async def _noop() -> None:
+    return None
 
 
 async def test_insufficient_funds_alert_once_a_day(
