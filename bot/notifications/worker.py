@@ -85,7 +85,18 @@ class StatusProcessor:
         consultation: Consultation,
         callback: Callback,
         source: EventSource,
+        *,
+        actor_chat_id: int | None = None,
+        card_drawn: bool = False,
     ) -> ApplyResult:
+        """Store what is new in `callback` and queue who hears what.
+
+        `source` TERMINATE: a coordinator terminated it through the bot (the card's router
+        calls this too, so a terminate and the web-hook that follows share one path and one
+        dedupe key per recipient). `actor_chat_id`: the person who acted sees the card and
+        needs no push of their own act. `card_drawn`: the caller has drawn the stored card
+        message itself, so no in-place edit is queued for it.
+        """
         result = ApplyResult()
         events = StatusEventRepository(session)
         stored = await events.list_for(consultation.id)
@@ -94,7 +105,11 @@ class StatusProcessor:
         fresh = new_events(history, known)
         now = self.now()
         occurrences = _occurrences(history)
-        terminated = _terminated(callback) or any(e.source is EventSource.TERMINATE for e in stored)
+        terminated = (
+            source is EventSource.TERMINATE
+            or _terminated(callback)
+            or any(e.source is EventSource.TERMINATE for e in stored)
+        )
 
         changes: list[StatusChange] = []
         for event in fresh:
@@ -118,15 +133,24 @@ class StatusProcessor:
         # The start event is stored by the wizard (source "start") without telling anyone:
         # it is announced here, at the first refresh. The dedupe keys are the ones a web-hook
         # would use, so it is told at most once however often this runs.
+        # A terminate through the bot is not the moment to announce a booking it ends.
         announce = [
             StatusChange(RequestStatus(e.status))
             for e in stored
             if e.source is EventSource.START
             and RequestStatus(e.status) is not RequestStatus.UNKNOWN
+            and source is not EventSource.TERMINATE
         ]
         if (changes or announce) and consultation.origin is Origin.BOT:
             result.queued = await self._queue(
-                session, consultation, callback, changes, stored, announce
+                session,
+                consultation,
+                callback,
+                changes,
+                stored,
+                announce,
+                actor_chat_id=actor_chat_id,
+                card_drawn=card_drawn,
             )
         if result.recorded:
             log.info(
@@ -162,6 +186,9 @@ class StatusProcessor:
         changes: Sequence[StatusChange],
         stored: Sequence[Any],
         announce: Sequence[StatusChange] = (),
+        *,
+        actor_chat_id: int | None = None,
+        card_drawn: bool = False,
     ) -> int:
         users = UserRepository(session)
         coordinator_user = (
@@ -184,7 +211,9 @@ class StatusProcessor:
         )
         card_chat = (
             consultation.card_chat_id
-            if consultation.card_message_id is not None and self.card_renderer is not None
+            if consultation.card_message_id is not None
+            and self.card_renderer is not None
+            and not card_drawn
             else None
         )
         notices = decide(
@@ -201,6 +230,9 @@ class StatusProcessor:
         card_version = len(stored) + len(changes)
         queued = 0
         for notice in notices:
+            personal = notice.kind not in (NoticeKind.CARD, NoticeKind.TEAM)
+            if personal and actor_chat_id is not None and notice.recipient.chat_id == actor_chat_id:
+                continue
             rendered, edit_id = self._render(notice, view, consultation, callback)
             if await outbox.enqueue(
                 chat_id=notice.recipient.chat_id,

@@ -14,7 +14,6 @@ and this user may see it) and answered before any call to the partner API.
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import F, Router
@@ -27,6 +26,7 @@ from aiogram_dialog import DialogManager, ShowMode, StartMode
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_client.errors import Conflict, PartnerApiError
+from api_client.models import Callback, RequestStatus
 from bot.callback_data import CardCallback
 from bot.dialogs.consultations_list import ConsultationsListSG, build_list_dialog
 from bot.dialogs.consultations_list import card as card_view
@@ -41,6 +41,8 @@ from bot.dialogs.consultations_list.dialog import position_data
 from bot.dialogs.consultations_list.source import doctor_name_of, is_staff, may_see, role_value
 from bot.i18n import I18n, Translator, language_of
 from bot.notifications.messages import short_id
+from bot.notifications.runtime import card_renderer
+from bot.notifications.worker import StatusProcessor
 from bot.rendering.card import (
     CONS_ACTIONS,
     CardView,
@@ -50,12 +52,11 @@ from bot.rendering.card import (
     render_card,
 )
 from bot.rendering.time import format_local
-from storage.enums import ConsultationState, EventSource, Role
+from storage.enums import EventSource, Role
 from storage.models import Consultation
 from storage.repositories import (
     ConsultationRepository,
     OutboxRepository,
-    StatusEventRepository,
     UserRepository,
 )
 
@@ -67,10 +68,6 @@ FIND_KEY = "lst_find"  # the last /find text, so "Back" from a found card can li
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 async def _edit(message: Any, text: str, markup: InlineKeyboardMarkup | None) -> None:
@@ -183,27 +180,29 @@ async def _open_wizard(dialog_manager: DialogManager, consultation: Consultation
     )
 
 
-async def _tell_doctors_terminated(
-    session: AsyncSession, consultation: Consultation, i18n: I18n
-) -> int:
-    if consultation.doctor_id is None:
-        return 0
-    queued = 0
-    for account in await UserRepository(session).by_doctor_id(consultation.doctor_id):
-        t = i18n.translator(language_of(account))
-        text = t(
-            "list-doctor-terminated",
-            short_id=short_id(consultation.partner_id, consultation.id),
-            patient=_patient(consultation),
-        )
-        if await OutboxRepository(session).enqueue(
-            account.telegram_id,
-            text,
-            dedupe_key=f"cons:{consultation.id}:terminated:to:{account.telegram_id}",
-            consultation_id=consultation.id,
-        ):
-            queued += 1
-    return queued
+def _processor(data: dict[str, Any]) -> StatusProcessor:
+    """The notifications' shared apply path (the running component's, or an equal one)."""
+    processor = getattr(data.get("notifications"), "processor", None)
+    if isinstance(processor, StatusProcessor):
+        return processor
+    settings = data["settings"]
+    return StatusProcessor(
+        i18n=data["i18n"],
+        default_timezone=settings.default_timezone,
+        team_chat_id=settings.team_chat_id,
+        card_renderer=card_renderer,
+    )
+
+
+def _terminated_answer(consultation: Consultation, fetched: card_view.Fetched) -> Callback:
+    """What the partner says after a successful terminate; if the look failed or lags, what
+    we know: it is Unsuccessful now (recorded at our clock; a later look matches it)."""
+    cb = fetched.callback
+    if cb is not None and cb.current_status is RequestStatus.UNSUCCESSFUL:
+        return cb
+    return Callback.model_validate(
+        {"id": consultation.partner_id, "status": {"id": RequestStatus.UNSUCCESSFUL.value}}
+    )
 
 
 def _patient(consultation: Consultation) -> str:
@@ -244,16 +243,33 @@ async def _terminate(
         await message.answer(t("list-terminate-failed", reason=reason))
         await _show(message, consultation, pos, data)
         return False
-    await StatusEventRepository(session).record(
-        consultation.id, "Unsuccessful", _now(), EventSource.TERMINATE
+    # The same path as the web-hook that follows (StatusProcessor.apply, source terminate):
+    # one event, and one dedupe key per recipient, so the doctor hears it once whichever
+    # of the two comes first. The coordinator pressing it sees this card, not a push.
+    fetched = await card_view.fetch(api, consultation)
+    assert message is not None
+    drawn = (message.chat.id, message.message_id) == (
+        consultation.card_chat_id,
+        consultation.card_message_id,
     )
-    await ConsultationRepository(session).set_state(consultation.id, ConsultationState.FINAL)
-    queued = await _tell_doctors_terminated(session, consultation, data["i18n"])
+    result = await _processor(data).apply(
+        session,
+        consultation,
+        _terminated_answer(consultation, fetched),
+        EventSource.TERMINATE,
+        actor_chat_id=query.from_user.id,
+        card_drawn=drawn,
+    )
     await session.commit()
-    if queued:
+    if result.queued:
         data["outbox_wakeup"]()
-    log.info("terminated consultation=%s doctors_told=%d", consultation.id, queued)
-    await _show(message, consultation, pos, data, header=t("list-terminated"))
+    log.info(
+        "terminated consultation=%s recorded=%d queued=%d",
+        consultation.id,
+        result.recorded,
+        result.queued,
+    )
+    await _show(message, consultation, pos, data, header=t("list-terminated"), fetched=fetched)
     return True
 
 

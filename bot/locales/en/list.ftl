@@ -64,4 +64,3 @@ list-reschedule-not-scheduled = Only a scheduled consultation can be rescheduled
 list-cant-take-sent = The coordinator has been told.
 list-cant-take-message = 🙅 Doctor { $doctor } cannot take consultation { $short_id } (patient { $patient }, { $when }). Please reschedule it or choose another doctor.
 list-cant-take-nobody = Nobody to tell: this consultation has no coordinator in the bot.
-list-doctor-terminated = ⛔ A coordinator terminated consultation { $short_id } (patient { $patient }).

@@ -64,4 +64,3 @@ list-reschedule-not-scheduled = Перенести можно только за�
 list-cant-take-sent = Координатор предупреждён.
 list-cant-take-message = 🙅 Врач { $doctor } не может взять консультацию { $short_id } (пациент { $patient }, { $when }). Перенесите её или выберите другого врача.
 list-cant-take-nobody = Некого предупредить: у этой консультации нет координатора в боте.
-list-doctor-terminated = ⛔ Координатор прервал консультацию { $short_id } (пациент { $patient }).

@@ -183,9 +183,12 @@ async def _confirm_in_wizard(world: World) -> None:
 
 
 async def _until(check: Any, timeout: float = 5.0) -> None:  # noqa: ASYNC109
-    """Wait for a condition another task makes true (polled; fails after `timeout`)."""
+    """Wait for a condition another task makes true (fails after `timeout`).
+
+    Polled: the sandbox records its fired GETs in a list and offers no event to wait on.
+    """
     async with asyncio.timeout(timeout):
-        while not check():
+        while not check():  # noqa: ASYNC110
             await asyncio.sleep(0.01)
 
 
@@ -203,3 +206,38 @@ async def test_booked_message_goes_out_right_after_confirm(world: World) -> None
     # The card in the coordinator's chat is the one renderer's card (history included).
     card = world.coordinator.message(row.card_message_id)
     assert "История:" in card.content and "⛔ Прервать" in world.coordinator.buttons(card)
+
+
+async def test_terminate_from_the_card_tells_the_doctor_once(world: World) -> None:
+    await _confirm_in_wizard(world)
+    await world.tg.wait_for_messages(DOCTOR_ACCOUNT, 1, timeout=5)
+    row = await world.consultation()
+    assert row.partner_id is not None and row.card_message_id is not None
+    user = world.coordinator
+    await user.press("⛔ Прервать", row.card_message_id)
+    await user.press("✅ Да", row.card_message_id)
+    assert world.sandbox.get_record(row.partner_id).status == "Unsuccessful"
+
+    # The sandbox fires its notification GET after answering terminate: wait until the
+    # receiver has served it, then let the worker look and the outbox deliver.
+    await _until(
+        lambda: any(
+            n.callback_id == row.partner_id and n.status == "Unsuccessful" and n.http_status
+            for n in world.sandbox.notifications
+        )
+    )
+    await world.parts.worker.run_once()
+    await world.running.outbox.drain(10)
+
+    doctor = world.texts(DOCTOR_ACCOUNT)
+    assert len(doctor) == 2, doctor  # booked, then terminated — once
+    assert "terminated" in doctor[1]
+    keys = sorted(m.dedupe_key or "" for m in await world.outbox_rows(DOCTOR_ACCOUNT))
+    assert keys == [
+        f"cons:{row.id}:status:Registered:to:{DOCTOR_ACCOUNT}",
+        f"cons:{row.id}:status:Unsuccessful:to:{DOCTOR_ACCOUNT}",
+    ]
+    # The coordinator's card, edited in place, shows the end.
+    card = user.message(row.card_message_id)
+    assert "Не состоялась" in card.content
+    assert "⛔ Прервать" not in user.buttons(card) and "🔁 Повторить" in user.buttons(card)
