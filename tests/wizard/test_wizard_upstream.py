@@ -10,7 +10,8 @@ from aiogram.types import Message
 from aiogram_dialog import DialogManager, StartMode
 
 from bot.states import StartCallbackSG
-from storage.enums import ConsultationState, EventSource
+from storage.enums import ConsultationState, EventSource, Role
+from storage.repositories.users import UserRepository
 from tests.wizard.conftest import ADMIN_ID, Env
 from tests.wizard.helpers import (
     ASK_DOCTOR,
@@ -31,10 +32,10 @@ from tests.wizard.helpers import (
     to_summary,
 )
 
+STORED_ADMIN_ID = 1001
 
-async def test_insufficient_funds_stops_and_alerts_admins(env: Env) -> None:
-    u = env.user()
-    await to_summary(u)
+
+def _fault_402(env: Env) -> None:
     env.sandbox.inject_fault(
         "start",
         "error",
@@ -43,15 +44,39 @@ async def test_insufficient_funds_stops_and_alerts_admins(env: Env) -> None:
         value="balance",
         description="Not enough money.",
     )
+
+
+async def test_insufficient_funds_stops_and_alerts_admins(env: Env) -> None:
+    async with env.session_factory() as session:  # a second admin, stored, in English
+        await UserRepository(session).upsert(STORED_ADMIN_ID, Role.ADMIN, display_name="A2")
+        await UserRepository(session).set_language(STORED_ADMIN_ID, "en")
+        await session.commit()
+    u = env.user()
+    await to_summary(u)
+    _fault_402(env)
     await u.press(CONFIRM)
     assert "недостаточно средств" in text(u) and "Администраторы предупреждены" in text(u)
     assert len(env.start_requests()) == 1
     (record,) = await env.consultations()
     assert record.state is ConsultationState.FAILED and record.partner_id is None
-    alerts = [m for m in await env.outbox() if m.chat_id == ADMIN_ID]
-    # The admin never wrote to the bot: no known language → English.
-    assert len(alerts) == 1 and "Insufficient funds" in (alerts[0].text or "")
-    assert NAME not in (alerts[0].text or "") and "9099708593" not in (alerts[0].text or "")
+    # Another attempt, another 402 (the same incident): no second alert.
+    await to_summary(u)
+    _fault_402(env)
+    await u.press(CONFIRM)
+    assert "Администраторы предупреждены" in text(u)
+    assert len(env.start_requests()) == 2
+    rows = await env.outbox()
+    alerts = {chat: [m for m in rows if m.chat_id == chat] for chat in (ADMIN_ID, STORED_ADMIN_ID)}
+    assert {chat: len(found) for chat, found in alerts.items()} == {ADMIN_ID: 1, STORED_ADMIN_ID: 1}
+    assert all(
+        (m.dedupe_key or "").startswith("alert:insufficient_funds:") for m in rows if m.chat_id
+        in alerts
+    )
+    # An ADMIN_IDS entry never seen: Russian; the stored admin chose English.
+    assert "недостаточно средств" in (alerts[ADMIN_ID][0].text or "")
+    assert "insufficient funds" in (alerts[STORED_ADMIN_ID][0].text or "")
+    for found in alerts.values():
+        assert NAME not in (found[0].text or "") and "9099708593" not in (found[0].text or "")
     assert env.wakeups
     # The wizard is closed: its buttons are stale now.
     await u.send_text("ещё текст")

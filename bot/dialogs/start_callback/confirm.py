@@ -40,9 +40,10 @@ from api_client.errors import (
     PartnerApiError,
 )
 from api_client.models import Callback, Phone, RequestStatus
+from bot.alerts import alert_insufficient_funds
 from bot.dialogs.start_callback import state as S
 from bot.dialogs.start_callback.getters import utcnow
-from bot.i18n import I18n, Translator, language_of
+from bot.i18n import Translator
 from bot.rendering.card import CardView, CardViewer, render_card
 from bot.settings import Settings
 from bot.start_outcome import find_started
@@ -50,9 +51,7 @@ from bot.states import StartCallbackSG as SG
 from storage.enums import ConsultationState, EventSource
 from storage.models import Consultation
 from storage.repositories.consultations import ConsultationRepository
-from storage.repositories.outbox import OutboxRepository
 from storage.repositories.status_events import StatusEventRepository
-from storage.repositories.users import UserRepository
 
 log = logging.getLogger(__name__)
 
@@ -300,7 +299,7 @@ async def _upstream_error(
     message = t("wizard-upstream-error", error=exc.user_message(t.lang))
     log.info("wizard start refused consultation_id=%s: %r", consultation_id, exc)
     if isinstance(exc, InsufficientFunds):
-        await _alert_admins(manager, consultation_id)
+        await _alert_admins(manager)
         chat = manager.middleware_data.get("event_chat")
         await manager.done()
         bot: Bot = manager.middleware_data["bot"]
@@ -328,34 +327,13 @@ async def _upstream_error(
     await manager.switch_to(target)
 
 
-async def _alert_admins(manager: DialogManager, consultation_id: int) -> None:
+async def _alert_admins(manager: DialogManager) -> None:
+    """Once per incident, not per consultation: bot/alerts.py keys the 402 alert by the UTC
+    day for each admin, so a coordinator retrying (or ten of them) alerts each admin once."""
     md = manager.middleware_data
     session: AsyncSession = md["session"]
-    settings: Settings = md["settings"]
-    i18n: I18n | None = md.get("i18n")
-    t: Translator = md["t"]
-    admins = {u.telegram_id: u for u in await UserRepository(session).admins()}
-    recipients = set(admins) | set(settings.admin_ids)
-    coordinator = md.get("event_from_user")
-    outbox = OutboxRepository(session)
-    for admin_id in sorted(recipients):
-        user = admins.get(admin_id)
-        tr = (
-            i18n.translator(language_of(user))
-            if i18n is not None
-            else t
-        )
-        await outbox.enqueue(
-            admin_id,
-            tr(
-                "wizard-funds-admin-alert",
-                user_id=str(coordinator.id if coordinator else ""),
-                consultation_id=str(consultation_id),
-            ),
-            dedupe_key=f"funds:{consultation_id}:{admin_id}",
-            consultation_id=consultation_id,
-        )
+    queued = await alert_insufficient_funds(session, md["settings"], i18n=md.get("i18n"))
     await session.commit()
     wake = md.get("outbox_wakeup")
-    if callable(wake):
+    if queued and callable(wake):
         wake()

@@ -112,7 +112,6 @@ wizard-cancelled = Cancelled. No callback was ordered.
 wizard-starting = Starting…
 wizard-upstream-error = { $error }
 wizard-funds-stop = The partner account has insufficient funds — the consultation was not started. The administrators have been alerted.
-wizard-funds-admin-alert = ⚠ Insufficient funds on the partner account: coordinator { $user_id } could not start a consultation (#{ $consultation_id }). Please top up the account.
 wizard-try-again = { $error } Press Confirm to try again.
 
 ## Consultation card (bot/rendering/card.py)

@@ -112,7 +112,6 @@ wizard-cancelled = Отменено. Звонок не заказан.
 wizard-starting = Запускаю…
 wizard-upstream-error = { $error }
 wizard-funds-stop = На счёте партнёра недостаточно средств — консультация не запущена. Администраторы предупреждены.
-wizard-funds-admin-alert = ⚠ Недостаточно средств на счёте партнёра: координатор { $user_id } не смог запустить консультацию (№{ $consultation_id }). Пополните счёт.
 wizard-try-again = { $error } Нажмите «Подтвердить», чтобы попробовать снова.
 
 ## Consultation card (bot/rendering/card.py)
