@@ -266,6 +266,24 @@ async def start_database(rt: Runtime) -> None:
     log.info("database_ready")
 
 
+async def load_stored_settings(rt: Runtime) -> None:
+    """What the bot learnt while running wins over the environment, like the token pair:
+    the team group's new id after its migration to a supergroup (bot/outbox_sender.py)."""
+    from storage.repositories.app_state import AppStateRepository
+
+    configured = rt.settings.team_chat_id
+    if configured is None:
+        return
+    async with rt.require("session_factory")() as session:
+        current = await AppStateRepository(session).migrated_chat(configured)
+    if current != configured:
+        log.warning(
+            "team_chat_id_from_storage configured=%s stored=%s (the group migrated)",
+            configured, current,
+        )
+        rt.settings = rt.settings.model_copy(update={"team_chat_id": current})
+
+
 async def start_sandbox(rt: Runtime) -> None:
     from bot.http_server import HealthState
 
@@ -463,6 +481,7 @@ async def set_commands(rt: Runtime) -> None:
 
 DEFAULT_STEPS: tuple[Step, ...] = (
     start_database,
+    load_stored_settings,
     start_sandbox,
     start_partner_api,
     start_bot,

@@ -10,8 +10,9 @@
 * Network errors and 5xx: rescheduled with exponential backoff (capped, jittered); the rest
   of that chat's batch is released so nothing overtakes the failed row.
 * 403 → the user is marked inactive and the chat's pending rows dead; 400 chat not found →
-  the chat's rows dead; migrate_to_chat_id → the chat's rows follow the new id (the
-  ``on_chat_migrated`` callback lets the application store it); "message is not modified" →
+  the chat's rows dead; migrate_to_chat_id → the chat's rows follow the new id, which is
+  stored (``app_state``, read at start-up for TEAM_CHAT_ID, so a restart keeps it; the
+  ``on_chat_migrated`` callback tells the application too); "message is not modified" →
   sent; "message to edit not found" → sent as a new message; other 400s → dead.
 * At least once: a row is claimed with a lease; a crash before ``mark_sent`` lets the lease
   expire and the row is sent again by the next sender.
@@ -49,6 +50,7 @@ from aiogram.types import InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import OutboxMessage
+from storage.repositories.app_state import AppStateRepository, chat_migrated_key
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.users import UserRepository
 
@@ -487,12 +489,18 @@ class OutboxSender:
     async def _retarget(self, old: int, new: int, *, announce: bool = True) -> None:
         async with self.session_factory() as session:
             await OutboxRepository(session).retarget_chat(old, new)
+            if announce:
+                # With the rows, in one transaction: the next start-up reads it (bot/app.py)
+                # and queues the team chat's lines to the new id straight away.
+                await AppStateRepository(session).set(chat_migrated_key(old), str(new))
             await session.commit()
         if not announce:
             return
         if old == self.team_chat_id:
+            self.team_chat_id = new
             log.warning(
-                "team_chat_migrated old=%s new=%s action=set TEAM_CHAT_ID=%s", old, new, new
+                "team_chat_migrated old=%s new=%s stored=yes (TEAM_CHAT_ID may be updated to %s)",
+                old, new, new,
             )
         if self.on_chat_migrated is not None:
             try:

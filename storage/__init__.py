@@ -6,6 +6,7 @@ Knows nothing of Telegram or HTTP (except the aiogram FSM storage in `storage.fs
 from storage.db import UtcDateTime, create_engine, create_session_factory, utcnow
 from storage.enums import ConsultationState, EventSource, NotifyMode, Origin, Role
 from storage.models import (
+    AppState,
     AuditEntry,
     Base,
     Consultation,
@@ -18,6 +19,7 @@ from storage.models import (
     User,
 )
 from storage.repositories import (
+    AppStateRepository,
     AuditRepository,
     ConsultationRepository,
     ConsumeResult,
@@ -33,6 +35,8 @@ from storage.repositories import (
 )
 
 __all__ = [
+    "AppState",
+    "AppStateRepository",
     "AuditEntry",
     "AuditRepository",
     "Base",

@@ -1,5 +1,6 @@
 """Repositories: each takes an AsyncSession, flushes, and never commits."""
 
+from storage.repositories.app_state import AppStateRepository, chat_migrated_key
 from storage.repositories.audit import AuditRepository
 from storage.repositories.consultations import (
     ConsultationRepository,
@@ -14,6 +15,7 @@ from storage.repositories.tokens import TokenPairLike, TokenRepository
 from storage.repositories.users import UserRepository
 
 __all__ = [
+    "AppStateRepository",
     "AuditRepository",
     "ConsultationRepository",
     "ConsumeResult",
@@ -26,5 +28,6 @@ __all__ = [
     "TokenPairLike",
     "TokenRepository",
     "UserRepository",
+    "chat_migrated_key",
     "name_search_key",
 ]

@@ -1,4 +1,5 @@
-"""users.telegram_language: the Telegram client's language, for messages sent outside updates.
+"""users.telegram_language (the Telegram client's language, for messages sent outside
+updates) and app_state (key-value facts kept across restarts, e.g. a migrated group's id).
 
 Revision ID: 0002
 Revises: 0001
@@ -18,6 +19,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "app_state",
+        sa.Column("key", sa.String(length=128), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_app_state")),
+    )
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("telegram_language", sa.String(length=16), nullable=True))
 
@@ -25,3 +33,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.drop_column("telegram_language")
+    op.drop_table("app_state")
