@@ -68,6 +68,7 @@ __all__ = [
     "ADMIN_ID",
     "BotHarness",
     "api",
+    "app_settings",
     "bot",
     "db_url",
     "dispatcher",
@@ -264,6 +265,21 @@ async def running_bot(
             yield BotHarness(fake_tg, bot, dispatcher, outbox, settings, session_factory, api)
     finally:
         await outbox.stop()
+
+
+def app_settings(fake_tg: FakeTelegram, db_url: str, **env: str) -> Settings:
+    """Settings for `run_app` against `fake_tg` on `db_url` (ADMIN_IDS = ADMIN_ID, any free
+    HTTP port); ``env`` adds or overrides variables (TEAM_CHAT_ID=…, TMAPI_BASE_URL=…)."""
+    return load_settings(
+        {
+            "BOT_TOKEN": fake_tg.token,
+            "TELEGRAM_API_URL": fake_tg.url,
+            "DATABASE_URL": db_url,
+            "HTTP_PORT": "0",
+            "ADMIN_IDS": str(ADMIN_ID),
+            **{k.upper(): v for k, v in env.items()},
+        }
+    )
 
 
 @asynccontextmanager

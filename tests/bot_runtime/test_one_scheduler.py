@@ -10,8 +10,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from api_client.sandbox import SandboxServer
 from bot import scheduler as app_scheduler
-from bot.settings import Settings, load_settings
-from tests.bot_fixtures import run_app
+from tests.bot_fixtures import app_settings, run_app
 from tests.fake_telegram import FakeTelegram
 
 
@@ -34,20 +33,15 @@ async def test_running_app_has_one_scheduler_with_every_job(
 ) -> None:
     # A partner API with a token endpoint (the sandbox playing the real one), so the token
     # refresh job is there too.
-    settings: Settings = load_settings(
-        {
-            "BOT_TOKEN": fake_tg.token,
-            "TELEGRAM_API_URL": fake_tg.url,
-            "DATABASE_URL": db_url,
-            "HTTP_PORT": "0",
-            "ADMIN_IDS": "1",
-            "TMAPI_BASE_URL": sandbox.url,
-            "TMAPI_AUTH_URL": f"{sandbox.url}/token",
-            "TMAPI_CLIENT_ID": "bot",
-            "TMAPI_ACCESS_TOKEN": "access",
-            "TMAPI_REFRESH_TOKEN": "refresh",
-            "RECONCILE_INTERVAL_SECONDS": "60",
-        }
+    settings = app_settings(
+        fake_tg,
+        db_url,
+        TMAPI_BASE_URL=sandbox.url,
+        TMAPI_AUTH_URL=f"{sandbox.url}/token",
+        TMAPI_CLIENT_ID="bot",
+        TMAPI_ACCESS_TOKEN="access",
+        TMAPI_REFRESH_TOKEN="refresh",
+        RECONCILE_INTERVAL_SECONDS="60",
     )
     async with run_app(settings) as rt:
         scheduler = rt.workflow_data[app_scheduler.SCHEDULER_KEY]

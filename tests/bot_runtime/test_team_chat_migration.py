@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.settings import Settings, load_settings
 from storage.models import OutboxMessage
 from storage.repositories import AppStateRepository, chat_migrated_key
-from tests.bot_fixtures import run_app
+from tests.bot_fixtures import app_settings, run_app
 from tests.fake_telegram import FakeTelegram
 from tests.notifications.harness import COORDINATOR, DOCTOR_ACCOUNT, Harness
 
@@ -35,16 +34,9 @@ async def _team_line(rt: object, tg: FakeTelegram, chat_id: int, count: int) -> 
 
 
 async def test_migrated_team_chat_survives_a_restart(fake_tg: FakeTelegram, db_url: str) -> None:
-    settings: Settings = load_settings(
-        {
-            "BOT_TOKEN": fake_tg.token,
-            "TELEGRAM_API_URL": fake_tg.url,
-            "DATABASE_URL": db_url,
-            "HTTP_PORT": "0",
-            "ADMIN_IDS": "1",
-            "TEAM_CHAT_ID": str(OLD_TEAM),
-            "SANDBOX_PACE_SECONDS": "0",  # statuses move only when the test says so
-        }
+    # SANDBOX_PACE_SECONDS=0: statuses move only when the test says so.
+    settings = app_settings(
+        fake_tg, db_url, TEAM_CHAT_ID=str(OLD_TEAM), SANDBOX_PACE_SECONDS="0"
     )
     fake_tg.user(COORDINATOR)
     fake_tg.user(DOCTOR_ACCOUNT)
