@@ -58,6 +58,7 @@ ROUTER_MODULES: tuple[str, ...] = (
     "bot.routers.admin_users",
     "bot.routers.admin_doctors",
     "bot.routers.preferences",
+    "bot.routers.cancel",  # before the dialogs, whose inputs would take "/cancel" as text
     "bot.routers.consultations",
 )
 

@@ -1,0 +1,74 @@
+"""/cancel: closes the wizard (or any dialog / pending prompt) with a short word and nothing
+lost elsewhere; outside, there is nothing to cancel."""
+
+from __future__ import annotations
+
+from aiogram.fsm.storage.base import StorageKey
+
+from tests.wizard.conftest import COORDINATOR_ID, Env
+from tests.wizard.helpers import ASK_DOCTOR, ASK_PHONE, DOCTOR_101, PHONE, text, to_time_step
+
+CANCELLED_WIZARD = "Отменено. Звонок не заказан."
+
+
+async def _fsm_data(env: Env) -> dict[str, object]:
+    assert env.dp is not None
+    key = StorageKey(bot_id=env.bot.id, chat_id=COORDINATOR_ID, user_id=COORDINATOR_ID)
+    return dict(await env.dp.storage.get_data(key))
+
+
+async def test_cancel_outside_says_nothing_to_cancel(env: Env) -> None:
+    u = env.user()
+    await u.send_command("cancel")
+    assert text(u) == "Отменять нечего."
+
+
+async def test_cancel_inside_the_wizard_closes_it_and_keeps_the_rest(env: Env) -> None:
+    u = env.user()
+    await u.send_command("find", "Петров")  # another flow's FSM data: the last /find text
+    before = await _fsm_data(env)
+    assert before
+    await u.send_command("cancel")  # closes the /find list window
+    assert text(u) == "Отменено."
+    await u.send_command("start_callback")
+    await u.press(DOCTOR_101)
+    assert ASK_PHONE in text(u)
+    wizard = u.last_bot_message()
+
+    await u.send_command("cancel")
+    assert text(u) == CANCELLED_WIZARD
+    assert u.buttons(wizard) == []  # the wizard's buttons are gone
+    # The phone typed now is no answer to a closed step: no consultation, no call.
+    await u.send_text(PHONE)
+    assert ASK_PHONE not in text(u)
+    assert await env.consultations() == [] and env.start_requests() == []
+    assert await _fsm_data(env) == before  # nothing lost elsewhere
+    # Nothing left to cancel, and the wizard starts afresh.
+    await u.send_command("cancel")
+    assert text(u) == "Отменять нечего."
+    await u.send_command("start_callback")
+    assert ASK_DOCTOR in text(u)
+
+
+async def test_cancel_late_in_the_wizard_and_in_the_list(env: Env) -> None:
+    u = env.user()
+    await to_time_step(u)
+    await u.send_command("cancel")
+    assert text(u) == CANCELLED_WIZARD
+    assert await env.consultations() == []
+
+    await u.send_command("list")
+    listing = u.last_bot_message()
+    assert u.buttons(listing)
+    await u.send_command("cancel")
+    assert text(u) == "Отменено."
+    assert u.buttons(listing) == []
+
+
+async def test_cancel_of_an_access_prompt_keeps_its_own_answer(env: Env) -> None:
+    u = env.user()
+    await u.send_command("timezone")
+    await u.send_command("cancel")
+    assert text(u) == "Отменено."
+    await u.send_command("cancel")
+    assert text(u) == "Отменять нечего."
