@@ -46,6 +46,7 @@ from aiogram_dialog import setup_dialogs
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.dialogs import answered
 from bot.i18n import I18n
 from bot.middlewares import setup_commit_before_state_save, setup_middlewares
 from bot.settings import ConfigError, Settings
@@ -185,7 +186,9 @@ def create_dispatcher(
         dp.include_router(_detached(router))
     dp.include_router(fallback.setup())
     # Its own isolation object: dialog stacks lock on their own keys.
-    setup_dialogs(dp, events_isolation=_dialog_isolation(dp, settings))
+    setup_dialogs(
+        dp, events_isolation=_dialog_isolation(dp, settings), message_manager=answered.install(dp)
+    )
     setup_commit_before_state_save(dp)
     return dp
 

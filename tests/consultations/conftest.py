@@ -4,7 +4,8 @@ consultations in every status (plus 12 more with doctor 101 for the doctor's vie
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -167,3 +168,13 @@ async def world(
         doctor=fake_tg.user(DOCTOR_ACCOUNT_ID, first_name="Doc", language_code="en"),
         other_doctor=fake_tg.user(OTHER_DOCTOR_ACCOUNT_ID, first_name="Doc2", language_code="en"),
     )
+
+
+@pytest.fixture(autouse=True)
+def no_second_callback_answer(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Every press is answered once: early answers are recorded (bot/dialogs/answered.py),
+    so aiogram-dialog never tries again and logs "Cannot answer callback"."""
+    caplog.set_level(logging.WARNING, logger="aiogram_dialog")
+    yield
+    late = [r.getMessage() for r in caplog.records if "Cannot answer callback" in r.getMessage()]
+    assert late == []

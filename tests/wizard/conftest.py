@@ -4,7 +4,8 @@ over HTTP. ``Env.restart()`` replaces the dispatcher (same DB) as a bot restart 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,3 +159,13 @@ async def env(tmp_path: Path, doctor_routes: bool) -> AsyncIterator[Env]:
         finally:
             await env.stop_polling()
     await engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def no_second_callback_answer(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Every press is answered once: early answers are recorded (bot/dialogs/answered.py),
+    so aiogram-dialog never tries again and logs "Cannot answer callback"."""
+    caplog.set_level(logging.WARNING, logger="aiogram_dialog")
+    yield
+    late = [r.getMessage() for r in caplog.records if "Cannot answer callback" in r.getMessage()]
+    assert late == []

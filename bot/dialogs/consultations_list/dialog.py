@@ -28,6 +28,7 @@ from aiogram_dialog.widgets.kbd import (
 )
 from aiogram_dialog.widgets.text import Const, Format
 
+from bot.dialogs.answered import answer_early
 from bot.dialogs.consultations_list.callback_data import ListFilter, ListPosition, SortKey
 from bot.dialogs.consultations_list.source import ListQuery, is_staff, load_page
 from bot.dialogs.consultations_list.states import ConsultationsListSG
@@ -171,8 +172,7 @@ async def on_row(
 class AnswerFirst(BaseMiddleware):
     """Every press is answered at once: the page load after it may take a while.
 
-    aiogram-dialog answers again after rendering; that second answer is refused by
-    Telegram and only logged by aiogram-dialog.
+    Recorded (bot/dialogs/answered.py), so aiogram-dialog does not answer it again.
     """
 
     async def __call__(
@@ -182,7 +182,7 @@ class AnswerFirst(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         if isinstance(event, CallbackQuery):
-            await event.answer()
+            await answer_early(event, data)
         return await handler(event, data)
 
 

@@ -41,6 +41,7 @@ from api_client.errors import (
 )
 from api_client.models import Callback, Phone, RequestStatus
 from bot.alerts import alert_insufficient_funds
+from bot.dialogs.answered import answer_early
 from bot.dialogs.start_callback import state as S
 from bot.dialogs.start_callback.getters import utcnow
 from bot.i18n import Translator
@@ -73,8 +74,8 @@ def _key(value: str | None) -> str:
 
 
 async def on_confirm(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
-    # Answered before the slow work; aiogram-dialog's own later answer is then a no-op.
-    await callback.answer()
+    # Answered before the slow work; recorded, so aiogram-dialog does not answer it again.
+    await answer_early(callback, manager.middleware_data)
     data = manager.dialog_data
     if data.get(S.CONFIRMING):
         log.info("wizard confirm ignored: already in progress")

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api_client.client import MAX_ATTACHMENT_BYTES, PartnerApiClient
 from api_client.errors import NotFound, PartnerApiError
 from api_client.models import Doctor
+from bot.dialogs.answered import answer_early
 from bot.dialogs.start_callback import state as S
 from bot.dialogs.start_callback.getters import doctor_unavailable, utcnow
 from bot.i18n import Translator
@@ -210,7 +211,7 @@ async def _choose_doctor(manager: DialogManager, doctor_id: int, *, typed: bool)
 async def on_doctor_selected(
     callback: CallbackQuery, widget: Select[int], manager: DialogManager, item_id: int
 ) -> None:
-    await callback.answer()  # before the doctor lookup
+    await answer_early(callback, manager.middleware_data)  # before the doctor lookup
     if await _choose_doctor(manager, int(item_id), typed=False):
         await go_next(manager)
 
