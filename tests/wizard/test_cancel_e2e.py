@@ -72,3 +72,17 @@ async def test_cancel_of_an_access_prompt_keeps_its_own_answer(env: Env) -> None
     assert text(u) == "Отменено."
     await u.send_command("cancel")
     assert text(u) == "Отменять нечего."
+
+
+async def test_commands_reach_their_routers_over_an_open_dialog(env: Env) -> None:
+    u = env.user()
+    await u.send_command("list")
+    assert u.buttons(u.last_bot_message())
+    await u.send_command("start_callback")  # typed over the open list window
+    assert ASK_DOCTOR in text(u)
+    await u.press(DOCTOR_101)
+    assert ASK_PHONE in text(u)
+    await u.send_command("list")  # typed at the phone step: not a phone, the list opens
+    assert ASK_PHONE not in text(u)
+    assert u.buttons(u.last_bot_message())
+    assert env.start_requests() == []

@@ -29,6 +29,7 @@ from aiogram_dialog.widgets.kbd import (
 from aiogram_dialog.widgets.text import Const, Format
 
 from bot.dialogs.answered import answer_early
+from bot.dialogs.commands import let_commands_through
 from bot.dialogs.consultations_list.callback_data import ListFilter, ListPosition, SortKey
 from bot.dialogs.consultations_list.source import ListQuery, is_staff, load_page
 from bot.dialogs.consultations_list.states import ConsultationsListSG
@@ -233,7 +234,7 @@ def build_list_dialog() -> Dialog:
         getter=list_getter,
         state=ConsultationsListSG.main,
     )
-    dialog = Dialog(window, on_start=on_start)
+    dialog = let_commands_through(Dialog(window, on_start=on_start))
     dialog.callback_query.middleware(AnswerFirst())
     return dialog
 

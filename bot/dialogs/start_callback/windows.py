@@ -22,6 +22,7 @@ from aiogram_dialog.widgets.kbd import (
 )
 from aiogram_dialog.widgets.text import Format
 
+from bot.dialogs.commands import let_commands_through
 from bot.dialogs.i18n_widgets import I18nText
 from bot.dialogs.start_callback import confirm, getters, handlers
 from bot.input_parsing.duration import parse_duration
@@ -299,7 +300,7 @@ retry_window = Window(
 
 def build_dialog() -> Dialog:
     """A fresh Dialog (a Router) per dispatcher: tests build many dispatchers."""
-    return Dialog(
+    dialog = Dialog(
         doctor_window,
         phone_window,
         phone_warning_window,
@@ -314,3 +315,4 @@ def build_dialog() -> Dialog:
         retry_window,
         on_start=handlers.on_dialog_start,
     )
+    return let_commands_through(dialog)
