@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from aiogram.types import CallbackQuery, Message
 from aiogram_dialog import DialogManager, ShowMode
+from aiogram_dialog.api.entities import ChatEvent
 from aiogram_dialog.widgets.input import ManagedTextInput, MessageInput
 from aiogram_dialog.widgets.kbd import Button, ManagedCalendar, ManagedTimeSelect, Select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -338,7 +339,7 @@ def calendar_bounds(manager: DialogManager) -> tuple[date, date]:
 
 
 async def on_date_picked(
-    callback: CallbackQuery, widget: ManagedCalendar, manager: DialogManager, picked: date
+    event: ChatEvent, widget: ManagedCalendar, manager: DialogManager, picked: date
 ) -> None:
     first, last = calendar_bounds(manager)
     if not first <= picked <= last:
@@ -353,25 +354,27 @@ async def on_date_picked(
 
 
 async def on_clock_changed(
-    callback: CallbackQuery, widget: ManagedTimeSelect, manager: DialogManager, value: time | None
+    event: ChatEvent, counter: ManagedTimeSelect, dialog_manager: DialogManager, value: time | None
 ) -> None:
+    # Parameter names as in aiogram-dialog's OnValueChanged (its arguments are not
+    # positional-only, so a typed handler must use the same names).
     if value is None:
         return  # only the hour (or only the minutes) so far
-    picked = manager.dialog_data.get(S.PICKED_DATE)
+    picked = dialog_manager.dialog_data.get(S.PICKED_DATE)
     # The widget keeps its value between visits; start clean the next time.
-    widget.widget.set_widget_data(manager, [None, None])
+    counter.widget.set_widget_data(dialog_manager, [None, None])
     if not picked:
-        await manager.switch_to(SG.start_date)
+        await dialog_manager.switch_to(SG.start_date)
         return
-    tz = _tz(manager)
+    tz = _tz(dialog_manager)
     try:
         begin = local_to_utc(datetime.combine(date.fromisoformat(picked), value), tz)
-        begin = check_start_time(begin, _now(manager))
+        begin = check_start_time(begin, _now(dialog_manager))
     except InputError as exc:
-        set_input_error(manager, exc)
+        set_input_error(dialog_manager, exc)
         return
-    _set_begin(manager, begin)
-    await manager.switch_to(S.next_state(SG.start_time, manager.dialog_data))
+    _set_begin(dialog_manager, begin)
+    await dialog_manager.switch_to(S.next_state(SG.start_time, dialog_manager.dialog_data))
 
 
 # ---------------------------------------------------------------------------- duration

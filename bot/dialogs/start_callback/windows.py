@@ -5,28 +5,32 @@ from __future__ import annotations
 from typing import Any
 
 from aiogram.enums import ContentType
-from aiogram.types import CallbackQuery
+from aiogram.fsm.state import State
+from aiogram.types import CallbackQuery, InlineKeyboardButton
 from aiogram_dialog import Dialog, DialogManager, ShowMode, Window
-from aiogram_dialog.widgets.input import MessageInput, TextInput
+from aiogram_dialog.api.internal import DataGetter, RawKeyboard
+from aiogram_dialog.widgets.input import BaseInput, MessageInput, TextInput
 from aiogram_dialog.widgets.kbd import (
     Button,
     Calendar,
     CalendarUserConfig,
     Column,
     Group,
+    Keyboard,
     Row,
     ScrollingGroup,
     Select,
     SwitchTo,
     TimeSelect,
 )
-from aiogram_dialog.widgets.text import Format
+from aiogram_dialog.widgets.text import Format, Text
 
 from bot.dialogs.commands import let_commands_through
 from bot.dialogs.i18n_widgets import I18nText
 from bot.dialogs.start_callback import confirm, getters, handlers
 from bot.input_parsing.duration import parse_duration
 from bot.input_parsing.patient_name import parse_patient_name
+from bot.input_parsing.start_time import QuickStart
 from bot.states import StartCallbackSG as SG
 
 DOCTORS_PER_PAGE = 6
@@ -52,6 +56,30 @@ def _unexpected() -> MessageInput:
     return MessageInput(handlers.on_unexpected)
 
 
+def _step(
+    state: State,
+    *widgets: Text | Keyboard | BaseInput,
+    getter: DataGetter | None = None,
+    catch_all: BaseInput | None = None,
+    nav: Keyboard | None = None,
+) -> Window:
+    """A wizard step: its widgets, then the input catch-all (``_unexpected`` unless the step
+    has its own) and the navigation row (Back + Cancel unless given) below its buttons."""
+    return Window(
+        *widgets,
+        catch_all if catch_all is not None else _unexpected(),
+        nav if nav is not None else _nav(),
+        state=state,
+        getter=getter,
+    )
+
+
+def _quick_time(option: QuickStart) -> Button:
+    # The id carries the option: handlers.on_quick_time reads it back.
+    key = option.value
+    return Button(I18nText(f"wizard-btn-{key}"), id=f"t_{key}", on_click=handlers.on_quick_time)
+
+
 class ZonedCalendar(Calendar):
     """Calendar in the coordinator's own zone (not the server's), limited to the booking
     window: today … MAX_DAYS_AHEAD.
@@ -69,13 +97,14 @@ class ZonedCalendar(Calendar):
             timezone=manager.middleware_data["tz"], min_date=first, max_date=last
         )
 
-    async def _render_keyboard(self, data: dict[str, Any], manager: DialogManager) -> Any:
+    async def _render_keyboard(self, data: dict[str, Any], manager: DialogManager) -> RawKeyboard:
         rows = await super()._render_keyboard(data, manager)
         noop = self._item_callback_data(self.NOOP)
         return [
             [
                 b.model_copy(update={"text": b.text.strip() or "·", "callback_data": noop})
-                if not b.callback_data or not b.text.strip()
+                if isinstance(b, InlineKeyboardButton)
+                and (not b.callback_data or not b.text.strip())
                 else b
                 for b in row
             ]
@@ -91,7 +120,8 @@ class ZonedCalendar(Calendar):
         return await super()._process_item_callback(callback, data, dialog, manager)
 
 
-doctor_window = Window(
+doctor_window = _step(
+    SG.doctor,
     _ERROR,
     I18nText("wizard-doctor-ask", when="has_doctors"),
     I18nText("wizard-doctor-ask-id", when="no_doctors"),
@@ -111,23 +141,20 @@ doctor_window = Window(
         hide_on_single_page=True,
     ),
     MessageInput(handlers.on_doctor_typed, content_types=ContentType.TEXT),
-    _unexpected(),
-    _cancel(),  # the first step: nothing to go back to
-    state=SG.doctor,
+    nav=_cancel(),  # the first step: nothing to go back to
     getter=getters.doctor_getter,
 )
 
-phone_window = Window(
+phone_window = _step(
+    SG.phone,
     _ERROR,
     I18nText("wizard-phone-ask"),
     MessageInput(handlers.on_phone_input, content_types=[ContentType.TEXT, ContentType.CONTACT]),
-    _unexpected(),
-    _nav(),
-    state=SG.phone,
     getter=getters.phone_getter,
 )
 
-phone_warning_window = Window(
+phone_warning_window = _step(
+    SG.phone_warning,
     _ERROR,
     I18nText("wizard-phone-warning"),
     Button(
@@ -136,13 +163,12 @@ phone_warning_window = Window(
     Button(
         I18nText("wizard-btn-change-phone"), id="phone_change", on_click=handlers.on_phone_change
     ),
-    _unexpected(),
-    _cancel(),
-    state=SG.phone_warning,
+    nav=_cancel(),
     getter=getters.phone_warning_getter,
 )
 
-name_window = Window(
+name_window = _step(
+    SG.name,
     _ERROR,
     I18nText("wizard-name-ask"),
     TextInput(
@@ -151,13 +177,11 @@ name_window = Window(
         on_success=handlers.on_name_ok,
         on_error=handlers.on_input_error,
     ),
-    _unexpected(),
-    _nav(),
-    state=SG.name,
     getter=getters.name_getter,
 )
 
-time_window = Window(
+time_window = _step(
+    SG.start_time,
     _ERROR,
     I18nText("wizard-time-ask"),
     I18nText("wizard-time-current", when="has_start"),
@@ -166,33 +190,26 @@ time_window = Window(
         id="now_only",
         on_click=handlers.on_now_nothing_else,
     ),
-    Button(I18nText("wizard-btn-now"), id="t_now", on_click=handlers.on_quick_time),
+    _quick_time(QuickStart.NOW),
+    Row(_quick_time(QuickStart.IN_15_MIN), _quick_time(QuickStart.IN_1_HOUR)),
     Row(
-        Button(I18nText("wizard-btn-in15"), id="t_in15", on_click=handlers.on_quick_time),
-        Button(I18nText("wizard-btn-in60"), id="t_in60", on_click=handlers.on_quick_time),
-    ),
-    Row(
-        Button(I18nText("wizard-btn-tomorrow9"), id="t_tomorrow9", on_click=handlers.on_quick_time),
+        _quick_time(QuickStart.TOMORROW_9),
         SwitchTo(I18nText("wizard-btn-pick-date"), id="pick_date", state=SG.start_date),
     ),
     MessageInput(handlers.on_time_typed, content_types=ContentType.TEXT),
-    _unexpected(),
-    _nav(),
-    state=SG.start_time,
     getter=getters.time_getter,
 )
 
-date_window = Window(
+date_window = _step(
+    SG.start_date,
     _ERROR,
     I18nText("wizard-time-pick-date"),
     ZonedCalendar(id="cal", on_click=handlers.on_date_picked),
-    _unexpected(),
-    _nav(),
-    state=SG.start_date,
     getter=getters.clock_getter,
 )
 
-clock_window = Window(
+clock_window = _step(
+    SG.start_clock,
     _ERROR,
     I18nText("wizard-time-pick-clock"),
     TimeSelect(
@@ -202,13 +219,11 @@ clock_window = Window(
         on_value_changed=handlers.on_clock_changed,
         minute_precision=5,
     ),
-    _unexpected(),
-    _nav(),
-    state=SG.start_clock,
     getter=getters.clock_getter,
 )
 
-duration_window = Window(
+duration_window = _step(
+    SG.duration,
     _ERROR,
     I18nText("wizard-duration-ask"),
     Group(
@@ -228,38 +243,33 @@ duration_window = Window(
         on_success=handlers.on_duration_ok,
         on_error=handlers.on_input_error,
     ),
-    _unexpected(),
     Button(I18nText("wizard-btn-skip"), id="skip", on_click=handlers.on_duration_skip),
-    _nav(),
-    state=SG.duration,
     getter=getters.duration_getter,
 )
 
-attachment_window = Window(
+attachment_window = _step(
+    SG.attachment,
     _ERROR,
     I18nText("wizard-attachment-ask"),
     I18nText("wizard-attachment-current", when="has_attachment"),
     MessageInput(handlers.on_attachment, content_types=[ContentType.DOCUMENT, ContentType.PHOTO]),
-    MessageInput(handlers.on_attachment_other),
     Button(I18nText("wizard-btn-skip"), id="skip", on_click=handlers.on_attachment_skip),
-    _nav(),
-    state=SG.attachment,
+    catch_all=MessageInput(handlers.on_attachment_other),
     getter=getters.attachment_getter,
 )
 
-summary_window = Window(
+summary_window = _step(
+    SG.summary,
     _ERROR,
     I18nText("wizard-summary"),
     I18nText("wizard-summary-cost", when="has_cost"),
     Button(I18nText("wizard-btn-confirm"), id="confirm", on_click=confirm.on_confirm),
     SwitchTo(I18nText("wizard-btn-edit"), id="edit", state=SG.edit),
-    _unexpected(),
-    _nav(),
-    state=SG.summary,
     getter=getters.summary_getter,
 )
 
-edit_window = Window(
+edit_window = _step(
+    SG.edit,
     I18nText("wizard-edit-ask"),
     Column(
         *(
@@ -278,12 +288,10 @@ edit_window = Window(
             )
         )
     ),
-    _unexpected(),
-    _nav(),
-    state=SG.edit,
 )
 
-retry_window = Window(
+retry_window = _step(
+    SG.retry,
     I18nText("wizard-retry-ask"),
     Row(
         Button(
@@ -291,9 +299,6 @@ retry_window = Window(
         ),
         Button(I18nText("wizard-btn-change-time"), id="r_time", on_click=handlers.on_retry_time),
     ),
-    _unexpected(),
-    _nav(),
-    state=SG.retry,
     getter=getters.retry_getter,
 )
 
