@@ -32,11 +32,20 @@ DIRECTORY_LIMIT = 200
 LABEL_LIMIT = 60
 
 
-def _label(name: str, specialty: str | None, unavailable: bool) -> str:
-    text = name if not specialty else f"{name} · {specialty}"
+def _doctor_button(
+    doctor_id: int, name: str | None, specialty: str | None, unavailable: bool
+) -> dict[str, Any]:
+    """One entry of the doctor step's list (``label`` is what the button shows)."""
+    text = name or f"#{doctor_id}"
+    text = text if not specialty else f"{text} · {specialty}"
     if len(text) > LABEL_LIMIT:
         text = text[: LABEL_LIMIT - 1] + "…"
-    return f"⛔ {text}" if unavailable else text
+    return {
+        "id": doctor_id,
+        "label": f"⛔ {text}" if unavailable else text,
+        "name": name,
+        "unavailable": unavailable,
+    }
 
 
 def doctor_unavailable(doctor: Doctor) -> bool:
@@ -50,16 +59,12 @@ async def load_doctor_buttons(
     """The local directory; when it is empty, the API's doctor list (if offered)."""
     rows, _total = await DoctorDirectoryRepository(session).list_page(limit=DIRECTORY_LIMIT)
     buttons = [
-        {
-            "id": row.doctor_id,
-            "label": _label(
-                row.display_name,
-                (row.specialties or "").split(",")[0].strip() or None,
-                row.callback_available is False,
-            ),
-            "name": row.display_name,
-            "unavailable": row.callback_available is False,
-        }
+        _doctor_button(
+            row.doctor_id,
+            row.display_name,
+            (row.specialties or "").split(",")[0].strip() or None,
+            row.callback_available is False,
+        )
         for row in rows
     ]
     if buttons or api is None:
@@ -70,16 +75,12 @@ async def load_doctor_buttons(
         log.info("wizard doctor list unavailable: %s", type(exc).__name__)
         return []
     return [
-        {
-            "id": d.id,
-            "label": _label(
-                d.full_name or f"#{d.id}",
-                d.specialties[0].name if d.specialties else None,
-                doctor_unavailable(d),
-            ),
-            "name": d.full_name or None,
-            "unavailable": doctor_unavailable(d),
-        }
+        _doctor_button(
+            d.id,
+            d.full_name or None,
+            d.specialties[0].name if d.specialties else None,
+            doctor_unavailable(d),
+        )
         for d in doctors
         if d.id is not None
     ]

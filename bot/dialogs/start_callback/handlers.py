@@ -11,7 +11,6 @@ import re
 from contextlib import suppress
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from html import escape as _html_escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +26,7 @@ from api_client.errors import NotFound, PartnerApiError
 from api_client.models import Doctor
 from bot.dialogs.answered import answer_early
 from bot.dialogs.start_callback import state as S
-from bot.dialogs.start_callback.getters import doctor_unavailable, utcnow
+from bot.dialogs.start_callback.getters import doctor_unavailable, escape, utcnow
 from bot.i18n import Translator
 from bot.input_parsing.duration import check_duration
 from bot.input_parsing.errors import InputError
@@ -44,12 +43,6 @@ from bot.input_parsing.start_time import (
 from bot.settings import Settings
 from bot.states import StartCallbackSG as SG
 from storage.repositories.consultations import ConsultationRepository
-
-
-def escape(text: str) -> str:
-    # Text content only (never attributes): quotes stay readable in the raw HTML.
-    return _html_escape(text, quote=False)
-
 
 log = logging.getLogger(__name__)
 
