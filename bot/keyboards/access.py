@@ -113,60 +113,75 @@ def notify_keyboard(t: Translate, current: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def invite_keyboard(t: Translate, doctors: Sequence[DoctorLike]) -> InlineKeyboardMarkup:
+def _buttons(
+    buttons: Sequence[tuple[str, CallbackData]], sizes: Sequence[int] = (1,)
+) -> InlineKeyboardMarkup:
+    """(text, callback data) pairs laid out in rows of ``sizes`` (one per row by default)."""
     builder = InlineKeyboardBuilder()
-    builder.button(
-        text=t("access-invite-coordinator-button"),
-        callback_data=InvitePick(role="coordinator"),
-    )
-    for doctor in doctors:
-        builder.button(
-            text=t("access-invite-doctor-named-button", label=doctor_button_label(doctor)),
-            callback_data=InvitePick(role="doctor", doctor_id=doctor.doctor_id),
-        )
-    builder.button(
-        text=t("access-invite-doctor-typed-button"),
-        callback_data=InvitePick(role="doctor", doctor_id=0),
-    )
-    builder.adjust(1)
+    for text, data in buttons:
+        builder.button(text=text, callback_data=data)
+    builder.adjust(*sizes)
     return builder.as_markup()
 
 
+def _paged_list(
+    items: Sequence[tuple[str, CallbackData]],
+    page: Page,
+    make: type[UsersCb] | type[DoctorsCb],
+    *extra_rows: list[InlineKeyboardButton],
+) -> InlineKeyboardMarkup:
+    """One item a row, the pager row (when there is more than one page), then ``extra_rows``."""
+    keyboard = [
+        [InlineKeyboardButton(text=text, callback_data=data.pack())] for text, data in items
+    ]
+    pager = _pager_row(page, make)
+    if pager:
+        keyboard.append(pager)
+    keyboard.extend(extra_rows)
+    return InlineKeyboardMarkup(inline_keyboard=keyboard)
+
+
+def invite_keyboard(t: Translate, doctors: Sequence[DoctorLike]) -> InlineKeyboardMarkup:
+    return _buttons(
+        [
+            (t("access-invite-coordinator-button"), InvitePick(role="coordinator")),
+            *(
+                (
+                    t("access-invite-doctor-named-button", label=doctor_button_label(doctor)),
+                    InvitePick(role="doctor", doctor_id=doctor.doctor_id),
+                )
+                for doctor in doctors
+            ),
+            (t("access-invite-doctor-typed-button"), InvitePick(role="doctor", doctor_id=0)),
+        ]
+    )
+
+
 def _pager_row(page: Page, make: type[UsersCb] | type[DoctorsCb]) -> list[InlineKeyboardButton]:
-    row: list[InlineKeyboardButton] = []
-    if page.has_prev:
-        cb = make(action="p", page=page.number - 1)
-        row.append(InlineKeyboardButton(text="◀", callback_data=cb.pack()))
-    if page.total_pages > 1:
-        cb = make(action="p", page=page.number)
-        row.append(
-            InlineKeyboardButton(
-                text=f"{page.number + 1}/{page.total_pages}", callback_data=cb.pack()
-            )
-        )
-    if page.has_next:
-        cb = make(action="p", page=page.number + 1)
-        row.append(InlineKeyboardButton(text="▶", callback_data=cb.pack()))
-    return row
+    steps = (
+        ("◀", page.number - 1, page.has_prev),
+        (f"{page.number + 1}/{page.total_pages}", page.number, page.total_pages > 1),
+        ("▶", page.number + 1, page.has_next),
+    )
+    return [
+        InlineKeyboardButton(text=text, callback_data=make(action="p", page=number).pack())
+        for text, number, shown in steps
+        if shown
+    ]
 
 
 def users_keyboard(
     rows: Sequence[tuple[int, UserLike, str | None]], page: Page
 ) -> InlineKeyboardMarkup:
     """``rows``: (storage primary key, user, effective role)."""
-    keyboard = [
-        [
-            InlineKeyboardButton(
-                text=user_button_label(user, role),
-                callback_data=UsersCb(action=UsersAction.OPEN, user_id=pk, page=page.number).pack(),
-            )
-        ]
+    items = [
+        (
+            user_button_label(user, role),
+            UsersCb(action=UsersAction.OPEN, user_id=pk, page=page.number),
+        )
         for pk, user, role in rows
     ]
-    pager = _pager_row(page, UsersCb)
-    if pager:
-        keyboard.append(pager)
-    return InlineKeyboardMarkup(inline_keyboard=keyboard)
+    return _paged_list(items, page, UsersCb)
 
 
 def user_card_keyboard(
@@ -178,124 +193,107 @@ def user_card_keyboard(
     is_config_admin: bool,
     page: int,
 ) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    def act(action: UsersAction) -> UsersCb:
+        return UsersCb(action=action, user_id=pk, page=page)
+
+    buttons: list[tuple[str, CallbackData]] = []
     if not is_config_admin:
         if role != "coordinator":
-            builder.button(
-                text=t("access-user-make-coordinator"),
-                callback_data=UsersCb(action=UsersAction.TO_COORDINATOR, user_id=pk, page=page),
-            )
-        builder.button(
-            text=t("access-user-make-doctor"),
-            callback_data=UsersCb(action=UsersAction.TO_DOCTOR, user_id=pk, page=page),
-        )
+            buttons.append((t("access-user-make-coordinator"), act(UsersAction.TO_COORDINATOR)))
+        buttons.append((t("access-user-make-doctor"), act(UsersAction.TO_DOCTOR)))
         if is_active:
-            builder.button(
-                text=t("access-user-revoke"),
-                callback_data=UsersCb(action=UsersAction.REVOKE, user_id=pk, page=page),
-            )
-    builder.button(text=t("access-back"), callback_data=UsersCb(action=UsersAction.PAGE, page=page))
-    builder.adjust(1)
-    return builder.as_markup()
+            buttons.append((t("access-user-revoke"), act(UsersAction.REVOKE)))
+    buttons.append((t("access-back"), UsersCb(action=UsersAction.PAGE, page=page)))
+    return _buttons(buttons)
 
 
 def revoke_confirm_keyboard(t: Translate, pk: int, page: int) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=t("access-user-revoke-confirm"),
-        callback_data=UsersCb(action=UsersAction.REVOKE_OK, user_id=pk, page=page),
+    return _buttons(
+        [
+            (
+                t("access-user-revoke-confirm"),
+                UsersCb(action=UsersAction.REVOKE_OK, user_id=pk, page=page),
+            ),
+            (t("access-back"), UsersCb(action=UsersAction.OPEN, user_id=pk, page=page)),
+        ]
     )
-    builder.button(
-        text=t("access-back"),
-        callback_data=UsersCb(action=UsersAction.OPEN, user_id=pk, page=page),
-    )
-    builder.adjust(1)
-    return builder.as_markup()
 
 
 def doctor_pick_keyboard(
     t: Translate, doctors: Sequence[DoctorLike], pk: int, page: int
 ) -> InlineKeyboardMarkup:
     """Pick the doctor id for a user being made a doctor (or type one)."""
-    builder = InlineKeyboardBuilder()
-    for doctor in doctors:
-        builder.button(
-            text=doctor_button_label(doctor),
-            callback_data=UsersCb(
-                action=UsersAction.TO_DOCTOR, user_id=pk, page=page, doctor_id=doctor.doctor_id
+    return _buttons(
+        [
+            *(
+                (
+                    doctor_button_label(doctor),
+                    UsersCb(
+                        action=UsersAction.TO_DOCTOR,
+                        user_id=pk,
+                        page=page,
+                        doctor_id=doctor.doctor_id,
+                    ),
+                )
+                for doctor in doctors
             ),
-        )
-    builder.button(
-        text=t("access-back"),
-        callback_data=UsersCb(action=UsersAction.OPEN, user_id=pk, page=page),
+            (t("access-back"), UsersCb(action=UsersAction.OPEN, user_id=pk, page=page)),
+        ]
     )
-    builder.adjust(1)
-    return builder.as_markup()
 
 
 def doctors_keyboard(
     t: Translate, rows: Sequence[DoctorLike], page: Page, *, can_sync: bool = True
 ) -> InlineKeyboardMarkup:
-    keyboard = [
-        [
-            InlineKeyboardButton(
-                text=doctor_button_label(doctor),
-                callback_data=DoctorsCb(
-                    action=DoctorsAction.OPEN, doctor_id=doctor.doctor_id, page=page.number
-                ).pack(),
-            )
-        ]
+    items = [
+        (
+            doctor_button_label(doctor),
+            DoctorsCb(action=DoctorsAction.OPEN, doctor_id=doctor.doctor_id, page=page.number),
+        )
         for doctor in rows
     ]
-    pager = _pager_row(page, DoctorsCb)
-    if pager:
-        keyboard.append(pager)
-    actions = [
-        InlineKeyboardButton(
-            text=t("access-doctors-add"),
-            callback_data=DoctorsCb(action=DoctorsAction.ADD, page=page.number).pack(),
-        )
-    ]
+    actions = [(t("access-doctors-add"), DoctorsAction.ADD)]
     if can_sync:
-        actions.append(
-            InlineKeyboardButton(
-                text=t("access-doctors-sync"),
-                callback_data=DoctorsCb(action=DoctorsAction.SYNC, page=page.number).pack(),
-            )
+        actions.append((t("access-doctors-sync"), DoctorsAction.SYNC))
+    action_row = [
+        InlineKeyboardButton(
+            text=text, callback_data=DoctorsCb(action=action, page=page.number).pack()
         )
-    keyboard.append(actions)
-    return InlineKeyboardMarkup(inline_keyboard=keyboard)
+        for text, action in actions
+    ]
+    return _paged_list(items, page, DoctorsCb, action_row)
 
 
 def doctor_card_keyboard(t: Translate, doctor_id: int, page: int) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=t("access-doctor-rename"),
-        callback_data=DoctorsCb(action=DoctorsAction.RENAME, doctor_id=doctor_id, page=page),
+    return _buttons(
+        [
+            (
+                t("access-doctor-rename"),
+                DoctorsCb(action=DoctorsAction.RENAME, doctor_id=doctor_id, page=page),
+            ),
+            (
+                t("access-doctor-remove"),
+                DoctorsCb(action=DoctorsAction.REMOVE, doctor_id=doctor_id, page=page),
+            ),
+            (t("access-back"), DoctorsCb(action=DoctorsAction.PAGE, page=page)),
+        ],
+        sizes=(2, 1),
     )
-    builder.button(
-        text=t("access-doctor-remove"),
-        callback_data=DoctorsCb(action=DoctorsAction.REMOVE, doctor_id=doctor_id, page=page),
-    )
-    builder.button(
-        text=t("access-back"), callback_data=DoctorsCb(action=DoctorsAction.PAGE, page=page)
-    )
-    builder.adjust(2, 1)
-    return builder.as_markup()
 
 
 def doctor_remove_keyboard(t: Translate, doctor_id: int, page: int) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    builder.button(
-        text=t("access-doctor-remove-confirm"),
-        callback_data=DoctorsCb(action=DoctorsAction.REMOVE_OK, doctor_id=doctor_id, page=page),
+    return _buttons(
+        [
+            (
+                t("access-doctor-remove-confirm"),
+                DoctorsCb(action=DoctorsAction.REMOVE_OK, doctor_id=doctor_id, page=page),
+            ),
+            (
+                t("access-back"),
+                DoctorsCb(action=DoctorsAction.OPEN, doctor_id=doctor_id, page=page),
+            ),
+        ]
     )
-    builder.button(
-        text=t("access-back"),
-        callback_data=DoctorsCb(action=DoctorsAction.OPEN, doctor_id=doctor_id, page=page),
-    )
-    builder.adjust(1)
-    return builder.as_markup()
 
 
 def cancel_keyboard(t: Translate, page: int = 0) -> InlineKeyboardMarkup:

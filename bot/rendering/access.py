@@ -261,27 +261,33 @@ def page_of(total: int, number: int, size: int) -> Page:
     return Page(min(max(number, 0), pages - 1), pages)
 
 
+def _list_text(t: Translate, kind: str, page: Page, total: int, lines: Sequence[str]) -> str:
+    """A paged list: ``access-<kind>-title`` over the lines, or ``access-<kind>-empty``."""
+    if not lines:
+        return t(f"access-{kind}-empty")
+    title = t(f"access-{kind}-title", total=total, page=page.number + 1, pages=page.total_pages)
+    return "\n".join([title, *lines])
+
+
+def _user_fields(t: Translate, user: UserLike, role: str | None) -> dict[str, Any]:
+    """What a user's list line and card both say."""
+    return {
+        "name": user_display_name(user),
+        "user_id": user.telegram_id,
+        "role": role_name(t, role),
+        "doctor": _doctor_suffix(t, user.doctor_id),
+        "active": t("access-active-yes") if user.is_active else t("access-active-no"),
+    }
+
+
 def users_text(
     t: Translate,
     rows: Sequence[tuple[UserLike, str | None]],
     page: Page,
     total: int,
 ) -> str:
-    if not rows:
-        return t("access-users-empty")
-    lines = [t("access-users-title", total=total, page=page.number + 1, pages=page.total_pages)]
-    for user, role in rows:
-        lines.append(
-            t(
-                "access-users-line",
-                name=user_display_name(user),
-                user_id=user.telegram_id,
-                role=role_name(t, role),
-                doctor=_doctor_suffix(t, user.doctor_id),
-                active=t("access-active-yes") if user.is_active else t("access-active-no"),
-            )
-        )
-    return "\n".join(lines)
+    lines = [t("access-users-line", **_user_fields(t, user, role)) for user, role in rows]
+    return _list_text(t, "users", page, total, lines)
 
 
 def _doctor_suffix(t: Translate, doctor_id: int | None) -> str:
@@ -289,27 +295,18 @@ def _doctor_suffix(t: Translate, doctor_id: int | None) -> str:
 
 
 def user_card_text(t: Translate, user: UserLike, role: str | None, *, is_config_admin: bool) -> str:
-    text = t(
-        "access-user-card",
-        name=user_display_name(user),
-        user_id=user.telegram_id,
-        role=role_name(t, role),
-        doctor=_doctor_suffix(t, user.doctor_id),
-        active=t("access-active-yes") if user.is_active else t("access-active-no"),
-    )
+    text = t("access-user-card", **_user_fields(t, user, role))
     if is_config_admin:
         text += "\n" + t("access-user-config-admin")
     return text
 
 
 def doctors_text(t: Translate, rows: Sequence[DoctorLike], page: Page, total: int) -> str:
-    if not rows:
-        return t("access-doctors-empty")
-    lines = [t("access-doctors-title", total=total, page=page.number + 1, pages=page.total_pages)]
-    for doctor in rows:
-        name = html.escape(doctor.display_name)
-        lines.append(t("access-doctors-line", doctor_id=doctor.doctor_id, name=name))
-    return "\n".join(lines)
+    lines = [
+        t("access-doctors-line", doctor_id=doctor.doctor_id, name=html.escape(doctor.display_name))
+        for doctor in rows
+    ]
+    return _list_text(t, "doctors", page, total, lines)
 
 
 def doctor_button_label(doctor: DoctorLike) -> str:
