@@ -37,6 +37,7 @@ from tests.bench.common import (
     world,
 )
 
+WINDOWS = ("per chat", "overall", "group")
 OUTBOX_CAP = 25.0  # bot/outbox_sender.py OutboxSender(global_rate=25)
 FIRST_COORDINATOR = 920_000
 DELIVERY_TIMEOUT = 180.0
@@ -49,6 +50,7 @@ class BurstRun:
     latencies_ms: list[float]
     too_many: int
     fire_seconds: float  # until every GET was answered by the bot
+    refused_by: dict[str, int]  # which of the fake's windows answered each 429
     first_to_last: float  # first delivery → last delivery
 
     @property
@@ -58,6 +60,35 @@ class BurstRun:
     @property
     def rate(self) -> float:
         return self.delivered / self.seconds_to_last if self.seconds_to_last else 0.0
+
+
+def _classify_429s(tg: Any) -> dict[str, int]:
+    """Count, per window (per chat / overall / group), the sends the fake refused."""
+    from tests.fake_telegram.limits import _wait
+
+    limiter = tg.api.limiter
+    original = limiter.check
+    counts = {"per chat": 0, "overall": 0, "group": 0}
+
+    def check(chat_id: int, is_group: bool) -> int | None:
+        now = limiter._clock()
+        chat_times = limiter._per_chat.get(chat_id, ())
+        waits = {
+            "per chat": _wait(chat_times, limiter.limits.per_chat, now) if chat_times else 0.0,
+            "overall": _wait(limiter._overall, limiter.limits.overall, now),
+            "group": _wait(chat_times, limiter.limits.per_group, now)
+            if is_group and chat_times
+            else 0.0,
+        }
+        result = original(chat_id, is_group)
+        if result is not None:
+            for name, wait in waits.items():
+                if wait > 0:
+                    counts[name] += 1
+        return result
+
+    limiter.check = check
+    return counts
 
 
 async def one_run(changes: int, coordinators: int) -> BurstRun:
@@ -107,6 +138,7 @@ async def one_run(changes: int, coordinators: int) -> BurstRun:
         before = len(tg.deliveries())  # nothing is expected; counted to be sure
 
         tg.rate_limits.enabled = True
+        refused_by = _classify_429s(tg)
         started = time.monotonic()  # the fake stamps deliveries with time.monotonic too
         await asyncio.gather(*(w.sandbox.set_status(p, "Processing") for p in partner_ids))
         fired = time.monotonic() - started
@@ -128,6 +160,7 @@ async def one_run(changes: int, coordinators: int) -> BurstRun:
             too_many=tg.too_many_requests_sent,
             fire_seconds=fired,
             first_to_last=last - first,
+            refused_by=refused_by,
         )
 
 
@@ -149,7 +182,11 @@ async def main_async(args: argparse.Namespace) -> None:
         ["all GETs answered by the bot, s", median([r.fire_seconds for r in runs]), ""],
         ["hook → coordinator p50, ms", median([quantile(r.latencies_ms, 0.5) for r in runs]), ""],
         ["hook → coordinator p95, ms", median([quantile(r.latencies_ms, 0.95) for r in runs]), ""],
-        ["429 answered by the fake (all runs)", sum(r.too_many for r in runs), ""],
+        [
+            "429 answered by the fake (all runs)",
+            sum(r.too_many for r in runs),
+            ", ".join(f"{k} {sum(r.refused_by[k] for r in runs)}" for k in WINDOWS),
+        ],
     ]
     print_table(
         f"Burst: {args.changes} status changes at once, {args.coordinators} coordinators, "

@@ -41,8 +41,15 @@ def quantile(values: Sequence[float], q: float) -> float:
     return ordered[index]
 
 
-def ratio(value: float, baseline: float) -> float:
-    return value / baseline if baseline else math.nan
+def ratio(value: float, baseline: float) -> Ratio:
+    return Ratio(value / baseline if baseline else math.nan)
+
+
+class Ratio(float):
+    """A float printed with three decimals in tables (ratios near 1 need them)."""
+
+    def __str__(self) -> str:
+        return "n/a" if math.isnan(self) else f"{float(self):.3f}"
 
 
 class Stopwatch:
@@ -71,6 +78,8 @@ async def timed(fn: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
 
 
 def fmt(value: Any, digits: int = 1) -> str:
+    if isinstance(value, Ratio):
+        return str(value)
     if isinstance(value, float):
         if math.isnan(value):
             return "n/a"

@@ -112,7 +112,7 @@ async def main_async(args: argparse.Namespace) -> None:
             m("bare get_many requests"),
             ratio(m("bare get_many requests"), ideal),
             m("bare get_many s"),
-            1.0,
+            ratio(1, 1),
             "",
         ],
         [
