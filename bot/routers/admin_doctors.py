@@ -35,9 +35,18 @@ from bot.rendering.access import (
     page_of,
     parse_doctor_id,
 )
-from bot.routers.start import ADMIN_FLAGS, audit, clear_state, enter_state, show
+from bot.routers.start import (
+    ADMIN_FLAGS,
+    TYPED_ANSWER,
+    audit,
+    clear_state,
+    enter_state,
+    show,
+    show_list_page,
+    with_notice,
+)
 from bot.states import AccessStates
-from storage.models import User
+from storage.models import DirectoryDoctor, User
 from storage.repositories.doctors import DoctorDirectoryRepository
 
 log = logging.getLogger(__name__)
@@ -54,7 +63,7 @@ _ADMIN_TYPING = StateFilter(
 
 
 async def doctors_page(
-    session: AsyncSession, t: Translator, number: int
+    session: AsyncSession, t: Translator, number: int, *, notice: str | None = None
 ) -> tuple[str, InlineKeyboardMarkup]:
     repo = DoctorDirectoryRepository(session)
     _, total = await repo.list_page(limit=1)
@@ -62,7 +71,7 @@ async def doctors_page(
     rows, total = await repo.list_page(
         limit=DOCTORS_PAGE_SIZE, offset=page.number * DOCTORS_PAGE_SIZE
     )
-    return doctors_text(t, rows, page, total), doctors_keyboard(t, rows, page)
+    return with_notice(notice, doctors_text(t, rows, page, total)), doctors_keyboard(t, rows, page)
 
 
 def _specialties(doctor: Doctor) -> str:
@@ -77,12 +86,48 @@ def _callback_available(doctor: Doctor) -> bool | None:
     return bool(available) if available is not None else True
 
 
+async def _store_from_api(
+    repo: DoctorDirectoryRepository, doctor_id: int, name: str, doctor: Doctor
+) -> None:
+    """Add or refresh a directory entry from the partner API's doctor."""
+    await repo.upsert(
+        doctor_id,
+        name[:256],
+        specialties=_specialties(doctor),
+        callback_available=_callback_available(doctor),
+    )
+
+
+async def _pressed_doctor(
+    query: CallbackQuery, callback_data: DoctorsCb, t: Translator, repo: DoctorDirectoryRepository
+) -> DirectoryDoctor | None:
+    """The directory entry under the button, or None after a short alert (removed since)."""
+    doctor = await repo.get(callback_data.doctor_id)
+    if doctor is None:
+        await query.answer(t("access-doctor-gone"), show_alert=True)
+        return None
+    await query.answer()
+    return doctor
+
+
+async def _typed_name(
+    message: Message, t: Translator, session: AsyncSession, state: FSMContext
+) -> tuple[str, int, int] | None:
+    """A doctor name typed at a prompt → (name, the prompt's doctor id, its list page), the
+    prompt left; None (the prompt kept) when the name does not fit."""
+    name = clean_doctor_name(message.text or "")
+    if name is None:
+        await message.answer(t("access-doctor-bad-name"), reply_markup=cancel_keyboard(t))
+        return None
+    data = await state.get_data()
+    await clear_state(session, state)
+    return name, int(data.get("doctor_id", 0)), int(data.get("page", 0))
+
+
 async def doctors_command(
     message: Message, t: Translator, session: AsyncSession, state: FSMContext
 ) -> None:
-    await clear_state(session, state)
-    text, markup = await doctors_page(session, t, 0)
-    await message.answer(text, reply_markup=markup)
+    await show_list_page(message, doctors_page, 0, t=t, session=session, state=state)
 
 
 async def doctors_paged(
@@ -92,10 +137,7 @@ async def doctors_paged(
     session: AsyncSession,
     state: FSMContext,
 ) -> None:
-    await query.answer()
-    await clear_state(session, state)
-    text, markup = await doctors_page(session, t, callback_data.page)
-    await show(query, text, markup)
+    await show_list_page(query, doctors_page, callback_data.page, t=t, session=session, state=state)
 
 
 async def typing_cancelled_button(
@@ -120,11 +162,9 @@ async def doctor_open(
     session: AsyncSession,
     state: FSMContext,
 ) -> None:
-    doctor = await DoctorDirectoryRepository(session).get(callback_data.doctor_id)
+    doctor = await _pressed_doctor(query, callback_data, t, DoctorDirectoryRepository(session))
     if doctor is None:
-        await query.answer(t("access-doctor-gone"), show_alert=True)
         return
-    await query.answer()
     await clear_state(session, state)
     name = html.escape(doctor.display_name)
     if callback_data.action == DoctorsAction.REMOVE:
@@ -149,17 +189,14 @@ async def doctor_remove(
     session: AsyncSession,
 ) -> None:
     repo = DoctorDirectoryRepository(session)
-    doctor = await repo.get(callback_data.doctor_id)
+    doctor = await _pressed_doctor(query, callback_data, t, repo)
     if doctor is None:
-        await query.answer(t("access-doctor-gone"), show_alert=True)
         return
-    await query.answer()
     name = html.escape(doctor.display_name)
     await repo.remove(doctor.doctor_id)
     await audit(session, user.telegram_id, "doctor_removed", f"doctor:{callback_data.doctor_id}")
-    text, markup = await doctors_page(session, t, callback_data.page)
     done = t("access-doctor-removed", name=name, doctor_id=callback_data.doctor_id)
-    await show(query, f"{done}\n\n{text}", markup)
+    await show(query, *await doctors_page(session, t, callback_data.page, notice=done))
 
 
 async def doctor_rename_ask(
@@ -169,11 +206,9 @@ async def doctor_rename_ask(
     session: AsyncSession,
     state: FSMContext,
 ) -> None:
-    doctor = await DoctorDirectoryRepository(session).get(callback_data.doctor_id)
+    doctor = await _pressed_doctor(query, callback_data, t, DoctorDirectoryRepository(session))
     if doctor is None:
-        await query.answer(t("access-doctor-gone"), show_alert=True)
         return
-    await query.answer()
     await enter_state(
         session,
         state,
@@ -195,20 +230,16 @@ async def doctor_rename_ask(
 async def doctor_rename_typed(
     message: Message, user: User, t: Translator, session: AsyncSession, state: FSMContext
 ) -> None:
-    name = clean_doctor_name(message.text or "")
-    if name is None:
-        await message.answer(t("access-doctor-bad-name"), reply_markup=cancel_keyboard(t))
+    typed = await _typed_name(message, t, session, state)
+    if typed is None:
         return
-    data = await state.get_data()
-    await clear_state(session, state)
-    doctor_id = int(data.get("doctor_id", 0))
+    name, doctor_id, page = typed
     if not await DoctorDirectoryRepository(session).rename(doctor_id, name):
         await message.answer(t("access-doctor-gone"))
         return
     await audit(session, user.telegram_id, "doctor_renamed", f"doctor:{doctor_id}")
-    text, markup = await doctors_page(session, t, int(data.get("page", 0)))
     done = t("access-doctor-renamed", name=html.escape(name), doctor_id=doctor_id)
-    await message.answer(f"{done}\n\n{text}", reply_markup=markup)
+    await show(message, *await doctors_page(session, t, page, notice=done))
 
 
 async def doctor_add_ask(
@@ -267,36 +298,26 @@ async def doctor_add_id_typed(
     name = doctor.full_name or str(doctor_id)
     data = await state.get_data()
     await clear_state(session, state)
-    await repo.upsert(
-        doctor_id,
-        name[:256],
-        specialties=_specialties(doctor),
-        callback_available=_callback_available(doctor),
-    )
+    await _store_from_api(repo, doctor_id, name, doctor)
     await audit(session, user.telegram_id, "doctor_added", f"doctor:{doctor_id}")
-    text, markup = await doctors_page(session, t, int(data.get("page", 0)))
     done = t("access-doctor-added", name=html.escape(name), doctor_id=doctor_id)
-    await message.answer(f"{done}\n\n{text}", reply_markup=markup)
+    await show(message, *await doctors_page(session, t, int(data.get("page", 0)), notice=done))
 
 
 async def doctor_add_name_typed(
     message: Message, user: User, t: Translator, session: AsyncSession, state: FSMContext
 ) -> None:
-    name = clean_doctor_name(message.text or "")
-    if name is None:
-        await message.answer(t("access-doctor-bad-name"), reply_markup=cancel_keyboard(t))
+    typed = await _typed_name(message, t, session, state)
+    if typed is None:
         return
-    data = await state.get_data()
-    await clear_state(session, state)
-    doctor_id = int(data.get("doctor_id", 0))
+    name, doctor_id, page = typed
     if doctor_id <= 0:
         await message.answer(t("access-stale-button"))
         return
     await DoctorDirectoryRepository(session).upsert(doctor_id, name)
     await audit(session, user.telegram_id, "doctor_added", f"doctor:{doctor_id}")
-    text, markup = await doctors_page(session, t, int(data.get("page", 0)))
     done = t("access-doctor-added", name=html.escape(name), doctor_id=doctor_id)
-    await message.answer(f"{done}\n\n{text}", reply_markup=markup)
+    await show(message, *await doctors_page(session, t, page, notice=done))
 
 
 async def doctors_sync(
@@ -325,12 +346,7 @@ async def doctors_sync(
                 continue
             if current.display_name != name:
                 updated += 1
-            await repo.upsert(
-                doctor_id,
-                name[:256],
-                specialties=_specialties(doctor),
-                callback_available=_callback_available(doctor),
-            )
+            await _store_from_api(repo, doctor_id, name, doctor)
     except RouteUnavailable:
         await show(query, t("access-doctors-sync-unavailable"))
         return
@@ -339,9 +355,8 @@ async def doctors_sync(
         await show(query, t("access-doctor-api-error", error=html.escape(exc.user_message(t.lang))))
         return
     await audit(session, user.telegram_id, "doctors_synced", f"updated:{updated} missing:{missing}")
-    text, markup = await doctors_page(session, t, callback_data.page)
     done = t("access-doctors-synced", updated=updated, missing=missing)
-    await show(query, f"{done}\n\n{text}", markup)
+    await show(query, *await doctors_page(session, t, callback_data.page, notice=done))
 
 
 def setup() -> Router:
@@ -372,8 +387,7 @@ def setup() -> Router:
     router.message.register(
         doctor_rename_typed,
         StateFilter(AccessStates.doctor_rename),
-        F.text,
-        ~F.text.startswith("/"),
+        *TYPED_ANSWER,
         flags=ADMIN_FLAGS,
     )
     router.callback_query.register(
@@ -382,15 +396,13 @@ def setup() -> Router:
     router.message.register(
         doctor_add_id_typed,
         StateFilter(AccessStates.doctor_add_id),
-        F.text,
-        ~F.text.startswith("/"),
+        *TYPED_ANSWER,
         flags=ADMIN_FLAGS,
     )
     router.message.register(
         doctor_add_name_typed,
         StateFilter(AccessStates.doctor_add_name),
-        F.text,
-        ~F.text.startswith("/"),
+        *TYPED_ANSWER,
         flags=ADMIN_FLAGS,
     )
     router.callback_query.register(

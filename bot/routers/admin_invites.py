@@ -24,7 +24,7 @@ from bot.i18n import Translator
 from bot.keyboards.access import InvitePick, cancel_keyboard, invite_keyboard
 from bot.rendering.access import parse_doctor_id
 from bot.rendering.time import format_local
-from bot.routers.start import ADMIN_FLAGS, audit, clear_state, enter_state, show
+from bot.routers.start import ADMIN_FLAGS, TYPED_ANSWER, audit, clear_state, enter_state, show
 from bot.settings import Settings
 from bot.states import AccessStates
 from storage.enums import Role
@@ -195,8 +195,7 @@ def setup() -> Router:
     router.message.register(
         invite_doctor_id_typed,
         StateFilter(AccessStates.invite_doctor_id),
-        F.text,
-        ~F.text.startswith("/"),
+        *TYPED_ANSWER,
         flags=ADMIN_FLAGS,
     )
     return router

@@ -37,11 +37,14 @@ from bot.rendering.access import (
 )
 from bot.routers.start import (
     ADMIN_FLAGS,
+    TYPED_ANSWER,
     audit,
     clear_state,
     enter_state,
     refresh_command_menu,
     show,
+    show_list_page,
+    with_notice,
 )
 from bot.settings import Settings
 from bot.states import AccessStates
@@ -54,24 +57,24 @@ log = logging.getLogger(__name__)
 
 
 async def users_page(
-    session: AsyncSession, t: Translator, number: int
+    session: AsyncSession, t: Translator, number: int, *, notice: str | None = None
 ) -> tuple[str, InlineKeyboardMarkup]:
     repo = UserRepository(session)
     _, total = await repo.list_all(limit=1)
     page = page_of(total, number, USERS_PAGE_SIZE)
     rows, total = await repo.list_all(limit=USERS_PAGE_SIZE, offset=page.number * USERS_PAGE_SIZE)
     with_roles = [(u, role_of(u)) for u in rows]
-    text = users_text(t, with_roles, page, total)
+    text = with_notice(notice, users_text(t, with_roles, page, total))
     markup = users_keyboard([(u.telegram_id, u, r) for u, r in with_roles], page)
     return text, markup
 
 
 def card(
-    t: Translator, target: User, settings: Settings, page: int
+    t: Translator, target: User, settings: Settings, page: int, *, notice: str | None = None
 ) -> tuple[str, InlineKeyboardMarkup]:
     is_config_admin = target.telegram_id in settings.admin_ids
     role = role_of(target)
-    text = user_card_text(t, target, role, is_config_admin=is_config_admin)
+    text = with_notice(notice, user_card_text(t, target, role, is_config_admin=is_config_admin))
     markup = user_card_keyboard(
         t,
         target.telegram_id,
@@ -83,12 +86,20 @@ def card(
     return text, markup
 
 
+def changed_card(
+    t: Translator, target: User, settings: Settings, page: int, role: Role
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The user's card under "<name> is now <role>"."""
+    changed = t(
+        "access-user-role-changed", name=user_display_name(target), role=role_name(t, role.value)
+    )
+    return card(t, target, settings, page, notice=changed)
+
+
 async def users_command(
     message: Message, t: Translator, session: AsyncSession, state: FSMContext
 ) -> None:
-    await clear_state(session, state)
-    text, markup = await users_page(session, t, 0)
-    await message.answer(text, reply_markup=markup)
+    await show_list_page(message, users_page, 0, t=t, session=session, state=state)
 
 
 async def users_paged(
@@ -98,10 +109,7 @@ async def users_paged(
     session: AsyncSession,
     state: FSMContext,
 ) -> None:
-    await query.answer()
-    await clear_state(session, state)
-    text, markup = await users_page(session, t, callback_data.page)
-    await show(query, text, markup)
+    await show_list_page(query, users_page, callback_data.page, t=t, session=session, state=state)
 
 
 async def _target(
@@ -160,13 +168,7 @@ async def user_to_coordinator(
         return
     await query.answer()
     await _set_role(session, bot, i18n, user, target, Role.COORDINATOR, None)
-    text, markup = card(t, target, settings, callback_data.page)
-    changed = t(
-        "access-user-role-changed",
-        name=user_display_name(target),
-        role=role_name(t, Role.COORDINATOR.value),
-    )
-    await show(query, f"{changed}\n\n{text}", markup)
+    await show(query, *changed_card(t, target, settings, callback_data.page, Role.COORDINATOR))
 
 
 async def user_to_doctor(
@@ -201,13 +203,7 @@ async def user_to_doctor(
         return
     await clear_state(session, state)
     await _set_role(session, bot, i18n, user, target, Role.DOCTOR, callback_data.doctor_id)
-    text, markup = card(t, target, settings, callback_data.page)
-    changed = t(
-        "access-user-role-changed",
-        name=user_display_name(target),
-        role=role_name(t, Role.DOCTOR.value),
-    )
-    await show(query, f"{changed}\n\n{text}", markup)
+    await show(query, *changed_card(t, target, settings, callback_data.page, Role.DOCTOR))
 
 
 async def user_doctor_id_typed(
@@ -231,13 +227,7 @@ async def user_doctor_id_typed(
         await message.answer(t("access-user-gone"))
         return
     await _set_role(session, bot, i18n, user, target, Role.DOCTOR, doctor_id)
-    text, markup = card(t, target, settings, int(data.get("page", 0)))
-    changed = t(
-        "access-user-role-changed",
-        name=user_display_name(target),
-        role=role_name(t, Role.DOCTOR.value),
-    )
-    await message.answer(f"{changed}\n\n{text}", reply_markup=markup)
+    await show(message, *changed_card(t, target, settings, int(data.get("page", 0)), Role.DOCTOR))
 
 
 async def user_revoke_ask(
@@ -280,8 +270,8 @@ async def user_revoke(
     log.info("user_revoked admin_id=%s user_id=%s", user.telegram_id, target_id)
     await session.commit()
     await refresh_command_menu(bot, i18n, telegram_id=target_id, role=None, lang=None)
-    text, markup = await users_page(session, t, callback_data.page)
-    await show(query, f"{t('access-user-revoked', name=name)}\n\n{text}", markup)
+    revoked = t("access-user-revoked", name=name)
+    await show(query, *await users_page(session, t, callback_data.page, notice=revoked))
 
 
 async def _set_role(
@@ -337,8 +327,7 @@ def setup() -> Router:
     router.message.register(
         user_doctor_id_typed,
         StateFilter(AccessStates.user_doctor_id),
-        F.text,
-        ~F.text.startswith("/"),
+        *TYPED_ANSWER,
         flags=ADMIN_FLAGS,
     )
     router.callback_query.register(

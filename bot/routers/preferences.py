@@ -35,6 +35,7 @@ from bot.rendering.access import (
 from bot.rendering.time import format_local
 from bot.routers.start import (
     MEMBER_FLAGS,
+    TYPED_ANSWER,
     clear_state,
     enter_state,
     i18n_or_default,
@@ -218,9 +219,7 @@ def setup() -> Router:
     router.callback_query.register(language_picked, LangPick.filter(), flags=MEMBER_FLAGS)
     router.message.register(timezone_command, Command("timezone"), flags=MEMBER_FLAGS)
     router.callback_query.register(timezone_city, TzCity.filter(), flags=MEMBER_FLAGS)
-    router.message.register(
-        timezone_typed, _ZONE_STATES, F.text, ~F.text.startswith("/"), flags=MEMBER_FLAGS
-    )
+    router.message.register(timezone_typed, _ZONE_STATES, *TYPED_ANSWER, flags=MEMBER_FLAGS)
     router.message.register(timezone_cancel, _ZONE_STATES, Command("cancel"), flags=MEMBER_FLAGS)
     router.message.register(settings_command, Command("settings"), flags=MEMBER_FLAGS)
     router.callback_query.register(settings_picked, NotifyPick.filter(), flags=MEMBER_FLAGS)

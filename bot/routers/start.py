@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from functools import cache
 from typing import Any
 
@@ -44,6 +45,8 @@ ADMIN_ONLY = frozenset({"admin"})
 # Handler flags read by the runtime's RoleFlagMiddleware.
 MEMBER_FLAGS = {"roles": ALL_ROLES}
 ADMIN_FLAGS = {"roles": ADMIN_ONLY}
+# Filters of a handler for a typed answer to a prompt: text, and not a command.
+TYPED_ANSWER = (F.text, ~F.text.startswith("/"))
 
 # token_urlsafe alphabet; Telegram allows at most 64 characters in a start parameter.
 _CODE_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -79,6 +82,32 @@ async def show(
         await bot.send_message(event.from_user.id, text, reply_markup=markup)
     elif message is not None:
         await message.answer(text, reply_markup=markup)
+
+
+def with_notice(notice: str | None, text: str) -> str:
+    """What was just done, above the screen it leads back to."""
+    return f"{notice}\n\n{text}" if notice else text
+
+
+# (session, t, page number) → the text and keyboard of one page of a list screen.
+ListPage = Callable[[AsyncSession, Translator, int], Awaitable[tuple[str, InlineKeyboardMarkup]]]
+
+
+async def show_list_page(
+    event: CallbackQuery | Message,
+    list_page: ListPage,
+    number: int,
+    *,
+    t: Translator,
+    session: AsyncSession,
+    state: FSMContext,
+) -> None:
+    """A list screen (/users, /doctors) opened by its command or paged by a button: any
+    pending prompt is left, and a press edits the list it was pressed under."""
+    if isinstance(event, CallbackQuery):
+        await event.answer()
+    await clear_state(session, state)
+    await show(event, *await list_page(session, t, number))
 
 
 @cache
