@@ -14,10 +14,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.dispatcher.event.bases import NextMiddlewareType
 from aiogram.dispatcher.flags import get_flag
 from aiogram.enums import ChatMemberStatus, ChatType
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
@@ -31,6 +32,8 @@ from storage.repositories.users import UserRepository
 log = logging.getLogger(__name__)
 
 STRANGER_COMMANDS = frozenset({"/start"})
+
+Handler = NextMiddlewareType[TelegramObject]
 
 
 def role_of(user: Any) -> str | None:
@@ -46,20 +49,21 @@ def has_role(user: Any, roles: Iterable[str | Role]) -> bool:
     return role is not None and role in {str(getattr(r, "value", r)) for r in roles}
 
 
-async def answer_no_access(event: Message | CallbackQuery, t: Translator, user_id: int) -> None:
-    """The stranger's answer; reusable by the access routers (e.g. a bare /start)."""
-    text = t("access-no-access", user_id=str(user_id))
+async def _say(event: Message | CallbackQuery, text: str) -> None:
+    # A press has no message of its own to reply with: it gets an alert.
     if isinstance(event, CallbackQuery):
         await event.answer(text, show_alert=True)
     else:
         await event.answer(text)
 
 
+async def answer_no_access(event: Message | CallbackQuery, t: Translator, user_id: int) -> None:
+    """The stranger's answer; reusable by the access routers (e.g. a bare /start)."""
+    await _say(event, t("access-no-access", user_id=str(user_id)))
+
+
 async def answer_forbidden(event: Message | CallbackQuery, t: Translator) -> None:
-    if isinstance(event, CallbackQuery):
-        await event.answer(t("access-forbidden"), show_alert=True)
-    else:
-        await event.answer(t("access-forbidden"))
+    await _say(event, t("access-forbidden"))
 
 
 def _is_stranger_command(message: Message) -> bool:
@@ -76,12 +80,7 @@ class UserMiddleware(BaseMiddleware):
     def __init__(self, admin_ids: Collection[int]) -> None:
         self.admin_ids = frozenset(admin_ids)
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         tg_user: User | None = data.get("event_from_user")
         chat: Chat | None = data.get("event_chat")
         db_user = None
@@ -156,12 +155,7 @@ async def _load_user(
 class AccessGateMiddleware(BaseMiddleware):
     """Outer update middleware; needs ``user`` and ``t``."""
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user = data.get("user")
         data["is_stranger"] = user is None
         if user is not None or not isinstance(event, Update):
@@ -172,8 +166,10 @@ class AccessGateMiddleware(BaseMiddleware):
             return None
         t: Translator = data["t"]
         if event.message is not None:
-            if chat is not None and chat.type == ChatType.PRIVATE and _is_stranger_command(
-                event.message
+            if (
+                chat is not None
+                and chat.type == ChatType.PRIVATE
+                and _is_stranger_command(event.message)
             ):
                 return await handler(event, data)
             await answer_no_access(event.message, t, tg_user.id)
@@ -188,12 +184,7 @@ class AccessGateMiddleware(BaseMiddleware):
 class RoleFlagMiddleware(BaseMiddleware):
     """Inner middleware for message/callback_query observers: enforces ``roles`` flags."""
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         roles = get_flag(data, "roles")
         if roles and not has_role(data.get("user"), roles):
             t: Translator = data["t"]

@@ -6,16 +6,18 @@ Non-command messages in other groups are ignored (the bot must not chatter in a 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, Bot
+from aiogram.dispatcher.event.bases import NextMiddlewareType
 from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update
 
 from bot.i18n import Translator
 
 GROUP_TYPES = frozenset({ChatType.GROUP, ChatType.SUPERGROUP, ChatType.CHANNEL})
+
+Handler = NextMiddlewareType[TelegramObject]
 
 
 def _command_target(message: Message) -> tuple[bool, str | None]:
@@ -34,12 +36,7 @@ class GroupGuardMiddleware(BaseMiddleware):
     def __init__(self, team_chat_id: int | None) -> None:
         self.team_chat_id = team_chat_id
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         chat: Chat | None = data.get("event_chat")
         if chat is None or chat.type not in GROUP_TYPES:
             return await handler(event, data)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiogram import BaseMiddleware
+from aiogram.dispatcher.event.bases import NextMiddlewareType
 from aiogram.types import TelegramObject, User
 
 from bot.i18n import I18n, resolve_language
 from bot.middlewares.demo_mark import current_chat_language
 
 log = logging.getLogger(__name__)
+
+Handler = NextMiddlewareType[TelegramObject]
 
 
 def user_zone(db_user: Any, default: ZoneInfo) -> ZoneInfo:
@@ -35,12 +37,7 @@ class LanguageMiddleware(BaseMiddleware):
         self.i18n = i18n
         self.default_zone = default_zone
 
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         db_user = data.get("db_user")
         tg_user: User | None = data.get("event_from_user")
         lang = resolve_language(
