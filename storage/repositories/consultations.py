@@ -4,7 +4,7 @@ import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 from sqlalchemy import ColumnElement, case, delete, false, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,6 +37,28 @@ def name_search_key(name: str) -> str:
     return " ".join(name.casefold().replace("ё", "е").split())
 
 
+class NewConsultation(TypedDict, total=False):
+    """What the bot knows when it creates a consultation (all optional)."""
+
+    doctor_name: str | None
+    patient_name: str | None
+    patient_phone: str | None
+    begin_at: datetime | None
+    duration_min: int | None
+    attachment_name: str | None
+    now: datetime | None
+
+
+def _owned_by(doctor_id: int | None, coordinator_id: int | None) -> list[ColumnElement[bool]]:
+    """The filters of a doctor's or a coordinator's own consultations (None: no filter)."""
+    where: list[ColumnElement[bool]] = []
+    if doctor_id is not None:
+        where.append(Consultation.doctor_id == doctor_id)
+    if coordinator_id is not None:
+        where.append(Consultation.coordinator_id == coordinator_id)
+    return where
+
+
 @dataclass(frozen=True)
 class PurgeCounts:
     consultations: int
@@ -58,28 +80,23 @@ class ConsultationRepository:
         *,
         coordinator_id: int | None,
         doctor_id: int | None,
-        doctor_name: str | None,
-        patient_name: str | None,
-        patient_phone: str | None,
-        begin_at: datetime | None,
-        duration_min: int | None,
-        attachment_name: str | None,
-        now: datetime | None,
+        **details: Unpack[NewConsultation],
     ) -> Consultation:
-        now = now or utcnow()
+        now = details.get("now") or utcnow()
+        patient_name = details.get("patient_name")
         row = Consultation(
             token_hash=hash_secret(token_plain),
             state=state,
             origin=Origin.BOT,
             coordinator_id=coordinator_id,
             doctor_id=doctor_id,
-            doctor_name=doctor_name,
+            doctor_name=details.get("doctor_name"),
             patient_name=patient_name,
             patient_name_search=name_search_key(patient_name) if patient_name else None,
-            patient_phone=patient_phone,
-            begin_at=begin_at,
-            duration_min=duration_min,
-            attachment_name=attachment_name,
+            patient_phone=details.get("patient_phone"),
+            begin_at=details.get("begin_at"),
+            duration_min=details.get("duration_min"),
+            attachment_name=details.get("attachment_name"),
             needs_refresh=False,
             start_attempted_at=now if state is ConsultationState.STARTING else None,
             created_at=now,
@@ -95,26 +112,14 @@ class ConsultationRepository:
         *,
         coordinator_id: int | None,
         doctor_id: int | None,
-        doctor_name: str | None = None,
-        patient_name: str | None = None,
-        patient_phone: str | None = None,
-        begin_at: datetime | None = None,
-        duration_min: int | None = None,
-        attachment_name: str | None = None,
-        now: datetime | None = None,
+        **details: Unpack[NewConsultation],
     ) -> Consultation:
         return await self._create(
             token_plain,
             ConsultationState.DRAFT,
             coordinator_id=coordinator_id,
             doctor_id=doctor_id,
-            doctor_name=doctor_name,
-            patient_name=patient_name,
-            patient_phone=patient_phone,
-            begin_at=begin_at,
-            duration_min=duration_min,
-            attachment_name=attachment_name,
-            now=now,
+            **details,
         )
 
     async def create_starting(
@@ -123,13 +128,7 @@ class ConsultationRepository:
         *,
         coordinator_id: int | None,
         doctor_id: int | None,
-        doctor_name: str | None = None,
-        patient_name: str | None = None,
-        patient_phone: str | None = None,
-        begin_at: datetime | None = None,
-        duration_min: int | None = None,
-        attachment_name: str | None = None,
-        now: datetime | None = None,
+        **details: Unpack[NewConsultation],
     ) -> Consultation:
         """The record to commit *before* calling start-callback (its token is in the URL)."""
         return await self._create(
@@ -137,13 +136,7 @@ class ConsultationRepository:
             ConsultationState.STARTING,
             coordinator_id=coordinator_id,
             doctor_id=doctor_id,
-            doctor_name=doctor_name,
-            patient_name=patient_name,
-            patient_phone=patient_phone,
-            begin_at=begin_at,
-            duration_min=duration_min,
-            attachment_name=attachment_name,
-            now=now,
+            **details,
         )
 
     async def upsert_external(
@@ -300,18 +293,21 @@ class ConsultationRepository:
     async def set_card(self, consultation_id: int, chat_id: int, message_id: int) -> bool:
         return await self._set(consultation_id, card_chat_id=chat_id, card_message_id=message_id)
 
-    async def mark_seen(self, ids: Iterable[int], now: datetime | None = None) -> int:
-        """Record that these consultations were just fetched from the partner."""
+    async def _set_many(self, ids: Iterable[int], **values: Any) -> int:
         wanted = list(set(ids))
         if not wanted:
             return 0
         result = await self.session.execute(
             update(Consultation)
             .where(Consultation.id.in_(wanted))
-            .values(last_seen_at=now or utcnow())
+            .values(**values)
             .execution_options(synchronize_session=False)
         )
         return rowcount(result)
+
+    async def mark_seen(self, ids: Iterable[int], now: datetime | None = None) -> int:
+        """Record that these consultations were just fetched from the partner."""
+        return await self._set_many(ids, last_seen_at=now or utcnow())
 
     # -- refresh queue (web-hook → worker) --------------------------------------------------
 
@@ -328,16 +324,7 @@ class ConsultationRepository:
 
     async def request_refresh(self, ids: Iterable[int]) -> int:
         """Flag by id (e.g. put back what a failed worker run had taken)."""
-        wanted = list(set(ids))
-        if not wanted:
-            return 0
-        result = await self.session.execute(
-            update(Consultation)
-            .where(Consultation.id.in_(wanted))
-            .values(needs_refresh=True)
-            .execution_options(synchronize_session=False)
-        )
-        return rowcount(result)
+        return await self._set_many(ids, needs_refresh=True)
 
     async def take_needing_refresh(self, limit: int = 100) -> list[int]:
         """Clear the flag and return the ids, atomically: many hits → one refresh.
@@ -470,11 +457,7 @@ class ConsultationRepository:
         `statuses` filters on the last known partner status; drafts and failed starts
         (no partner id) never appear.
         """
-        where: list[ColumnElement[bool]] = [Consultation.partner_id.is_not(None)]
-        if doctor_id is not None:
-            where.append(Consultation.doctor_id == doctor_id)
-        if coordinator_id is not None:
-            where.append(Consultation.coordinator_id == coordinator_id)
+        where = [Consultation.partner_id.is_not(None), *_owned_by(doctor_id, coordinator_id)]
         if statuses is not None:
             where.append(Consultation.last_status.in_(list(statuses)))
         return await self._page(where, order=order, ascending=ascending, limit=limit, offset=offset)
@@ -524,10 +507,7 @@ class ConsultationRepository:
                     Consultation.patient_name_search.like("% " + pattern + "%", escape=LIKE_ESCAPE),
                 )
             )
-        if doctor_id is not None:
-            where.append(Consultation.doctor_id == doctor_id)
-        if coordinator_id is not None:
-            where.append(Consultation.coordinator_id == coordinator_id)
+        where += _owned_by(doctor_id, coordinator_id)
         return await self._page(where, order="created", ascending=False, limit=limit, offset=offset)
 
     # -- reminders --------------------------------------------------------------------------
@@ -607,39 +587,38 @@ class ConsultationRepository:
                 self.session.expire(obj)
         return PurgeCounts(consultations, outbox)
 
-    async def purge_final_older_than(self, now: datetime, retention: timedelta) -> PurgeCounts:
-        """Remove patient data (name, phone, attachment name, outbox texts) of consultations
-        final for longer than `retention`; ids, states and statuses stay."""
-        cutoff = now - retention
+    async def _purge_where(self, now: datetime, *where: ColumnElement[bool]) -> PurgeCounts:
+        """Purge the not yet purged consultations matching ``where``."""
         ids = list(
             await self.session.scalars(
-                select(Consultation.id).where(
-                    Consultation.purged_at.is_(None),
-                    Consultation.state.in_(CLOSED_STATES),
-                    func.coalesce(Consultation.last_status_at, Consultation.updated_at) <= cutoff,
-                )
+                select(Consultation.id).where(Consultation.purged_at.is_(None), *where)
             )
         )
         return await self._purge(ids, now)
 
+    async def purge_final_older_than(self, now: datetime, retention: timedelta) -> PurgeCounts:
+        """Remove patient data (name, phone, attachment name, outbox texts) of consultations
+        final for longer than `retention`; ids, states and statuses stay."""
+        cutoff = now - retention
+        return await self._purge_where(
+            now,
+            Consultation.state.in_(CLOSED_STATES),
+            func.coalesce(Consultation.last_status_at, Consultation.updated_at) <= cutoff,
+        )
+
     async def purge_abandoned(self, now: datetime, age: timedelta) -> PurgeCounts:
         """The same for drafts and starts that never got a partner id, once `age` old."""
         cutoff = now - age
-        ids = list(
-            await self.session.scalars(
-                select(Consultation.id).where(
-                    Consultation.purged_at.is_(None),
-                    Consultation.partner_id.is_(None),
-                    Consultation.state.in_(
-                        [
-                            ConsultationState.DRAFT,
-                            ConsultationState.STARTING,
-                            ConsultationState.UNKNOWN,
-                            ConsultationState.FAILED,
-                        ]
-                    ),
-                    Consultation.created_at <= cutoff,
-                )
-            )
+        return await self._purge_where(
+            now,
+            Consultation.partner_id.is_(None),
+            Consultation.state.in_(
+                [
+                    ConsultationState.DRAFT,
+                    ConsultationState.STARTING,
+                    ConsultationState.UNKNOWN,
+                    ConsultationState.FAILED,
+                ]
+            ),
+            Consultation.created_at <= cutoff,
         )
-        return await self._purge(ids, now)
