@@ -113,12 +113,13 @@ def create_engine(
         engine = create_async_engine(
             parsed,
             echo=echo,
+            hide_parameters=True,
             connect_args={"timeout": sqlite_busy_timeout_ms / 1000},
             **kwargs,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(sqlite_busy_timeout_ms))
         return engine
-    return create_async_engine(parsed, echo=echo, pool_pre_ping=True)
+    return create_async_engine(parsed, echo=echo, hide_parameters=True, pool_pre_ping=True)
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -87,3 +87,21 @@ async def test_sql_comparison_of_times_is_chronological(
             base + timedelta(minutes=1),
             base + timedelta(minutes=2),
         ]
+
+
+async def test_a_failing_statement_does_not_carry_patient_data_in_its_error(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    # Errors are logged by the callers; the engine must not put bound values (a patient's
+    # name or phone) into the exception text.
+    from sqlalchemy.exc import DBAPIError
+
+    with pytest.raises(DBAPIError) as caught:
+        async with session_factory() as s, s.begin():
+            await s.execute(
+                text("INSERT INTO no_such_table (name, phone) VALUES (:n, :p)"),
+                {"n": "Петров Пётр", "p": "+79099708593"},
+            )
+    message = str(caught.value)
+    assert "Петров" not in message and "79099708593" not in message
+    assert "hidden" in message
