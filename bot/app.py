@@ -32,8 +32,10 @@ import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import timedelta
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import httpx
 from aiogram import Bot, Dispatcher, Router
@@ -50,6 +52,9 @@ from bot.dialogs import answered
 from bot.i18n import I18n
 from bot.middlewares import setup_commit_before_state_save, setup_middlewares
 from bot.settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +76,7 @@ COMPONENT_MODULES: tuple[str, ...] = (
 )
 
 WEBHOOK_PATH = "/telegram/webhook"
+REDIS_TIMEOUT = 5.0  # seconds: connect, each command, and the start-up ping
 
 
 # --------------------------------------------------------------------------- dispatcher
@@ -119,18 +125,44 @@ def load_routers(modules: Iterable[str] = ROUTER_MODULES) -> list[Router]:
     return routers
 
 
+def redis_client(url: str) -> Redis:
+    """A client for REDIS_URL (no I/O yet); timeouts so a silent server fails updates, not hangs."""
+    from redis.asyncio import Redis
+
+    return Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT)
+
+
+def redis_fsm(redis: Redis, settings: Settings) -> tuple[BaseStorage, BaseEventIsolation]:
+    """FSM storage and event isolation over one Redis client.
+
+    Destiny in the key keeps aiogram-dialog's stacks apart from the plain FSM state; the bot
+    id keeps two bots (staging and production) on one Redis database apart. The TTL
+    is the retention period: wizard drafts hold patient data, and the retention job only
+    purges the database's conversation rows (bot/jobs/retention.py).
+    """
+    from aiogram.fsm.storage.base import DefaultKeyBuilder
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    ttl = timedelta(days=settings.retention_days)
+    storage = RedisStorage(
+        redis,
+        key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True),
+        state_ttl=ttl,
+        data_ttl=ttl,
+    )
+    return storage, storage.create_isolation()
+
+
 def build_fsm(
     settings: Settings, session_factory: async_sessionmaker[AsyncSession]
 ) -> tuple[BaseStorage, BaseEventIsolation]:
-    """Redis when REDIS_URL is set (replicas share state and locks), else the database."""
-    if settings.redis_url:
-        from aiogram.fsm.storage.base import DefaultKeyBuilder
-        from aiogram.fsm.storage.redis import RedisStorage
+    """Redis when REDIS_URL is set (replicas share state and locks), else the database.
 
-        redis_storage = RedisStorage.from_url(
-            settings.redis_url, key_builder=DefaultKeyBuilder(with_destiny=True)
-        )
-        return redis_storage, redis_storage.create_isolation()
+    ``run_bot`` passes its own checked client (start_redis); this path is for dispatchers
+    built alone (tests), whose shutdown closes the client through ``storage.close()``.
+    """
+    if settings.redis_url:
+        return redis_fsm(redis_client(settings.redis_url), settings)
     from storage.fsm import SqlStorage
 
     return SqlStorage(session_factory), SimpleEventIsolation()
@@ -231,6 +263,8 @@ class Runtime:
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
     engine: AsyncEngine | None = None
     session_factory: async_sessionmaker[AsyncSession] | None = None
+    redis: Redis | None = None  # when REDIS_URL is set: the process's one Redis client
+    fsm: tuple[BaseStorage, BaseEventIsolation] | None = None  # over ``redis``
     sandbox: Any = None  # api_client.sandbox.SandboxServer in sandbox mode
     api_base_url: str = ""
     http: httpx.AsyncClient | None = None
@@ -268,6 +302,35 @@ async def start_database(rt: Runtime) -> None:
     rt.stack.push_async_callback(rt.engine.dispose)
     rt.session_factory = create_session_factory(rt.engine)
     log.info("database_ready")
+
+
+def _redis_where(url: str) -> str:
+    """host:port/db or the socket path: never the password an operator put in the URL."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return parts.path
+    return f"{parts.hostname}:{parts.port or 6379}{parts.path or '/0'}"  # the port: validated
+
+
+async def start_redis(rt: Runtime) -> None:
+    """One Redis client for the FSM storage and both event isolations, pinged now so a wrong
+    or unreachable REDIS_URL stops the start with one line instead of failing every update."""
+    from redis.exceptions import RedisError
+
+    url = rt.settings.redis_url
+    if not url:
+        return
+    client = redis_client(url)
+    rt.stack.push_async_callback(client.aclose)
+    try:
+        await asyncio.wait_for(client.ping(), REDIS_TIMEOUT)
+    except (RedisError, OSError, TimeoutError) as exc:
+        raise ConfigError(
+            f"REDIS_URL: Redis at {_redis_where(url)} does not answer ({type(exc).__name__})"
+        ) from None
+    rt.redis = client
+    rt.fsm = redis_fsm(client, rt.settings)
+    log.info("redis_ready where=%s", _redis_where(url))
 
 
 async def load_stored_settings(rt: Runtime) -> None:
@@ -409,8 +472,11 @@ async def configure_components(rt: Runtime) -> None:
 
 
 async def build_dispatcher(rt: Runtime) -> None:
+    storage, isolation = rt.fsm or (None, None)
     rt.dp = create_dispatcher(
         settings=rt.settings,
+        storage=storage,
+        events_isolation=isolation,
         api=rt.require("api"),
         session_factory=rt.require("session_factory"),
         i18n=rt.i18n,
@@ -441,6 +507,7 @@ async def start_http(rt: Runtime) -> None:
         session_factory=rt.require("session_factory"),
         health=rt.health,
         partner_check=partner_probe(rt.require("api")),
+        redis_check=rt.redis.ping if rt.redis is not None else None,
         extra_routes=routes,
     )
     runner = web.AppRunner(rt.http_app, access_log=None, shutdown_timeout=2.0)
@@ -484,6 +551,7 @@ async def set_commands(rt: Runtime) -> None:
 
 
 DEFAULT_STEPS: tuple[Step, ...] = (
+    start_redis,  # first: a wrong REDIS_URL stops the start before anything is touched
     start_database,
     load_stored_settings,
     start_sandbox,

@@ -81,6 +81,7 @@ def build_http_app(
     session_factory: async_sessionmaker[AsyncSession],
     health: HealthState,
     partner_check: Probe | None = None,
+    redis_check: Probe | None = None,
     extra_routes: Iterable[RouteRegistrar] = (),
     partner_ttl: float = 30.0,
     partner_timeout: float = 3.0,
@@ -89,6 +90,10 @@ def build_http_app(
     app[HEALTH_STATE_KEY] = health
     partner = CachedProbe(partner_check, ttl=partner_ttl, timeout=partner_timeout) if (
         partner_check is not None
+    ) else None
+    # Unlike the partner API, Redis is checked on every call: each update needs it.
+    redis = CachedProbe(redis_check, ttl=0.0, timeout=partner_timeout) if (
+        redis_check is not None
     ) else None
 
     async def health_handler(request: web.Request) -> web.Response:
@@ -102,6 +107,12 @@ def build_http_app(
             db_ok = False
             body["database_error"] = type(exc).__name__
         body["database"] = "ok" if db_ok else "error"
+        redis_ok = True
+        if redis is not None:
+            redis_ok, error = await redis()
+            body["redis"] = "ok" if redis_ok else "error"
+            if error:
+                body["redis_error"] = error
         if partner is not None:
             ok, error = await partner()
             body["partner_api"] = "ok" if ok else "unreachable"
@@ -115,8 +126,9 @@ def build_http_app(
             else None
         )
         body.update(health.extra)
-        body["status"] = "ok" if db_ok else "error"
-        return web.json_response(body, status=200 if db_ok else 503)
+        ok = db_ok and redis_ok  # without either, no update can be handled
+        body["status"] = "ok" if ok else "error"
+        return web.json_response(body, status=200 if ok else 503)
 
     app.router.add_get("/health", health_handler)
     for register in extra_routes:

@@ -46,6 +46,26 @@ def _check_http_url(name: str, value: str) -> str:
     return value.rstrip("/")
 
 
+def _check_redis_url(value: str) -> str:
+    # The message never repeats the value: a Redis URL often carries a password.
+    if not value:
+        return value
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number
+        ok = bool(parts.path) if parts.scheme == "unix" else (
+            parts.scheme in ("redis", "rediss") and bool(parts.hostname)
+        )
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            "REDIS_URL must look like redis://[:password@]host[:port][/db] "
+            "(or rediss://, unix:///path)"
+        )
+    return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env",
@@ -168,6 +188,7 @@ class Settings(BaseSettings):
             self.tmapi_base_url = ""
         if self.tmapi_auth_url.strip():
             self.tmapi_auth_url = _check_http_url("TMAPI_AUTH_URL", self.tmapi_auth_url.strip())
+        self.redis_url = _check_redis_url(self.redis_url.strip())
         if not self.public_url.strip():
             self.public_url = f"http://127.0.0.1:{self.http_port}"
         self.public_url = _check_http_url("PUBLIC_URL", self.public_url.strip())
