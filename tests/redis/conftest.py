@@ -8,7 +8,7 @@ starts one): the database is FLUSHED before every test. Start one locally with
 Fixtures:
   redis_url   TEST_REDIS_URL, its database emptied (the test is skipped without it)
   redis       a redis.asyncio client on it, for looking at the keys the bot wrote
-  db_url, fake_tg   from tests/bot_fixtures.py
+  db_url, fake_tg, …   from tests/bot_fixtures.py
   env         the wizard's end-to-end Env (tests/wizard/conftest.py) whose dispatchers are
               built with REDIS_URL set, i.e. by create_dispatcher's own Redis path
 """
@@ -21,11 +21,11 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from tests.bot_fixtures import db_url, fake_tg
+from tests.bot_fixtures import *  # noqa: F403  (db_url, fake_tg, session_factory, …)
 from tests.wizard.conftest import Env, doctor_routes, no_second_callback_answer
 from tests.wizard.conftest import env as sql_env
 
-__all__ = ["db_url", "doctor_routes", "fake_tg", "no_second_callback_answer", "sql_env"]
+__all__ = ["doctor_routes", "no_second_callback_answer", "sql_env"]
 
 SKIP_REASON = (
     "TEST_REDIS_URL is not set: these tests need a throwaway Redis server "
