@@ -40,7 +40,8 @@ database is a restart.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import logging
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,15 +184,16 @@ def extra_routers() -> list[Router]:
     return []
 
 
-@pytest.fixture
-def dispatcher(
+def build_dispatcher(
     settings: Settings,
-    api: PartnerApiClient,
+    api: Any,
     session_factory: async_sessionmaker[AsyncSession],
     i18n: I18n,
     outbox: OutboxSender,
-    extra_routers: list[Router],
+    extra_routers: Sequence[Router],
+    **dispatcher_kwargs: Any,
 ) -> Dispatcher:
+    """The production dispatcher, its outbox woken by ``outbox``."""
     return create_dispatcher(
         settings=settings,
         api=api,
@@ -201,7 +203,20 @@ def dispatcher(
         extra_routers=extra_routers,
         health=HealthState(is_sandbox=settings.is_sandbox),
         outbox=outbox,
+        **dispatcher_kwargs,
     )
+
+
+@pytest.fixture
+def dispatcher(
+    settings: Settings,
+    api: PartnerApiClient,
+    session_factory: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+    outbox: OutboxSender,
+    extra_routers: list[Router],
+) -> Dispatcher:
+    return build_dispatcher(settings, api, session_factory, i18n, outbox, extra_routers)
 
 
 @dataclass
@@ -229,16 +244,8 @@ async def make_harness(
     """A bot (own Bot session, dispatcher, outbox sender) polling the fake until exit."""
     bot = build_bot(fake_tg, settings, i18n, session_factory)
     sender = OutboxSender(bot, session_factory, team_chat_id=settings.team_chat_id)
-    dp = create_dispatcher(
-        settings=settings,
-        api=api,
-        session_factory=session_factory,
-        i18n=i18n,
-        outbox_wakeup=sender.wake,
-        extra_routers=extra_routers,
-        health=HealthState(is_sandbox=settings.is_sandbox),
-        outbox=sender,
-        **dispatcher_kwargs,
+    dp = build_dispatcher(
+        settings, api, session_factory, i18n, sender, extra_routers, **dispatcher_kwargs
     )
     sender.start()
     try:
@@ -296,3 +303,17 @@ async def run_app(settings: Settings, *, i18n: I18n | None = None) -> AsyncItera
         finally:
             rt.stop()
             await serving
+
+
+@pytest.fixture(autouse=True)
+def no_second_callback_answer(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Every press is answered once: early answers are recorded (bot/dialogs/answered.py),
+    so aiogram-dialog never tries again and logs "Cannot answer callback".
+
+    Autouse, and not in ``__all__``: a dialog suite imports it by name into its conftest to
+    check all its tests.
+    """
+    caplog.set_level(logging.WARNING, logger="aiogram_dialog")
+    yield
+    late = [r.getMessage() for r in caplog.records if "Cannot answer callback" in r.getMessage()]
+    assert late == []

@@ -4,8 +4,7 @@ consultations in every status (plus 12 more with doctor 101 for the doctor's vie
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +22,7 @@ from storage.hashing import new_secret
 from storage.models import Consultation
 from storage.repositories import ConsultationRepository, StatusEventRepository, UserRepository
 from tests.bot_fixtures import *  # noqa: F403
-from tests.bot_fixtures import ADMIN_ID, BotHarness
+from tests.bot_fixtures import ADMIN_ID, BotHarness, no_second_callback_answer  # noqa: F401
 from tests.fake_telegram import FakeTelegram, FakeUser
 
 COORDINATOR_ID = 2001
@@ -168,13 +167,3 @@ async def world(
         doctor=fake_tg.user(DOCTOR_ACCOUNT_ID, first_name="Doc", language_code="en"),
         other_doctor=fake_tg.user(OTHER_DOCTOR_ACCOUNT_ID, first_name="Doc2", language_code="en"),
     )
-
-
-@pytest.fixture(autouse=True)
-def no_second_callback_answer(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """Every press is answered once: early answers are recorded (bot/dialogs/answered.py),
-    so aiogram-dialog never tries again and logs "Cannot answer callback"."""
-    caplog.set_level(logging.WARNING, logger="aiogram_dialog")
-    yield
-    late = [r.getMessage() for r in caplog.records if "Cannot answer callback" in r.getMessage()]
-    assert late == []

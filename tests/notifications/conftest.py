@@ -4,7 +4,6 @@ on a real port, and the receiver + worker (the end-to-end tests add the bot runt
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -14,20 +13,8 @@ from api_client.sandbox.config import SandboxConfig
 from api_client.sandbox.server import SandboxServer
 from bot.i18n import I18n
 from storage.db import create_engine, create_session_factory
-from storage.migrate import upgrade
+from tests.bot_fixtures import *  # noqa: F403  (db_url, engine, session_factory, i18n, …)
 from tests.notifications.harness import Harness
-
-
-@pytest.fixture(scope="session")
-def i18n() -> I18n:
-    return I18n(strict=True)
-
-
-@pytest.fixture
-async def db_url(tmp_path: Path) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    await upgrade(url)
-    return url
 
 
 @pytest.fixture

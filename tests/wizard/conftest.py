@@ -4,11 +4,9 @@ over HTTP. ``Env.restart()`` replaces the dispatcher (same DB) as a bot restart 
 
 from __future__ import annotations
 
-import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,11 +22,11 @@ from bot.app import create_dispatcher
 from bot.i18n import I18n
 from bot.routers import start_callback
 from bot.settings import Settings, load_settings
-from storage.db import create_engine, create_session_factory
 from storage.enums import Role
-from storage.migrate import upgrade
 from storage.models import Consultation, OutboxMessage, StatusEvent, User
 from storage.repositories.users import UserRepository
+from tests.bot_fixtures import *  # noqa: F403  (db_url, engine, session_factory)
+from tests.bot_fixtures import no_second_callback_answer  # noqa: F401  (autouse)
 from tests.fake_telegram import FakeTelegram, FakeUser, make_bot, run_polling
 
 ADMIN_ID = 1000
@@ -119,11 +117,9 @@ def doctor_routes(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture
-async def env(tmp_path: Path, doctor_routes: bool) -> AsyncIterator[Env]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    await upgrade(url)
-    engine = create_engine(url)
-    session_factory = create_session_factory(engine)
+async def env(
+    db_url: str, session_factory: async_sessionmaker[AsyncSession], doctor_routes: bool
+) -> AsyncIterator[Env]:
     await _add_users(session_factory)
     async with AsyncExitStack() as stack:
         tg = await stack.enter_async_context(FakeTelegram())
@@ -137,7 +133,7 @@ async def env(tmp_path: Path, doctor_routes: bool) -> AsyncIterator[Env]:
                 "TELEGRAM_API_URL": tg.url,
                 "TMAPI_BASE_URL": sandbox.url,
                 "TMAPI_ACCESS_TOKEN": "test-token",
-                "DATABASE_URL": url,
+                "DATABASE_URL": db_url,
                 "ADMIN_IDS": str(ADMIN_ID),
                 "DEFAULT_TIMEZONE": "Europe/Moscow",
                 "PUBLIC_URL": "http://127.0.0.1:8080",
@@ -158,14 +154,3 @@ async def env(tmp_path: Path, doctor_routes: bool) -> AsyncIterator[Env]:
             yield env
         finally:
             await env.stop_polling()
-    await engine.dispose()
-
-
-@pytest.fixture(autouse=True)
-def no_second_callback_answer(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """Every press is answered once: early answers are recorded (bot/dialogs/answered.py),
-    so aiogram-dialog never tries again and logs "Cannot answer callback"."""
-    caplog.set_level(logging.WARNING, logger="aiogram_dialog")
-    yield
-    late = [r.getMessage() for r in caplog.records if "Cannot answer callback" in r.getMessage()]
-    assert late == []
