@@ -364,48 +364,23 @@ def setup() -> Router:
     router = Router(name="access.doctors")
     router.message.filter(F.chat.type == ChatType.PRIVATE)
     router.message.register(doctors_command, Command("doctors"), flags=ADMIN_FLAGS)
-    router.callback_query.register(
-        doctors_paged, DoctorsCb.filter(F.action == DoctorsAction.PAGE), flags=ADMIN_FLAGS
-    )
-    router.callback_query.register(
-        typing_cancelled_button,
-        DoctorsCb.filter(F.action == DoctorsAction.CANCEL),
-        flags=ADMIN_FLAGS,
-    )
     router.message.register(typing_cancelled, _ADMIN_TYPING, Command("cancel"), flags=ADMIN_FLAGS)
-    router.callback_query.register(
-        doctor_open,
-        DoctorsCb.filter(F.action.in_({DoctorsAction.OPEN, DoctorsAction.REMOVE})),
-        flags=ADMIN_FLAGS,
+    presses = (
+        (doctors_paged, DoctorsCb.filter(F.action == DoctorsAction.PAGE)),
+        (typing_cancelled_button, DoctorsCb.filter(F.action == DoctorsAction.CANCEL)),
+        (doctor_open, DoctorsCb.filter(F.action.in_({DoctorsAction.OPEN, DoctorsAction.REMOVE}))),
+        (doctor_remove, DoctorsCb.filter(F.action == DoctorsAction.REMOVE_OK)),
+        (doctor_rename_ask, DoctorsCb.filter(F.action == DoctorsAction.RENAME)),
+        (doctor_add_ask, DoctorsCb.filter(F.action == DoctorsAction.ADD)),
+        (doctors_sync, DoctorsCb.filter(F.action == DoctorsAction.SYNC)),
     )
-    router.callback_query.register(
-        doctor_remove, DoctorsCb.filter(F.action == DoctorsAction.REMOVE_OK), flags=ADMIN_FLAGS
+    for on_press, press_filter in presses:
+        router.callback_query.register(on_press, press_filter, flags=ADMIN_FLAGS)
+    answers = (
+        (doctor_rename_typed, AccessStates.doctor_rename),
+        (doctor_add_id_typed, AccessStates.doctor_add_id),
+        (doctor_add_name_typed, AccessStates.doctor_add_name),
     )
-    router.callback_query.register(
-        doctor_rename_ask, DoctorsCb.filter(F.action == DoctorsAction.RENAME), flags=ADMIN_FLAGS
-    )
-    router.message.register(
-        doctor_rename_typed,
-        StateFilter(AccessStates.doctor_rename),
-        *TYPED_ANSWER,
-        flags=ADMIN_FLAGS,
-    )
-    router.callback_query.register(
-        doctor_add_ask, DoctorsCb.filter(F.action == DoctorsAction.ADD), flags=ADMIN_FLAGS
-    )
-    router.message.register(
-        doctor_add_id_typed,
-        StateFilter(AccessStates.doctor_add_id),
-        *TYPED_ANSWER,
-        flags=ADMIN_FLAGS,
-    )
-    router.message.register(
-        doctor_add_name_typed,
-        StateFilter(AccessStates.doctor_add_name),
-        *TYPED_ANSWER,
-        flags=ADMIN_FLAGS,
-    )
-    router.callback_query.register(
-        doctors_sync, DoctorsCb.filter(F.action == DoctorsAction.SYNC), flags=ADMIN_FLAGS
-    )
+    for on_answer, prompt in answers:
+        router.message.register(on_answer, StateFilter(prompt), *TYPED_ANSWER, flags=ADMIN_FLAGS)
     return router

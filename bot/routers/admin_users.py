@@ -310,30 +310,22 @@ def setup() -> Router:
     router = Router(name="access.users")
     router.message.filter(F.chat.type == ChatType.PRIVATE)
     router.message.register(users_command, Command("users"), flags=ADMIN_FLAGS)
-    router.callback_query.register(
-        users_paged, UsersCb.filter(F.action == UsersAction.PAGE), flags=ADMIN_FLAGS
+    presses = (
+        (users_paged, UsersAction.PAGE),
+        (user_open, UsersAction.OPEN),
+        (user_to_coordinator, UsersAction.TO_COORDINATOR),
+        (user_to_doctor, UsersAction.TO_DOCTOR),
+        (user_revoke_ask, UsersAction.REVOKE),
+        (user_revoke, UsersAction.REVOKE_OK),
     )
-    router.callback_query.register(
-        user_open, UsersCb.filter(F.action == UsersAction.OPEN), flags=ADMIN_FLAGS
-    )
-    router.callback_query.register(
-        user_to_coordinator,
-        UsersCb.filter(F.action == UsersAction.TO_COORDINATOR),
-        flags=ADMIN_FLAGS,
-    )
-    router.callback_query.register(
-        user_to_doctor, UsersCb.filter(F.action == UsersAction.TO_DOCTOR), flags=ADMIN_FLAGS
-    )
+    for on_press, action in presses:
+        router.callback_query.register(
+            on_press, UsersCb.filter(F.action == action), flags=ADMIN_FLAGS
+        )
     router.message.register(
         user_doctor_id_typed,
         StateFilter(AccessStates.user_doctor_id),
         *TYPED_ANSWER,
         flags=ADMIN_FLAGS,
-    )
-    router.callback_query.register(
-        user_revoke_ask, UsersCb.filter(F.action == UsersAction.REVOKE), flags=ADMIN_FLAGS
-    )
-    router.callback_query.register(
-        user_revoke, UsersCb.filter(F.action == UsersAction.REVOKE_OK), flags=ADMIN_FLAGS
     )
     return router
