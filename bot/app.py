@@ -52,6 +52,7 @@ from bot.dialogs import answered
 from bot.i18n import I18n
 from bot.middlewares import setup_commit_before_state_save, setup_middlewares
 from bot.settings import ConfigError, Settings
+from bot.telegram_session import TelegramSession
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -423,9 +424,7 @@ async def start_partner_api(rt: Runtime) -> None:
 
 
 def make_bot(settings: Settings, session: AiohttpSession | None = None) -> Bot:
-    session = session or AiohttpSession(
-        api=TelegramAPIServer.from_base(settings.telegram_api_url)
-    )
+    session = session or TelegramSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
     return Bot(
         settings.bot_token.get_secret_value(),
         session=session,

@@ -9,14 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
-from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+
+from bot.telegram_session import TelegramSession
 
 if TYPE_CHECKING:
     from .server import FakeTelegram
 
 
-class FakeTelegramSession(AiohttpSession):
+class FakeTelegramSession(TelegramSession):  # the bot's own session, minus the close sleep
     async def close(self) -> None:
         # aiogram sleeps 250 ms after closing to let SSL connections drain; there is no SSL
         # on loopback, and that sleep would add up over hundreds of tests.
