@@ -4,7 +4,11 @@ Uses SQLite's online backup API (``sqlite3.Connection.backup``), not a file copy
 of the database file taken while the bot writes (and with a WAL beside it) can be torn or
 miss committed transactions. The backup runs in a single step, so it reads one snapshot
 while the bot keeps writing. It is written to ``<file>.partial``, checked
-(``PRAGMA quick_check``) and then renamed, so ``<file>`` is never half written.
+(``PRAGMA quick_check``) and then renamed, so ``<file>`` is never half written; on any
+failure the ``.partial`` (a full copy of patient data) is removed.
+
+A directory as ``<file>`` is refused (one line, exit 1) rather than filled with a generated
+name: the operator names the copy, so a cron line's output is always where it says.
 
 PostgreSQL is refused with a pointer to ``pg_dump``.
 """
@@ -47,11 +51,23 @@ def backup_sqlite(source: Path, target: Path) -> int:
     """Copy ``source`` to ``target`` with the online backup API; the number of tables."""
     if not source.is_file():
         raise BackupError(f"the database file {source} does not exist")
+    if target.is_dir():
+        raise BackupError(
+            f"{target} is a directory: give the file to write, e.g. {target / 'bot.db'}"
+        )
     if target.resolve() == source.resolve():
         raise BackupError("the backup file must not be the database itself")
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
+    try:
+        return _copy(source, partial, target)
+    finally:
+        # Whatever went wrong (or right: then it was renamed), no stray copy stays behind.
+        partial.unlink(missing_ok=True)
+
+
+def _copy(source: Path, partial: Path, target: Path) -> int:
     # Read-only: a backup must never create or change the source.
     src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
     try:
@@ -71,11 +87,7 @@ def backup_sqlite(source: Path, target: Path) -> int:
         finally:
             dst.close()
     except sqlite3.Error as exc:
-        partial.unlink(missing_ok=True)
         raise BackupError(f"SQLite error: {exc}") from exc
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
     finally:
         src.close()
     os.replace(partial, target)
@@ -91,6 +103,11 @@ def run_backup(settings: Settings, file: str | None, *, say: Say = print) -> int
         tables = backup_sqlite(source, Path(file))
     except BackupError as exc:
         say(f"{FAIL} backup: {exc}")
+        return 1
+    except OSError as exc:  # permissions, a full disk, a path through a file…
+        reason = exc.strerror or type(exc).__name__
+        where = f" ({exc.filename})" if exc.filename else ""
+        say(f"{FAIL} backup: cannot write {file}: {reason}{where}")
         return 1
     size = Path(file).stat().st_size
     say(f"{OK} backup written to {file} ({size // 1024} KiB, {tables} tables)")

@@ -155,3 +155,63 @@ def test_cli(db_url: str, tmp_path: Path) -> None:
     assert "backup written" in done.stdout
     with sqlite3.connect(target) as copy:
         assert copy.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
+
+
+def _partials(directory: Path) -> list[Path]:
+    return sorted(directory.rglob("*.partial"))
+
+
+def test_a_directory_target_is_refused_and_leaves_nothing(
+    make_settings: MakeSettings, tmp_path: Path
+) -> None:
+    target = tmp_path / "backups"
+    target.mkdir()
+    lines: list[str] = []
+    assert run_backup(make_settings(), str(target), say=lines.append) == 1
+    assert len(lines) == 1 and lines[0].startswith("✗ backup:"), lines
+    assert "is a directory" in lines[0]
+    assert _partials(tmp_path) == []  # no stray copy of patient data
+    assert list(target.iterdir()) == []
+
+
+def test_an_os_error_is_one_line_and_removes_the_partial_copy(
+    make_settings: MakeSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(src: object, dst: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("bot.ops.backup.os.replace", refuse)
+    target = tmp_path / "out" / "copy.db"
+    lines: list[str] = []
+    assert run_backup(make_settings(), str(target), say=lines.append) == 1
+    assert len(lines) == 1 and "Permission denied" in lines[0], lines
+    assert _partials(tmp_path) == []
+    assert not target.exists()
+
+
+def test_a_target_under_a_file_is_one_line(make_settings: MakeSettings, tmp_path: Path) -> None:
+    (tmp_path / "plain").write_text("not a directory")
+    lines: list[str] = []
+    assert run_backup(make_settings(), str(tmp_path / "plain" / "copy.db"), say=lines.append) == 1
+    assert len(lines) == 1 and lines[0].startswith("✗ backup:"), lines
+
+
+def test_cli_directory_target_exits_non_zero_without_traceback(
+    db_url: str, tmp_path: Path
+) -> None:
+    target = tmp_path / "somedir"
+    target.mkdir()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),
+        "BOT_TOKEN": BOT_TOKEN,
+        "DATABASE_URL": db_url,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "backup", str(target)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 1, done
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0 and "is a directory" in done.stderr
+    assert _partials(tmp_path) == []
