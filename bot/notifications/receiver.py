@@ -4,17 +4,16 @@ The partner's GET carries nothing but the URL, so the token in the path names th
 consultation. The handler only records "needs refresh" and wakes the worker: the answer is
 immediate and never waits for the partner API (which may be the one calling us, slowly).
 
-Rate limiting: a token bucket per client address is charged by *invalid* hits only. A
-valid token is never refused — not even from an address that is being limited — because a
-lost notification costs a status. What protects the database from a flood of guesses is
-that a limited address's lookups go through one narrow lane (a semaphore) with a bounded
-queue; beyond that queue, unknown tokens get 429 without a lookup, while tokens already
-seen valid by this process (a small in-memory cache of their hashes) are still served.
+Rate limiting: a token bucket per client address is charged by *misses* only (an unknown
+token, or a path that cannot be a token). Every well-shaped token is looked up — one UPDATE
+on the unique token-hash index, cheap enough to afford for each guess — so a valid hook is
+never refused and never waits behind guesses, even from an address that is being limited
+(behind a reverse proxy every caller shares one address, the partner included). A limited
+address only changes the answer to a miss: 429 instead of 404.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -24,8 +23,6 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from storage.hashing import hash_secret
 
 log = logging.getLogger(__name__)
 
@@ -105,18 +102,10 @@ class HookReceiver:
         wake: Callable[[], None],
         *,
         limiter: TokenBucketLimiter | None = None,
-        limited_lane: int = 1,
-        limited_queue: int = 32,
-        valid_cache_size: int = 4096,
     ) -> None:
         self._mark = mark_refresh
         self._wake = wake
         self.limiter = limiter or TokenBucketLimiter()
-        self._lane = asyncio.Semaphore(limited_lane)
-        self._lane_waiting = 0
-        self._lane_queue = limited_queue
-        self._valid: OrderedDict[str, None] = OrderedDict()
-        self._valid_cache_size = valid_cache_size
         self.stats = HookStats()
 
     def setup(self, app: web.Application) -> None:
@@ -126,27 +115,8 @@ class HookReceiver:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         token = request.match_info.get("token", "")
         address = request.remote or "?"
-        token_hash = hash_secret(token) if _TOKEN_SHAPE.match(token) else None
-
-        if token_hash is not None and token_hash in self._valid:
-            return await self._lookup(token, token_hash, address)
-        if not self.limiter.is_limited(address):
-            if token_hash is None:
-                return self._unknown(address)
-            return await self._lookup(token, token_hash, address)
-        # A limited address: unknown-looking tokens wait for the narrow lane, or are refused.
-        if token_hash is None or self._lane_waiting >= self._lane_queue:
-            return self._refused(address)
-        self._lane_waiting += 1
-        try:
-            async with self._lane:
-                return await self._lookup(token, token_hash, address, limited=True)
-        finally:
-            self._lane_waiting -= 1
-
-    async def _lookup(
-        self, token: str, token_hash: str, address: str, *, limited: bool = False
-    ) -> web.StreamResponse:
+        if not _TOKEN_SHAPE.match(token):
+            return self._miss(address)
         try:
             consultation_id = await self._mark(token)
         except Exception:
@@ -156,18 +126,17 @@ class HookReceiver:
             log.exception("hook_lookup_failed")
             return web.Response(status=503)
         if consultation_id is None:
-            return self._refused(address) if limited else self._unknown(address)
-        self._remember(token_hash)
+            return self._miss(address)
         self.stats.accepted += 1
         self._wake()
         log.info("hook_accepted consultation=%s", consultation_id)
         return web.Response(status=200, text="ok")
 
-    def _remember(self, token_hash: str) -> None:
-        self._valid[token_hash] = None
-        self._valid.move_to_end(token_hash)
-        while len(self._valid) > self._valid_cache_size:
-            self._valid.popitem(last=False)
+    def _miss(self, address: str) -> web.StreamResponse:
+        # Judged before charging: the hit that empties the bucket is still a plain 404.
+        if self.limiter.is_limited(address):
+            return self._refused(address)
+        return self._unknown(address)
 
     def _unknown(self, address: str) -> web.StreamResponse:
         self.stats.unknown += 1
