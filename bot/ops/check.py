@@ -9,7 +9,9 @@ again, so the route from PUBLIC_URL to this machine's port is tested either way.
 
 In sandbox mode (TMAPI_BASE_URL empty) the partner checks run against a sandbox started for
 the occasion. A token refused with 403 is refreshed through the same locked path as the
-bot's (and the new pair stored), so ``check`` never spends a refresh token behind its back.
+bot's (and the new pair stored), so ``check`` never spends a refresh token behind its back;
+on a database without the schema yet (the bot has never started) there is nowhere to store a
+renewed pair, so no renewal is tried at all. A database error on the way is a ✗ line.
 """
 
 from __future__ import annotations
@@ -89,9 +91,9 @@ async def run_check(
         stack.push_async_callback(engine.dispose)
         session_factory = create_session_factory(engine)
 
-        stored = await _check_database(settings, session_factory, report)
+        has_schema, stored = await _check_database(settings, session_factory, report)
         base_url, provider = await _token_provider(
-            settings, session_factory, http, stored, report, stack
+            settings, session_factory if has_schema else None, http, stored, report, stack
         )
         if provider is not None:
             api = await stack.enter_async_context(
@@ -117,8 +119,8 @@ async def run_check(
 
 async def _check_database(
     settings: Settings, session_factory: Any, report: Report
-) -> TokenPair | None:
-    """Reachable, and the stored token pair if there is one."""
+) -> tuple[bool, TokenPair | None]:
+    """Whether the schema is there, and the stored token pair if there is one."""
     try:
         async with session_factory() as session:
             await session.execute(text("SELECT 1"))
@@ -127,16 +129,16 @@ async def _check_database(
             except SQLAlchemyError:
                 await session.rollback()
                 report.ok("database", "reachable, empty (migrations run at the bot's start)")
-                return None
+                return False, None
             row = await TokenRepository(session).get()
     except (SQLAlchemyError, OSError) as exc:
         report.fail("database", f"cannot open {settings.database_url.split('://')[0]}: "
                     f"{type(exc).__name__}")
-        return None
+        return False, None
     report.ok("database", f"reachable, schema revision {revision}")
     if row is None:
-        return None
-    return TokenPair(row.access_token, row.refresh_token, row.expires_at)
+        return True, None
+    return True, TokenPair(row.access_token, row.refresh_token, row.expires_at)
 
 
 async def _token_provider(
@@ -171,9 +173,15 @@ async def _token_provider(
         f", expires {pair.expires_at:%Y-%m-%d %H:%M} UTC" if pair.expires_at else ""
     )
     report.ok("partner token", f"from the {source}{expiry}")
-    if pair.refresh_token and settings.tmapi_auth_url:
+    provider: Any
+    if session_factory is None:
+        # No partner_tokens table to lock or store into: a renewal here would spend the
+        # refresh token and lose the new pair. The bot's first start creates the schema.
+        report.info("token renewal not tried: the database has no schema yet")
+        provider = StaticTokenProvider(pair.access_token)
+    elif pair.refresh_token and settings.tmapi_auth_url:
         refresher = TokenRefresher(session_factory, http, settings, I18n())
-        provider: Any = OAuthTokenProvider(
+        provider = OAuthTokenProvider(
             settings.tmapi_auth_url, settings.tmapi_client_id, pair, http=http,
             refresher=refresher,
         )
@@ -195,6 +203,10 @@ async def _check_partner(api: PartnerApiClient, report: Report) -> bool:
         return False
     except (PartnerApiError, httpx.HTTPError) as exc:
         report.fail("partner API get-all", f"{api.base_url}: {_reason(exc)}")
+        return False
+    except SQLAlchemyError as exc:  # the locked renewal reads and stores the pair
+        report.fail("partner API auth", f"the token renewal hit a database error: "
+                    f"{type(exc).__name__}")
         return False
     report.ok("partner API auth", "token accepted")
     report.ok("partner API get-all", f"answered ({page.total_count} consultation(s) in all)")

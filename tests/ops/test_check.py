@@ -130,3 +130,31 @@ async def test_no_token_at_all(make_settings: MakeSettings, sandbox: SandboxServ
     rc, lines = await _check(make_settings(tmapi_base_url=sandbox.url))
     assert rc == 1
     assert "partner-login" in _line(lines, "partner token")
+
+
+async def test_fresh_database_with_a_refused_token_is_a_line_not_a_traceback(
+    make_settings: MakeSettings, running_bot_health: str, tmp_path: object
+) -> None:
+    """No schema yet (the bot has never run) and a token refused with 403: nothing to lock."""
+    from pathlib import Path
+
+    assert isinstance(tmp_path, Path)
+    config = SandboxConfig(pace=None, required_token="the-right-one")
+    async with SandboxServer(config) as strict:
+        settings = make_settings(
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}",
+            tmapi_base_url=strict.url,
+            tmapi_access_token="wrong",
+            tmapi_refresh_token="some-refresh",
+            tmapi_auth_url=strict.url + "/token",
+            tmapi_client_id="bot",
+            public_url=running_bot_health,
+        )
+        rc, lines = await _check(settings)
+    assert rc == 1, lines
+    assert "empty" in _line(lines, "database")
+    assert all(line.startswith(("✓", "✗", "  ")) for line in lines), lines
+    auth = next(line for line in lines if line[2:].startswith("partner API"))
+    assert auth.startswith("✗") and "partner-login" in auth, lines
+    assert any("renewal not tried" in line for line in lines), lines
+    assert lines[-1].startswith("✗ not ready")
