@@ -322,6 +322,21 @@ class ConsultationRepository:
         )
         return found
 
+    async def mark_needs_refresh_hashed(self, token_hashes: Iterable[str]) -> dict[str, int]:
+        """`mark_needs_refresh` for many hits at once, by token hash: {hash: id} of the
+        known ones (the receiver's group commit: one UPDATE and one commit per batch)."""
+        found: dict[str, int] = {}
+        for part in chunks(list(set(token_hashes)), 500):
+            rows = await self.session.execute(
+                update(Consultation)
+                .where(Consultation.token_hash.in_(part))
+                .values(needs_refresh=True)
+                .returning(Consultation.token_hash, Consultation.id)
+                .execution_options(synchronize_session=False)
+            )
+            found.update({token_hash: id_ for token_hash, id_ in rows if token_hash})
+        return found
+
     async def request_refresh(self, ids: Iterable[int]) -> int:
         """Flag by id (e.g. put back what a failed worker run had taken)."""
         return await self._set_many(ids, needs_refresh=True)
