@@ -4,7 +4,9 @@ Asks for the partner phone, requests the SMS code (``/api/v1/access/validation-c
 TMAPI_BASE_URL), asks for the code, exchanges it at TMAPI_AUTH_URL (``grant_type=password``,
 TMAPI_CLIENT_ID) and stores the pair in the database, where it wins over the environment
 from the next start on. In sandbox mode (TMAPI_BASE_URL empty) both steps go to a sandbox
-started for the occasion; its "SMS" code is printed, since no SMS is sent.
+started for the occasion; its "SMS" code is printed, since no SMS is sent, and nothing is
+stored: a sandbox pair in the database would win over the real TMAPI_ACCESS_TOKEN once the
+operator switches to the real API.
 
 Nothing printed or logged carries the tokens; the phone is echoed masked.
 """
@@ -54,7 +56,8 @@ async def partner_login(
     say: Say = _stdout_say,
     http: httpx.AsyncClient | None = None,
 ) -> int:
-    """0 when a pair was stored; 1 on a refusal or an unreachable service; 2 on settings."""
+    """0 when a pair was stored (sandbox: when the flow worked); 1 on a refusal or an
+    unreachable service; 2 on settings."""
     async with AsyncExitStack() as stack:
         if http is None:
             http = await stack.enter_async_context(httpx.AsyncClient(timeout=HTTP_TIMEOUT))
@@ -107,6 +110,11 @@ async def partner_login(
         else:
             return 1
 
+        if settings.is_sandbox:
+            say(f"{OK} the login flow works (sandbox); nothing was stored")
+            say("  set TMAPI_BASE_URL, TMAPI_AUTH_URL and TMAPI_CLIENT_ID and run it again "
+                "for the real partner API")
+            return 0
         await upgrade(settings.database_url)  # partner-login may come before the first run
         engine = create_engine(settings.database_url)
         try:
@@ -119,10 +127,7 @@ async def partner_login(
             await engine.dispose()
         expires = pair.expires_at.strftime("%Y-%m-%d %H:%M UTC") if pair.expires_at else "unknown"
         say(f"{OK} token pair stored in the database (access token expires {expires})")
-        if settings.is_sandbox:
-            say("  note: set TMAPI_BASE_URL and TMAPI_AUTH_URL for the real partner API")
-        else:
-            say("  restart the bot so it uses the new pair")
+        say("  restart the bot so it uses the new pair")
         return 0
     return 1  # unreachable; keeps type checkers calm about the context manager
 

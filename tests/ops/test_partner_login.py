@@ -80,7 +80,7 @@ async def test_login_stores_the_pair(
         assert row is not None and row.refresh_token and row.expires_at is not None
 
 
-async def test_sandbox_mode_uses_a_temporary_sandbox(
+async def test_sandbox_mode_uses_a_temporary_sandbox_and_stores_nothing(
     make_settings: MakeSettings, session_factory: Factory
 ) -> None:
     settings = make_settings()  # TMAPI_BASE_URL empty
@@ -93,8 +93,13 @@ async def test_sandbox_mode_uses_a_temporary_sandbox(
         return await terminal.ask(prompt)
 
     assert await partner_login(settings, ask=ask, say=terminal.say) == 0
-    assert await _stored_access(session_factory) is not None
+    # A sandbox pair in the real database would win over the real environment tokens
+    # after switching to the real API: nothing is stored, and the operator is told so.
+    assert await _stored_access(session_factory) is None
     assert any("sandbox mode" in line for line in terminal.lines)
+    output = "\n".join(terminal.lines)
+    assert "login flow works" in output and "nothing was stored" in output
+    assert "token pair stored" not in output
 
 
 async def test_real_mode_needs_the_token_endpoint(
