@@ -122,6 +122,9 @@ class Consultation(Base):
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)
     start_attempted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # When the start (booking) was announced, at the first look after it: a later look with
+    # no change must not announce it again to recipients who appeared since.
+    announced_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)

@@ -128,16 +128,18 @@ class StatusProcessor:
         if current is None or current is RequestStatus.UNKNOWN:
             current = history[-1].status if history else None
         result.final = current is not None and current.is_final
-        await self._update_consultation(session, consultation, now, result.final)
+        first_look = await self._update_consultation(session, consultation, now, result.final)
 
         # The start event is stored by the wizard (source "start") without telling anyone:
-        # it is announced here, at the first refresh. The dedupe keys are the ones a web-hook
-        # would use, so it is told at most once however often this runs.
+        # it is announced here, at the first look only (the durable `announced_at` mark), so
+        # a later look with no change tells nobody — not a doctor account linked since, a
+        # coordinator who switched to "all", or the team chat under a migrated id.
         # A terminate through the bot is not the moment to announce a booking it ends.
         announce = [
             StatusChange(RequestStatus(e.status))
             for e in stored
-            if e.source is EventSource.START
+            if first_look
+            and e.source is EventSource.START
             and RequestStatus(e.status) is not RequestStatus.UNKNOWN
             and source is not EventSource.TERMINATE
         ]
@@ -168,15 +170,20 @@ class StatusProcessor:
         consultation: Consultation,
         now: datetime,
         final: bool,
-    ) -> None:
+    ) -> bool:
+        """Store the look; True when it is the first one since the start (to announce it)."""
         # `record` moved last_status with a Core UPDATE: reload before reading or writing.
         await session.refresh(consultation)
+        first_look = consultation.announced_at is None
+        if first_look:
+            consultation.announced_at = now
         consultation.last_seen_at = now
         if final:
             consultation.state = ConsultationState.FINAL
         elif consultation.state in (ConsultationState.STARTING, ConsultationState.UNKNOWN):
             consultation.state = ConsultationState.ACTIVE
         await session.flush()
+        return first_look
 
     async def _queue(
         self,

@@ -123,3 +123,35 @@ async def test_hook_before_the_partner_id_is_bound_is_kept(harness: Harness) -> 
     assert harness.worker is not None
     assert await harness.worker.run_once() == 0
     assert (await harness.consultation(row.id)).needs_refresh is True
+
+
+async def test_a_look_with_no_change_announces_nothing_to_late_recipients(
+    harness: Harness,
+) -> None:
+    """The booking is announced once, at the first look: a doctor account linked later, a
+    coordinator who switched to "all" and the team chat under a new id hear nothing stale."""
+    from bot.notifications.worker import fetch_and_apply
+    from storage.enums import EventSource, NotifyMode, Role
+    from storage.repositories import UserRepository
+
+    await harness.serve_receiver()
+    await harness.add_users()
+    local_id, partner_id = await harness.start()
+    await harness.sandbox.set_status(partner_id, "Processing")
+    assert harness.worker is not None
+    await harness.worker.run_once()
+    before = _keys(await harness.outbox())
+    assert f"cons:{local_id}:status:Registered:to:{DOCTOR_ACCOUNT}" in before
+    assert (await harness.consultation(local_id)).announced_at is not None
+
+    async with harness.session_factory() as session:
+        users = UserRepository(session)
+        await users.upsert(6002, role=Role.DOCTOR, display_name="Dr 2", doctor_id=101)
+        await users.set_notify_mode(COORDINATOR, NotifyMode.ALL)
+        await session.commit()
+    harness.team_chat_id = -100888  # the group migrated to a supergroup
+    result = await fetch_and_apply(
+        harness.session_factory, harness.api, harness.processor(), [local_id], EventSource.RECONCILE
+    )
+    assert (result.recorded, result.queued) == (0, 0)
+    assert _keys(await harness.outbox()) == before
