@@ -30,8 +30,10 @@ class NoticeKind(StrEnum):
     FINISHED = "finished"  # Processed: conclusion ready (button)
     FAILED = "failed"  # Unsuccessful: did not take place
     TERMINATED = "terminated"  # doctor: Unsuccessful because a coordinator terminated it
-    BOOKED = "booked"  # doctor: Registered
-    DELAYED = "delayed"  # doctor: Delayed (scheduled for later)
+    # Registered / Delayed: the doctor's "booked" / "postponed"; a coordinator in "all" mode
+    # gets them in a coordinator's wording (messages.py).
+    BOOKED = "booked"
+    DELAYED = "delayed"
     STATUS = "status"  # any other change, for "all"
     TEAM = "team"  # the team chat's short line
     CARD = "card"  # the coordinator's card, edited in place

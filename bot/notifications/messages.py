@@ -119,6 +119,19 @@ def render(
         return Rendered(t("notify-doctor-failed", **common))
     if kind is NoticeKind.TERMINATED:
         return Rendered(t("notify-doctor-terminated", **common))
+    if kind in (NoticeKind.BOOKED, NoticeKind.DELAYED) and notice.recipient.role.value == (
+        "coordinator"
+    ):
+        # A coordinator in "all" mode: the status change in their own words, not the
+        # doctor's "booked with you" / "postponed".
+        return Rendered(
+            t(
+                "notify-coordinator-scheduled",
+                when=_when(view, t, tz, now),
+                duration=_duration(view, t),
+                **common,
+            )
+        )
     if kind is NoticeKind.BOOKED:
         return Rendered(
             t(

@@ -119,3 +119,24 @@ def test_split_lines_and_hard_cut() -> None:
     word = "x" * 9000
     assert [len(p) for p in split_message(word, limit=4096)] == [4096, 4096, 808]
     assert split_message("short") == ["short"]
+
+
+@pytest.mark.parametrize("status", [S.REGISTERED, S.DELAYED])
+def test_coordinator_in_all_mode_gets_their_own_wording_not_the_doctors(
+    i18n: I18n, status: RequestStatus
+) -> None:
+    """Registered/Delayed in "all" mode: the coordinator is told of a status change, not
+    "a consultation is booked with you" / "postponed" as if they were the doctor."""
+    kind = K.BOOKED if status is S.REGISTERED else K.DELAYED
+    coordinator = Recipient(1, RecipientRole.COORDINATOR)
+    doctor = Recipient(2, RecipientRole.DOCTOR)
+    for lang in ("ru", "en"):
+        t = i18n.translator(lang)
+        theirs = render(Notice(kind, coordinator, status), VIEW, t, MSK, now=NOW).text
+        doctors = render(Notice(kind, doctor, status), VIEW, t, MSK, now=NOW).text
+        assert theirs != doctors
+        assert "Вам назначена" not in theirs and "booked with you" not in theirs
+        assert "перенесена" not in theirs and "is postponed" not in theirs
+        assert "3f2a9c1e" in theirs and "Иванов" in theirs and "Петров" in theirs
+        assert "15:30 МСК" in theirs or "15:30 MSK" in theirs
+        assert t(f"notify-status-{status.value}").lower() in theirs.lower()

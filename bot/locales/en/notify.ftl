@@ -22,6 +22,8 @@ notify-failed =
     ❌ Consultation { $short_id } did not take place (patient { $patient }, doctor { $doctor }).
     You can start it again.
 notify-status-changed = Consultation { $short_id } (patient { $patient }): { $status }.
+# Registered / Delayed for a coordinator in "all" mode (the doctor has their own wording).
+notify-coordinator-scheduled = 🗓 Consultation { $short_id } (patient { $patient }, doctor { $doctor }): { $status } — { $when }, { $duration }.
 
 notify-doctor-booked = 🗓 A consultation is booked with you: { $short_id }, { $when }, { $duration }. Patient { $patient }.
 notify-doctor-delayed = 🗓 Consultation { $short_id } is postponed: { $when }, { $duration }. Patient { $patient }.

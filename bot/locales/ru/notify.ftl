@@ -22,6 +22,8 @@ notify-failed =
     ❌ Консультация { $short_id } не состоялась (пациент { $patient }, врач { $doctor }).
     Её можно запустить заново.
 notify-status-changed = Консультация { $short_id } (пациент { $patient }): { $status }.
+# Registered / Delayed for a coordinator in "all" mode (the doctor has their own wording).
+notify-coordinator-scheduled = 🗓 Консультация { $short_id } (пациент { $patient }, врач { $doctor }): { $status } — { $when }, { $duration }.
 
 notify-doctor-booked = 🗓 Вам назначена консультация { $short_id }: { $when }, { $duration }. Пациент { $patient }.
 notify-doctor-delayed = 🗓 Консультация { $short_id } перенесена: { $when }, { $duration }. Пациент { $patient }.
