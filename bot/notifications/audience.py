@@ -62,6 +62,9 @@ class StatusChange:
     occurrence: int = 1
     # Unsuccessful because a coordinator terminated it through the bot.
     terminated: bool = False
+    # The status just before it (None: not known). Delayed right after Registered is how a
+    # scheduled booking looks: part of the booking, not a postponement.
+    after: RequestStatus | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +105,13 @@ def _personal_kind(recipient: Recipient, change: StatusChange) -> NoticeKind | N
             return NoticeKind.TERMINATED
         return NoticeKind.FAILED
     if recipient.mode is NotifyMode.MUTED:
+        return None
+    if (
+        recipient.role is RecipientRole.DOCTOR
+        and status is RequestStatus.DELAYED
+        and change.after is RequestStatus.REGISTERED
+    ):
+        # The doctor's "booked" already gave the time and duration (DESIGN lists only it).
         return None
     essentials = (
         _COORDINATOR_ESSENTIALS

@@ -105,6 +105,7 @@ class StatusProcessor:
         fresh = new_events(history, known)
         now = self.now()
         occurrences = _occurrences(history)
+        before = _previous(history, stored)
         terminated = (
             source is EventSource.TERMINATE
             or _terminated(callback)
@@ -121,6 +122,7 @@ class StatusProcessor:
                         status=event.status,
                         occurrence=occurrences.get(id(event), 1),
                         terminated=terminated and event.status is RequestStatus.UNSUCCESSFUL,
+                        after=before.get(id(event)),
                     )
                 )
 
@@ -305,6 +307,21 @@ def _occurrences(history: Sequence[NewEvent]) -> dict[int, int]:
     for event in history:
         counts[event.status] = counts.get(event.status, 0) + 1
         out[id(event)] = counts[event.status]
+    return out
+
+
+def _previous(history: Sequence[NewEvent], stored: Sequence[Any]) -> dict[int, RequestStatus]:
+    """id(event) → the status just before it: the previous history entry, or for the first
+    one (a history-less answer) the latest status already stored."""
+    out: dict[int, RequestStatus] = {}
+    last: RequestStatus | None = None
+    if stored:
+        latest = max(stored, key=lambda e: e.occurred_at)
+        last = RequestStatus(latest.status)
+    for event in history:
+        if last is not None:
+            out[id(event)] = last
+        last = event.status
     return out
 
 

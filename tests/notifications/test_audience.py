@@ -102,3 +102,22 @@ def test_dedupe_keys() -> None:
 
 def test_no_changes_no_notices() -> None:
     assert decide([], coordinator=COORD, doctors=[DOC_A], team_chat_id=TEAM, card_chat_id=1) == []
+
+
+def test_delayed_right_after_registered_is_part_of_the_booking_for_the_doctor() -> None:
+    """A scheduled booking goes Registered → Delayed: the doctor's "booked" already carries
+    the time, so no "postponed" follows it; a Delayed after anything else is a real
+    postponement and is told."""
+    all_mode = Recipient(chat_id=4, role=RecipientRole.DOCTOR, mode=NotifyMode.ALL)
+    booking = [StatusChange(S.REGISTERED), StatusChange(S.DELAYED, after=S.REGISTERED)]
+    chats = _per_chat(decide(booking, coordinator=COORD, doctors=[DOC_A, all_mode]))
+    assert chats[2] == chats[4] == [("booked", "Registered")]
+    # Told later, in a batch of its own (the start was announced at an earlier look).
+    alone = decide([StatusChange(S.DELAYED, after=S.REGISTERED)], coordinator=None, doctors=[DOC_A])
+    assert alone == []
+    moved = decide(
+        [StatusChange(S.DELAYED, occurrence=2, after=S.PRE_PROCESSING)],
+        coordinator=None,
+        doctors=[DOC_A],
+    )
+    assert _per_chat(moved) == {2: [("delayed", "Delayed")]}

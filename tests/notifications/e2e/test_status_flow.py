@@ -13,7 +13,8 @@ from storage.repositories import UserRepository
 from tests.notifications.e2e.conftest import Live
 from tests.notifications.harness import COORDINATOR, DOCTOR_ACCOUNT, TEAM_CHAT
 
-STEPS = ("PreProcessing", "Delayed", "Processing", "PostProcessing", "Processed")
+# The sandbox's own order for a scheduled start: Registered → Delayed → PreProcessing → …
+STEPS = ("Delayed", "PreProcessing", "Processing", "PostProcessing", "Processed")
 
 
 def _body(text: str) -> str:
@@ -37,7 +38,7 @@ async def _through_all_statuses(live: Live, report: str | None = None) -> tuple[
     for status in STEPS:
         await live.sandbox.set_status(partner_id, status)
     await live.tg.wait_for_messages(COORDINATOR, 3)
-    await live.tg.wait_for_messages(DOCTOR_ACCOUNT, 2)
+    await live.tg.wait_for_messages(DOCTOR_ACCOUNT, 1)
     await live.tg.wait_for_messages(TEAM_CHAT, 6)
     await _settle(live)
     return local_id, partner_id, card_id
@@ -67,14 +68,15 @@ async def test_whole_life_reaches_each_chat_once(live: Live) -> None:
     assert "Завершена" in card and "Петров Пётр Петрович" in card
 
     doctor = [_body(t) for t in live.texts(DOCTOR_ACCOUNT)]
-    assert len(doctor) == 2, doctor
+    # Only "booked" (with time and duration): the Delayed that directly follows Registered
+    # is how a scheduled booking looks, not a postponement.
+    assert len(doctor) == 1, doctor
     assert doctor[0].startswith(f"🗓 A consultation is booked with you: {sid}")
-    assert doctor[1].startswith(f"🗓 Consultation {sid} is postponed")
     assert "UTC" in doctor[0] or "MSK" in doctor[0]  # the time carries its zone
     assert "up to 30 min" in doctor[0]
 
     team = [_body(t) for t in live.texts(TEAM_CHAT)]
-    names = ["Зарегистрирована", "Подготовка", "Отложена", "Идёт звонок", "Завершение", "Завершена"]
+    names = ["Зарегистрирована", "Отложена", "Подготовка", "Идёт звонок", "Завершение", "Завершена"]
     assert team == [
         f"{sid} · {n} · врач Иванова Мария Сергеевна · координатор Анна Координатор" for n in names
     ]
