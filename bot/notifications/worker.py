@@ -387,33 +387,40 @@ class StatusWorker:
         """Drain the flagged consultations; the number of consultations refreshed."""
         refreshed = 0
         deferred: list[int] = []
-        while True:
-            async with self.session_factory() as session:
-                repo = ConsultationRepository(session)
-                ids = await repo.take_needing_refresh(self.batch_size)
-                if not ids:
-                    break
-                rows = await repo.get_many(ids)
-                await session.commit()
-            # The hook may come before the start call's answer bound the partner id: keep
-            # the flag for the next look instead of dropping it.
-            ready = [i for i in ids if rows.get(i) is not None and rows[i].partner_id]
-            deferred += [i for i in ids if rows.get(i) is not None and not rows[i].partner_id]
-            if not ready:
-                continue
-            try:
-                result = await fetch_and_apply(
-                    self.session_factory, self.api, self.processor, ready, EventSource.NOTIFICATION
-                )
-            except Exception:
-                log.exception("status_worker_batch_failed count=%d", len(ready))
-                await self._flag_again(ready)
-                raise
-            refreshed += len(ready)
-            if result.queued:
-                self.outbox_wake()
-        if deferred:
-            await self._flag_again(deferred)
+        try:
+            while True:
+                async with self.session_factory() as session:
+                    repo = ConsultationRepository(session)
+                    ids = await repo.take_needing_refresh(self.batch_size)
+                    if not ids:
+                        break
+                    rows = await repo.get_many(ids)
+                    await session.commit()
+                # The hook may come before the start call's answer bound the partner id:
+                # keep the flag for the next look instead of dropping it.
+                ready = [i for i in ids if rows.get(i) is not None and rows[i].partner_id]
+                deferred += [i for i in ids if rows.get(i) is not None and not rows[i].partner_id]
+                if not ready:
+                    continue
+                try:
+                    result = await fetch_and_apply(
+                        self.session_factory,
+                        self.api,
+                        self.processor,
+                        ready,
+                        EventSource.NOTIFICATION,
+                    )
+                except Exception:
+                    log.exception("status_worker_batch_failed count=%d", len(ready))
+                    await self._flag_again(ready)
+                    raise
+                refreshed += len(ready)
+                if result.queued:
+                    self.outbox_wake()
+        finally:
+            # Also when a batch raised: the held-back ids were taken off too.
+            if deferred:
+                await self._flag_again(deferred)
         return refreshed
 
     async def _flag_again(self, ids: list[int]) -> None:

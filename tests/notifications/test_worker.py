@@ -155,3 +155,32 @@ async def test_a_look_with_no_change_announces_nothing_to_late_recipients(
     )
     assert (result.recorded, result.queued) == (0, 0)
     assert _keys(await harness.outbox()) == before
+
+
+async def test_a_failed_batch_keeps_the_flags_of_the_ids_held_back(harness: Harness) -> None:
+    """A hook before the partner id was bound is held back; if the batch fetch of the other
+    ids then raises, the held-back flag must still be put back (not dropped)."""
+    import pytest
+
+    from api_client.errors import ApiError
+
+    await harness.serve_receiver()
+    await harness.add_users()
+    ready_id, partner_id = await harness.start()
+    await harness.sandbox.set_status(partner_id, "Processing")
+    async with harness.session_factory() as session:
+        pending = await ConsultationRepository(session).create_starting(
+            "tok_" + "b" * 30, coordinator_id=COORDINATOR, doctor_id=101
+        )
+        await session.commit()
+    async with httpx.AsyncClient() as http:
+        response = await http.get(f"{harness.hook_base}/hooks/callback/tok_{'b' * 30}")
+    assert response.status_code == 200
+    harness.sandbox.inject_fault(
+        "get_all", "error", status=400, type="bad_argument", value="ids", description="no"
+    )
+    assert harness.worker is not None
+    with pytest.raises(ApiError):
+        await harness.worker.run_once()
+    assert (await harness.consultation(ready_id)).needs_refresh is True
+    assert (await harness.consultation(pending.id)).needs_refresh is True
