@@ -2,11 +2,21 @@
 
 * Limits, as sliding windows (exact, unlike a token bucket that allows a double burst):
   ``global_rate`` messages per second overall, one per ``per_chat_interval`` per chat,
-  ``group_per_minute`` per group (negative chat ids).
+  ``group_per_minute`` per group (negative chat ids). What must stay under the limits is
+  when sends *arrive* at Telegram, which is somewhere between their start and their
+  completion here: a send occupies its windows from its start, as "in flight", and is
+  stamped when it completes; a new send may start only while the stamps of the last period
+  plus the sends in flight leave room. So no period of arrivals can hold more than the
+  limit however late requests leave or however long they take (stamping at the start let
+  a busy loop bunch arrivals past Telegram's limits). Waiters for the overall window queue
+  in order behind one lock, so slots go out evenly and no crowd wakes at once.
 * Order per chat: rows of one chat go through one worker, in id order; the storage claim
   never hands out a row while an older row of its chat is claimed or waiting.
-* ``TelegramRetryAfter``: every send pauses for ``retry_after`` and the row is retried
-  (inline while its claim lasts, else rescheduled) — not counted as a failure.
+* ``TelegramRetryAfter``: pauses what it must for ``retry_after`` and the row is retried
+  (inline while its claim lasts, else rescheduled) — not counted as a failure. A 429 for a
+  chat this sender has just written to (its per-chat or group limit) pauses that chat
+  only; one for a chat with no recent send, or a second chat refused within the pause,
+  is the overall limit and pauses every send.
 * Network errors and 5xx: rescheduled with exponential backoff (capped, jittered); the rest
   of that chat's batch is released so nothing overtakes the failed row.
 * 403 → the user is marked inactive and the chat's pending rows dead; 400 chat not found →
@@ -68,27 +78,41 @@ def utc_now() -> datetime:
 
 
 class SlidingWindow:
-    """At most ``limit`` events in any ``period`` seconds."""
+    """At most ``limit`` sends in any ``period`` seconds, counted by completion.
 
-    __slots__ = ("limit", "period", "stamps")
+    A send in flight counts as if it completed now (it may arrive at any moment); once
+    done it is stamped with its completion time, which is never before its arrival.
+    """
+
+    __slots__ = ("delivered_at", "in_flight", "limit", "period", "stamps")
 
     def __init__(self, limit: int, period: float) -> None:
         self.limit = limit
         self.period = period
         self.stamps: deque[float] = deque()
+        self.in_flight = 0
+        self.delivered_at: float | None = None  # last send that was not refused
 
-    def delay(self, now: float) -> float:
+    def delay(self, now: float) -> float | None:
+        """Seconds until one more send may start; None: not before a send in flight ends."""
         while self.stamps and self.stamps[0] <= now - self.period:
             self.stamps.popleft()
-        if len(self.stamps) < self.limit:
+        excess = len(self.stamps) + self.in_flight - self.limit + 1
+        if excess <= 0:
             return 0.0
-        return self.stamps[0] + self.period - now
+        if excess <= len(self.stamps):
+            return self.stamps[excess - 1] + self.period - now
+        return None
 
-    def record(self, now: float) -> None:
+    def begin(self) -> None:
+        self.in_flight += 1
+
+    def end(self, now: float) -> None:
+        self.in_flight -= 1
         self.stamps.append(now)
 
     def idle(self, now: float) -> bool:
-        return not self.stamps or self.stamps[-1] <= now - self.period
+        return self.in_flight == 0 and (not self.stamps or self.stamps[-1] <= now - self.period)
 
 
 @dataclass
@@ -106,6 +130,7 @@ class OutboxSender:
         clock: Clock = utc_now,
         global_rate: int = 25,
         per_chat_interval: float = 1.0,
+        per_chat_margin: float = 0.02,
         group_per_minute: int = 20,
         group_period: float = 60.0,
         lease: timedelta = timedelta(seconds=120),
@@ -123,6 +148,9 @@ class OutboxSender:
         self.session_factory = session_factory
         self.clock = clock
         self.per_chat_interval = per_chat_interval
+        # Completion → next start already spaces arrivals by the interval; the margin
+        # absorbs clock granularity at Telegram's end.
+        self.per_chat_margin = per_chat_margin
         self.lease = lease
         self.batch_size = batch_size
         self.max_in_flight = max_in_flight
@@ -138,8 +166,11 @@ class OutboxSender:
         self._group_period = group_period
         self._chat_windows: dict[int, SlidingWindow] = {}
         self._group_windows: dict[int, SlidingWindow] = {}
-        self._limit_lock = asyncio.Lock()
+        self._limit_lock = asyncio.Lock()  # FIFO: overall-window waiters go in turn
+        self._send_ended = asyncio.Event()
         self._paused_until = 0.0
+        self._chat_paused_until: dict[int, float] = {}
+        self._last_chat_429: tuple[int, float] | None = None  # (chat, when): to tell global
         self._wake = asyncio.Event()
         self._progress = asyncio.Event()
         self._stopping = False
@@ -302,7 +333,7 @@ class OutboxSender:
             try:
                 message_id = await self._send(row, edit_id)
             except TelegramRetryAfter as exc:
-                self._pause(exc.retry_after)
+                self._retry_after(row.chat_id, exc.retry_after)
                 log.warning("outbox_retry_after row_id=%s seconds=%s", row.id, exc.retry_after)
                 if self._lease_left(row, margin=exc.retry_after + 5):
                     continue
@@ -383,39 +414,107 @@ class OutboxSender:
     ) -> Response[TelegramType]:
         if not isinstance(method, SendMessage | EditMessageText):
             return await make_request(bot, method)
-        if _sending.get() is self and isinstance(method.chat_id, int):
-            # The rate windows are taken here, just before the network, so time spent
-            # earlier in the request chain cannot bunch sends up at Telegram's end.
-            await self._acquire(method.chat_id)
-        else:
+        chat_id = method.chat_id if isinstance(method.chat_id, int) else None
+        if _sending.get() is not self or chat_id is None:
             # A loop, not one sleep: another 429 may extend the pause meanwhile.
-            while (wait := self._paused_until - self._monotonic()) > 0:  # noqa: ASYNC110
+            while (wait := self._pause_left(chat_id)) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(wait)
-        return await make_request(bot, method)
+            return await make_request(bot, method)
+        # The rate windows are taken here, just before the network, so time spent earlier
+        # in the request chain cannot bunch sends up at Telegram's end; they are given
+        # back (stamped) when the request is over, whatever its outcome.
+        windows = await self._acquire(chat_id)
+        try:
+            response = await make_request(bot, method)
+            windows[0].delivered_at = self._monotonic()
+            return response
+        finally:
+            now = self._monotonic()
+            for window in windows:
+                window.end(now)
+            self._send_ended.set()
 
-    def _pause(self, seconds: float) -> None:
-        self._paused_until = max(self._paused_until, self._monotonic() + float(seconds))
+    def _pause(self, seconds: float, chat_id: int | None = None) -> None:
+        until = self._monotonic() + float(seconds)
+        if chat_id is None:
+            self._paused_until = max(self._paused_until, until)
+        else:
+            self._chat_paused_until[chat_id] = max(self._chat_paused_until.get(chat_id, 0), until)
 
-    async def _acquire(self, chat_id: int) -> None:
+    def _pause_left(self, chat_id: int | None) -> float:
+        now = self._monotonic()
+        wait = self._paused_until - now
+        if chat_id is not None:
+            wait = max(wait, self._chat_paused_until.get(chat_id, 0.0) - now)
+        return wait
+
+    def _retry_after(self, chat_id: int, seconds: float) -> None:
+        """Pause what a 429 for ``chat_id`` concerns: that chat, or every send."""
+        now = self._monotonic()
+        chat = self._chat_windows.get(chat_id)
+        # Only sends that got through count: a refused one is no evidence of the chat's use.
+        last = chat.delivered_at if chat is not None else None
+        recent = last is not None and now - last < 3 * max(self.per_chat_interval, 1.0)
+        if chat_id < 0 and (group := self._group_windows.get(chat_id)) is not None:
+            # A group's per-minute limit: delivered to lately, and its window half full.
+            recent = recent or (
+                last is not None
+                and now - last < group.period
+                and len(group.stamps) * 2 >= group.limit
+            )
+        previous = self._last_chat_429
+        other_chat_refused = (
+            previous is not None and previous[0] != chat_id and now - previous[1] < seconds
+        )
+        self._last_chat_429 = (chat_id, now)
+        if recent and not other_chat_refused:
+            # Its own limit: the other chats have nothing to wait for.
+            self._pause(seconds, chat_id)
+        else:
+            # Nothing sent here lately could have tripped a per-chat limit, or several chats
+            # are refused at once: the overall limit.
+            self._pause(seconds)
+
+    async def _acquire(self, chat_id: int) -> list[SlidingWindow]:
+        """Wait until a send to ``chat_id`` fits every window; it is then in flight in them."""
+        chat = self._chat_windows.get(chat_id)
+        if chat is None:
+            interval = self.per_chat_interval + self.per_chat_margin
+            chat = self._chat_windows[chat_id] = SlidingWindow(1, interval)
+        own = [chat]
+        if chat_id < 0:
+            group = self._group_windows.get(chat_id)
+            if group is None:
+                group = SlidingWindow(self._group_per_minute, self._group_period)
+                self._group_windows[chat_id] = group
+            own.append(group)
+        # The chat's own windows first, outside the lock: only this chat's worker sends to
+        # it, so they stay open while it queues for the overall window.
+        await self._wait_for(own, chat_id)
+        async with self._limit_lock:
+            await self._wait_for([self._global], chat_id)
+            # Pruning (under this lock) may have dropped them while idle: put them back.
+            self._chat_windows[chat_id] = chat
+            if chat_id < 0:
+                self._group_windows[chat_id] = own[1]
+            for window in (*own, self._global):
+                window.begin()
+            self._prune(self._monotonic())
+        return [*own, self._global]
+
+    async def _wait_for(self, windows: list[SlidingWindow], chat_id: int) -> None:
         while True:
-            async with self._limit_lock:
-                now = self._monotonic()
-                chat = self._chat_windows.get(chat_id)
-                if chat is None:
-                    chat = self._chat_windows[chat_id] = SlidingWindow(1, self.per_chat_interval)
-                windows = [self._global, chat]
-                if chat_id < 0:
-                    group = self._group_windows.get(chat_id)
-                    if group is None:
-                        group = SlidingWindow(self._group_per_minute, self._group_period)
-                        self._group_windows[chat_id] = group
-                    windows.append(group)
-                wait = max([self._paused_until - now, *(w.delay(now) for w in windows)])
-                if wait <= 0:
-                    for window in windows:
-                        window.record(now)
-                    self._prune(now)
-                    return
+            now = self._monotonic()
+            delays = [w.delay(now) for w in windows]
+            if any(d is None for d in delays):
+                # Full with sends in flight: the next one to end frees the way.
+                self._send_ended.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._send_ended.wait(), 1.0)
+                continue
+            wait = max([self._pause_left(chat_id), *(d for d in delays if d is not None)])
+            if wait <= 0:
+                return
             await asyncio.sleep(wait)
 
     def _prune(self, now: float) -> None:
@@ -425,6 +524,9 @@ class OutboxSender:
         if len(self._group_windows) > 1000:
             for key in [k for k, w in self._group_windows.items() if w.idle(now)]:
                 del self._group_windows[key]
+        if len(self._chat_paused_until) > 1000:
+            for key in [k for k, t in self._chat_paused_until.items() if t <= now]:
+                del self._chat_paused_until[key]
 
     def _lease_left(self, row: OutboxMessage, margin: float = 2.0) -> bool:
         if row.claimed_until is None:

@@ -269,3 +269,37 @@ async def test_wake_sends_without_polling_delay(
         assert time.monotonic() - started < 2.0  # far below max_idle: woken, not polled
     finally:
         await sender.stop()
+
+
+async def test_a_chat_429_pauses_that_chat_only(
+    fake_tg: FakeTelegram, bot: Bot, session_factory: SF
+) -> None:
+    # The fake's group limit is stricter than the sender's: the group's third message is
+    # refused for ~2 s. That is the group's own limit (it was just written to), so the
+    # private chats keep going meanwhile, and the group waits the whole retry_after.
+    limits = fake_tg.rate_limits
+    limits.enabled = True
+    limits.per_chat = Window(1, 0.01)
+    limits.per_group = Window(2, 2.0)
+    group = fake_tg.group(-901, "Group")
+    users = [fake_tg.user(1100 + i) for i in range(3)]
+    for i in range(3):
+        await enqueue(session_factory, group.chat_id, f"g{i}")
+    for n in range(4):
+        for u in users:
+            await enqueue(session_factory, u.id, f"{u.id}-{n}")
+    sender = OutboxSender(bot, session_factory, per_chat_interval=0.3)
+    log = RequestLog()
+    bot.session.middleware(log)
+    await run_until_drained(sender)
+
+    assert [plain(m.text) for m in group.bot_messages()] == ["g0", "g1", "g2"]
+    for u in users:
+        assert [plain(m.text) for m in u.bot_messages()] == [f"{u.id}-{n}" for n in range(4)]
+    refusals = [c for c in log.calls if c[4] is not None]
+    assert refusals and all(c[1] == group.chat_id for c in refusals)
+    for _, _, _, refused_at, retry_after in refusals:
+        assert retry_after is not None
+        inside = [c for c in log.calls if refused_at < c[2] < refused_at + retry_after - 0.01]
+        assert not [c for c in inside if c[1] == group.chat_id]
+        assert [c for c in inside if c[1] != group.chat_id]  # the others were not held up
