@@ -294,11 +294,51 @@ class Runtime:
 Step = Callable[[Runtime], Awaitable[None]]
 
 
-async def start_database(rt: Runtime) -> None:
-    from storage.db import create_engine, create_session_factory
+def _first_line(text: str, limit: int = 160) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line[:limit]
+
+
+async def check_database(url: str) -> None:
+    """Open (for SQLite: create) the database once, so a path that cannot be created, a
+    server that does not answer or refused credentials stop the start in one line naming
+    DATABASE_URL, before the migrations run (their own errors stay real errors)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from storage.db import create_engine
+
+    try:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+        finally:
+            await engine.dispose()
+    except OSError as exc:  # the SQLite directory, or the server's address
+        why = exc.strerror or str(exc)
+        raise ConfigError(
+            f"DATABASE_URL: the database cannot be opened ({type(exc).__name__}: "
+            f"{_first_line(why)})"
+        ) from None
+    except DBAPIError as exc:
+        orig = exc.orig if exc.orig is not None else exc
+        raise ConfigError(
+            f"DATABASE_URL: the database cannot be opened ({type(orig).__name__}: "
+            f"{_first_line(str(orig))})"
+        ) from None
+
+
+async def migrate_database(url: str) -> None:
     from storage.migrate import upgrade
 
-    await upgrade(rt.settings.database_url)
+    await check_database(url)
+    await upgrade(url)
+
+
+async def start_database(rt: Runtime) -> None:
+    from storage.db import create_engine, create_session_factory
+
+    await migrate_database(rt.settings.database_url)
     rt.engine = create_engine(rt.settings.database_url)
     rt.stack.push_async_callback(rt.engine.dispose)
     rt.session_factory = create_session_factory(rt.engine)
@@ -440,12 +480,39 @@ def install_demo_mark(
     bot.session.middleware(DemoMarkMiddleware(i18n, stored_language_lookup(session_factory)))
 
 
+async def _identity(bot: Bot, settings: Settings) -> Any:
+    """getMe, with the two ways an operator gets it wrong turned into one line each."""
+    from aiogram.exceptions import (
+        TelegramNetworkError,
+        TelegramNotFound,
+        TelegramUnauthorizedError,
+    )
+
+    url = settings.telegram_api_url
+    try:
+        return await bot.me()
+    except TelegramUnauthorizedError:
+        raise ConfigError(
+            "BOT_TOKEN was refused by Telegram (401 Unauthorized): "
+            "copy the token from @BotFather again"
+        ) from None
+    except TelegramNotFound:  # what Telegram answers a token of the wrong shape
+        raise ConfigError(
+            "BOT_TOKEN was refused by Telegram (404 Not Found): copy the token from @BotFather "
+            f"again, or check that TELEGRAM_API_URL {url} is a Bot API server"
+        ) from None
+    except TelegramNetworkError as exc:
+        # aiogram's message names the host only; the token (in the path) is masked anyway.
+        why = _first_line(exc.message).replace(settings.bot_token.get_secret_value(), "***")
+        raise ConfigError(f"TELEGRAM_API_URL {url} is unreachable ({why})") from None
+
+
 async def start_bot(rt: Runtime) -> None:
     rt.bot = make_bot(rt.settings)
     rt.stack.push_async_callback(rt.bot.session.close)
     if rt.settings.is_sandbox:
         install_demo_mark(rt.bot, rt.i18n, rt.require("session_factory"))
-    me = await rt.bot.me()
+    me = await _identity(rt.bot, rt.settings)
     log.info("bot_identity bot_id=%s username=%s", me.id, me.username)
 
 

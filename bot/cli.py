@@ -41,9 +41,9 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
-    from storage.migrate import upgrade
+    from bot.app import migrate_database
 
-    asyncio.run(upgrade(settings.database_url))
+    asyncio.run(migrate_database(settings.database_url))
     print("database is at the latest revision")
     return 0
 

@@ -8,7 +8,7 @@ print it and exit 2 without a traceback.
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -20,6 +20,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+_S = TypeVar("_S", bound="DatabaseSettings")
 
 
 class ConfigError(Exception):
@@ -66,7 +68,32 @@ def _check_redis_url(value: str) -> str:
     return value
 
 
-class Settings(BaseSettings):
+# The drivers installed with the bot (pyproject): any other URL would fail at the first
+# connection with an ImportError or "requires an async driver" deep inside SQLAlchemy.
+DATABASE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
+_DATABASE_HINT = "use sqlite+aiosqlite:///path/bot.db or postgresql+asyncpg://user:password@host/db"
+
+
+def _check_database_url(value: str) -> str:
+    # The message never repeats the whole value: a database URL often carries a password.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    value = value.strip()
+    try:
+        driver = make_url(value).drivername
+    except (ArgumentError, ValueError):
+        raise ValueError(f"DATABASE_URL is not a database URL; {_DATABASE_HINT}") from None
+    if driver not in DATABASE_DRIVERS:
+        raise ValueError(
+            f"DATABASE_URL names the driver {driver!r}, which the bot cannot use; {_DATABASE_HINT}"
+        )
+    return value
+
+
+class DatabaseSettings(BaseSettings):
+    """What `python -m bot migrate` needs, and nothing else (no BOT_TOKEN to migrate)."""
+
     model_config = SettingsConfigDict(
         env_file=".env",
         env_file_encoding="utf-8",
@@ -74,6 +101,15 @@ class Settings(BaseSettings):
         case_sensitive=False,
     )
 
+    database_url: str = "sqlite+aiosqlite:///data/bot.db"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        return _check_database_url(value)
+
+
+class Settings(DatabaseSettings):
     bot_token: SecretStr
     telegram_api_url: str = "https://api.telegram.org"
 
@@ -84,7 +120,6 @@ class Settings(BaseSettings):
     tmapi_auth_url: str = ""
     tmapi_phone_form: Literal["dotted", "bracket", "json"] = "dotted"
 
-    database_url: str = "sqlite+aiosqlite:///data/bot.db"
     redis_url: str = ""
 
     http_host: str = "0.0.0.0"
@@ -246,16 +281,29 @@ def _one_line(error: ValidationError) -> str:
     return f"{name}: {message}"
 
 
+def _load(
+    model: type[_S], env: dict[str, str] | None, env_file: str | None
+) -> _S:
+    try:
+        if env is not None:
+            # Only the given mapping: tests must not depend on the developer's shell or .env.
+            lowered = {k.lower(): v for k, v in env.items()}
+            return model.model_validate(lowered)
+        return model(_env_file=env_file)
+    except ValidationError as exc:
+        raise ConfigError(" ".join(_one_line(exc).split())) from None
+
+
 def load_settings(env: dict[str, str] | None = None, *, env_file: str | None = ".env") -> Settings:
     """Settings from ``env`` (tests) or the process environment and ``.env``.
 
     Raises ``ConfigError`` with a single-line message naming the variable.
     """
-    try:
-        if env is not None:
-            # Only the given mapping: tests must not depend on the developer's shell or .env.
-            lowered = {k.lower(): v for k, v in env.items()}
-            return Settings.model_validate(lowered)
-        return Settings(_env_file=env_file)  # type: ignore[call-arg]
-    except ValidationError as exc:
-        raise ConfigError(" ".join(_one_line(exc).split())) from None
+    return _load(Settings, env, env_file)
+
+
+def load_database_settings(
+    env: dict[str, str] | None = None, *, env_file: str | None = ".env"
+) -> DatabaseSettings:
+    """Only DATABASE_URL (for ``migrate``): the other settings, even malformed, do not matter."""
+    return _load(DatabaseSettings, env, env_file)
