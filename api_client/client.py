@@ -332,18 +332,28 @@ class PartnerApiClient:
         return [found[i] for i in wanted if i in found]
 
     def _url_batches(self, ids: list[str]) -> list[list[str]]:
+        """Split ids into the longest runs whose get-all URL fits in ``max_url_length``.
+
+        The length is kept as a running sum (O(n), not an O(n²) re-encoding of the whole URL
+        per id): each ``ids=<id>`` item is encoded on its own and adds its length plus one
+        ``&``; the rest of the URL is fixed except the digits of ``limit=len(batch)``.
+        """
+        # The URL with no ids and limit=0; its "0" is swapped for len(batch)'s digits.
+        fixed = self._list_url_length([]) - 1
         batches: list[list[str]] = []
         batch: list[str] = []
+        ids_length = 0  # the batch's "ids=…&" items, separators included
         for callback_id in ids:
-            candidate = [*batch, callback_id]
-            if self._list_url_length(candidate) <= self.max_url_length:
-                batch = candidate
+            item = len(str(httpx.QueryParams([("ids", callback_id)]))) + 1
+            if fixed + ids_length + item + len(str(len(batch) + 1)) <= self.max_url_length:
+                batch.append(callback_id)
+                ids_length += item
                 continue
             if not batch:
                 raise ValueError("a single id does not fit in max_url_length")
             batches.append(batch)
-            batch = [callback_id]
-            if self._list_url_length(batch) > self.max_url_length:
+            batch, ids_length = [callback_id], item
+            if fixed + ids_length + 1 > self.max_url_length:
                 raise ValueError("a single id does not fit in max_url_length")
         if batch:
             batches.append(batch)
