@@ -15,8 +15,15 @@ import asyncio
 import importlib
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
-from bot.settings import ConfigError, Settings, load_settings
+from bot.settings import (
+    ConfigError,
+    DatabaseSettings,
+    Settings,
+    load_database_settings,
+    load_settings,
+)
 
 EXIT_CONFIG = 2
 
@@ -40,7 +47,7 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+def _cmd_migrate(settings: DatabaseSettings, args: argparse.Namespace) -> int:
     from bot.app import migrate_database
 
     asyncio.run(migrate_database(settings.database_url))
@@ -48,10 +55,10 @@ def _cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _ops_command(name: str) -> Callable[[Settings, argparse.Namespace], int]:
+def _ops_command(name: str) -> Callable[[Any, argparse.Namespace], int]:
     module_name = "bot.ops." + name.replace("-", "_")
 
-    def command(settings: Settings, args: argparse.Namespace) -> int:
+    def command(settings: Any, args: argparse.Namespace) -> int:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -65,7 +72,11 @@ def _ops_command(name: str) -> Callable[[Settings, argparse.Namespace], int]:
     return command
 
 
-COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+# Each command gets Settings, except these: they touch only the database, so an operator
+# migrating or backing up on a host without the bot's token need not invent one.
+DATABASE_ONLY = frozenset({"migrate", "backup"})
+
+COMMANDS: dict[str, Callable[[Any, argparse.Namespace], int]] = {
     "run": _cmd_run,
     "migrate": _cmd_migrate,
     "check": _ops_command("check"),
@@ -78,7 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
     try:
-        settings = load_settings()
+        settings: DatabaseSettings = (
+            load_database_settings() if command in DATABASE_ONLY else load_settings()
+        )
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG

@@ -25,7 +25,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from bot.ops import FAIL, OK
-from bot.settings import Settings
+from bot.settings import DatabaseSettings
 
 Say = Callable[[str], None]
 
@@ -94,7 +94,7 @@ def _copy(source: Path, partial: Path, target: Path) -> int:
     return int(tables)
 
 
-def run_backup(settings: Settings, file: str | None, *, say: Say = print) -> int:
+def run_backup(settings: DatabaseSettings, file: str | None, *, say: Say = print) -> int:
     if not file:
         say(f"{FAIL} backup: give the file to write, e.g. python -m bot backup /backups/bot.db")
         return 2
@@ -114,7 +114,7 @@ def run_backup(settings: Settings, file: str | None, *, say: Say = print) -> int
     return 0
 
 
-def main(settings: Settings, args: argparse.Namespace) -> int:
+def main(settings: DatabaseSettings, args: argparse.Namespace) -> int:
     return run_backup(
         settings,
         getattr(args, "file", None),
