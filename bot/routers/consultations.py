@@ -231,7 +231,7 @@ async def _terminate(
     await query.answer()
     api = data["api"]
     try:
-        await api.terminate_callback(consultation.partner_id)
+        confirmed = await api.terminate_callback(consultation.partner_id)
     except Conflict:
         log.info("terminate_conflict consultation=%s", consultation.id)
         await _show(message, consultation, pos, data, header=t("list-already-finished"))
@@ -241,6 +241,13 @@ async def _terminate(
         reason = exc.user_message(t.lang)
         assert message is not None
         await message.answer(t("list-terminate-failed", reason=reason))
+        await _show(message, consultation, pos, data)
+        return False
+    if not confirmed:
+        # A 2xx with {"success": false}: the service did not terminate it.
+        log.info("terminate_refused consultation=%s", consultation.id)
+        assert message is not None
+        await message.answer(t("list-terminate-failed", reason=t("list-terminate-refused")))
         await _show(message, consultation, pos, data)
         return False
     # The same path as the web-hook that follows (StatusProcessor.apply, source terminate):
