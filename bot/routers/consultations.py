@@ -194,12 +194,9 @@ def _processor(data: dict[str, Any]) -> StatusProcessor:
     )
 
 
-def _terminated_answer(consultation: Consultation, fetched: card_view.Fetched) -> Callback:
-    """What the partner says after a successful terminate; if the look failed or lags, what
-    we know: it is Unsuccessful now (recorded at our clock; a later look matches it)."""
-    cb = fetched.callback
-    if cb is not None and cb.current_status is RequestStatus.UNSUCCESSFUL:
-        return cb
+def _terminated_answer(consultation: Consultation) -> Callback:
+    """What we know right after the service confirmed a terminate: it is Unsuccessful now
+    (recorded at our clock; the partner's own history entry matches it at a later look)."""
     return Callback.model_validate(
         {"id": consultation.partner_id, "status": {"id": RequestStatus.UNSUCCESSFUL.value}}
     )
@@ -230,6 +227,7 @@ async def _terminate(
         return True
     await query.answer()
     api = data["api"]
+    assert message is not None
     try:
         confirmed = await api.terminate_callback(consultation.partner_id)
     except Conflict:
@@ -238,23 +236,20 @@ async def _terminate(
         return True
     except PartnerApiError as exc:
         log.info("terminate_failed consultation=%s error=%s", consultation.id, type(exc).__name__)
-        reason = exc.user_message(t.lang)
-        assert message is not None
-        await message.answer(t("list-terminate-failed", reason=reason))
+        await message.answer(t("list-terminate-failed", reason=exc.user_message(t.lang)))
         await _show(message, consultation, pos, data)
         return False
     if not confirmed:
         # A 2xx with {"success": false}: the service did not terminate it.
         log.info("terminate_refused consultation=%s", consultation.id)
-        assert message is not None
         await message.answer(t("list-terminate-failed", reason=t("list-terminate-refused")))
         await _show(message, consultation, pos, data)
         return False
-    # The same path as the web-hook that follows (StatusProcessor.apply, source terminate):
-    # one event, and one dedupe key per recipient, so the doctor hears it once whichever
-    # of the two comes first. The coordinator pressing it sees this card, not a push.
-    fetched = await card_view.fetch(api, consultation)
-    assert message is not None
+    # Recorded at once, before the look below: the partner's web-hook may be processed by
+    # the worker meanwhile, and must find the terminate already stored (no news, so no
+    # "did not take place" pushed to the coordinator who pressed). The same path as that
+    # web-hook (StatusProcessor.apply, source terminate): one event, and one dedupe key per
+    # recipient, so the doctor hears it once whichever of the two comes first.
     drawn = (message.chat.id, message.message_id) == (
         consultation.card_chat_id,
         consultation.card_message_id,
@@ -262,12 +257,13 @@ async def _terminate(
     result = await _processor(data).apply(
         session,
         consultation,
-        _terminated_answer(consultation, fetched),
+        _terminated_answer(consultation),
         EventSource.TERMINATE,
         actor_chat_id=query.from_user.id,
         card_drawn=drawn,
     )
     await session.commit()
+    fetched = await card_view.fetch(api, consultation)
     if result.queued:
         data["outbox_wakeup"]()
     log.info(
