@@ -6,8 +6,8 @@ next job tick, a restart) finds the key taken and queues nothing, so admins hear
 incident once; a new incident (a new refresh token that fails, the next day's 402) has a
 new key.
 
-Recipients: ``ADMIN_IDS`` plus users stored with the admin role, each in their own language
-and time zone. Alerts never carry tokens or patient data.
+Recipients: the ids in ``ADMIN_IDS`` (a stored role=admin row outside it is no admin), each
+in their own language and time zone. Alerts never carry tokens or patient data.
 """
 
 from __future__ import annotations
@@ -85,11 +85,10 @@ async def alert_admins(
     kind = AlertKind(kind)
     i18n = i18n or I18n()
     now = now or _utcnow()
-    users = UserRepository(session)
-    stored_admins = {u.telegram_id: u for u in await users.admins()}
-    listed = await users.get_many(settings.admin_ids)
-    recipients = {**stored_admins, **listed}
-    chat_ids = sorted(set(settings.admin_ids) | set(stored_admins))
+    # Admins are the ids in ADMIN_IDS; a stored role=admin row left from an earlier
+    # ADMIN_IDS has no admin rights (bot/middlewares/access.py) and gets no alerts either.
+    recipients = await UserRepository(session).get_many(settings.admin_ids)
+    chat_ids = sorted(settings.admin_ids)
     outbox = OutboxRepository(session)
     queued = 0
     for chat_id in chat_ids:

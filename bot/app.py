@@ -601,17 +601,25 @@ async def start_components(rt: Runtime) -> None:
 async def set_commands(rt: Runtime) -> None:
     from aiogram.exceptions import TelegramAPIError
 
-    from bot.commands import set_admin_commands, set_default_commands
+    from bot.commands import reset_user_commands, set_admin_commands, set_default_commands
     from bot.i18n import language_of
     from storage.repositories.users import UserRepository
 
     bot = rt.require("bot")
     async with rt.require("session_factory")() as session:
-        known = await UserRepository(session).get_many(rt.settings.admin_ids)
+        users = UserRepository(session)
+        known = await users.get_many(rt.settings.admin_ids)
+        # Stored admins taken out of ADMIN_IDS have no rights any more: nor their menu.
+        former = sorted(
+            u.telegram_id for u in await users.admins()
+            if u.telegram_id not in rt.settings.admin_ids
+        )
     admins = [(i, language_of(known.get(i))) for i in sorted(rt.settings.admin_ids)]
     try:
         await set_default_commands(bot, rt.i18n)
         await set_admin_commands(bot, rt.i18n, admins)
+        for telegram_id in former:
+            await reset_user_commands(bot, telegram_id)
     except TelegramAPIError as exc:  # a menu is not worth refusing to start over
         log.warning("set_commands_failed error=%s", type(exc).__name__)
 

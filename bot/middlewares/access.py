@@ -140,6 +140,13 @@ async def _load_user(
     repo = UserRepository(session)
     db_user = await repo.get(tg_user.id)
     if tg_user.id not in admin_ids:
+        if db_user is not None and role_of(db_user) == Role.ADMIN.value:
+            # Taken out of ADMIN_IDS: no admin rights, and no other role to fall back on,
+            # so no access. The row is kept, not demoted: putting the id back (or a replica
+            # still on the old ADMIN_IDS) restores the rights without losing zone/language,
+            # and an invite link can still make them a coordinator or doctor.
+            log.info("former_admin_refused user_id=%s", tg_user.id)
+            return None
         return db_user
     if db_user is None or role_of(db_user) != Role.ADMIN.value:
         # ADMIN_IDS is the operator's word: it outranks a role stored earlier.
