@@ -32,7 +32,7 @@ class ResponseTypeCache(BaseSession):
     def response_type(self, returning: Any) -> type[Response[Any]]:
         found = self.response_types.get(returning)
         if found is None:
-            found = self.response_types[returning] = Response[returning]  # type: ignore[valid-type]
+            found = self.response_types[returning] = Response[returning]
         return found
 
     def check_response(

@@ -60,6 +60,8 @@ class SqlStorage(BaseStorage):
                 {**values, "updated_at": now},
             )
         )
+        if values.get("state") is not None or values.get("data", "{}") != "{}":
+            return  # the row now holds something: the clean-up below cannot match it
         # An empty record is the same as none: keep the table to live conversations.
         await session.execute(
             delete(FsmRecord).where(
