@@ -17,10 +17,11 @@ from typing import Any
 from aiogram import Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import ExceptionTypeFilter
-from aiogram.types import ErrorEvent
+from aiogram.types import CallbackQuery, ErrorEvent
 from aiogram_dialog import DialogManager
 from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent, UnknownState
 
+from bot.dialogs import answered as answered_queries
 from bot.i18n import I18n, Translator
 from bot.routers.fallback import help_text
 
@@ -63,16 +64,34 @@ def _translator(data: dict[str, Any]) -> Translator:
     return i18n.translator(None)
 
 
-async def _tell(event: ErrorEvent, text: str, *, alert: str | None = None) -> None:
+async def _answer_query(query: CallbackQuery, text: str, data: dict[str, Any]) -> bool:
+    """Show ``text`` as the press's alert; False when the query can no longer carry it."""
+    answered = data.get(answered_queries.KEY)
+    if isinstance(answered, answered_queries.AnsweredQueries) and answered.consume(query.id):
+        return False  # answered early (bot/dialogs/answered.py): a second answer is refused
+    try:
+        await query.answer(text, show_alert=True)
+    except TelegramAPIError:  # answered by the handler itself, or too old
+        return False
+    return True
+
+
+async def _tell(
+    event: ErrorEvent, text: str, data: dict[str, Any], *, alert: str | None = None
+) -> None:
     update = event.update
-    with contextlib.suppress(TelegramAPIError):
-        if update.callback_query is not None:
-            await update.callback_query.answer(alert or text, show_alert=True)
-            if alert is None:
-                return
-            if update.callback_query.message is not None:
-                await update.callback_query.message.answer(text)
-        elif update.message is not None:
+    query = update.callback_query
+    if query is not None:
+        if await _answer_query(query, alert or text, data) and alert is None:
+            return
+        # The alert could not be shown (or there is more to say): a chat message, never
+        # silence. The press's own chat, else the user's private chat.
+        chat_id = query.message.chat.id if query.message is not None else query.from_user.id
+        with contextlib.suppress(TelegramAPIError):
+            if query.bot is not None:
+                await query.bot.send_message(chat_id, text)
+    elif update.message is not None:
+        with contextlib.suppress(TelegramAPIError):
             await update.message.answer(text)
 
 
@@ -95,7 +114,7 @@ def setup() -> Router:
             with contextlib.suppress(Exception):
                 await manager.reset_stack()
         text = f"{t('error-stale-dialog')}\n\n{help_text(t, data.get('user'))}"
-        await _tell(event, text, alert=t("error-stale-button"))
+        await _tell(event, text, data, alert=t("error-stale-button"))
 
     @router.errors(ExceptionTypeFilter(TelegramBadRequest))
     async def on_bad_request(event: ErrorEvent, **data: Any) -> Any:
@@ -115,6 +134,6 @@ def setup() -> Router:
             type(exc).__name__,
             _where(exc),
         )
-        await _tell(event, _translator(data)("error-apology"))
+        await _tell(event, _translator(data)("error-apology"), data)
 
     return router
