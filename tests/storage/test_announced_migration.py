@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import text
 
 from storage.db import create_engine
 from storage.migrate import upgrade
 
-_NOW = "2026-11-27 10:00:00+00:00"
+# A datetime, not a string: asyncpg binds timestamptz parameters only from datetimes.
+_NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
 
 async def test_0003_marks_consultations_seen_since_their_start(db_url: str) -> None:
