@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 import phonenumbers
@@ -34,7 +35,9 @@ def parse_phone(text: str | None, default_region: str = DEFAULT_REGION) -> Parse
     Raises ``InputError`` with one of ``wizard-phone-error-{empty,not-a-number,too-short,
     too-long,invalid}``.
     """
-    raw = (text or "").strip()
+    # Numbers pasted from contacts or messengers carry invisible direction marks and the
+    # like (U+200E, U+202A…, U+2066…: Unicode category Cf); they are not part of the number.
+    raw = "".join(ch for ch in (text or "") if unicodedata.category(ch) != "Cf").strip()
     if not raw:
         raise InputError("wizard-phone-error-empty")
     if not _ALLOWED.match(raw):

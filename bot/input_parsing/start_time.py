@@ -40,6 +40,8 @@ _FILLER = {"в", "во", "at", "on", ","}
 _TIME = re.compile(r"(?<![\d.:])(\d{1,2}):(\d{2})(?![\d:])")
 _ISO_DATE = re.compile(r"(?<![\d.])(\d{4})-(\d{1,2})-(\d{1,2})(?![\d])")
 _DOT_DATE = re.compile(r"(?<![\d.:])(\d{1,2})[./](\d{1,2})(?:[./](\d{4}|\d{2}))?(?![\d:])")
+# "15.30": hours and minutes with a dot, as many people type them (see _dotted_time).
+_DOT_TIME = re.compile(r"(?<![\d.:/])(\d{1,2})\.(\d{2})(?![\d.:/])")
 _RELATIVE = re.compile(rf"^(?:через|in)\s+(\d+)\s*(?:(?P<h>{_HOURS})|(?P<m>{_MINUTES}))$")
 
 
@@ -111,7 +113,7 @@ def parse_start_time(
         return check_start_time(_ceil_minute(utc_now + delta), utc_now, max_days=max_days)
 
     rest = raw
-    time_match = _TIME.search(rest)
+    time_match = _TIME.search(rest) or _dotted_time(rest)
     if not time_match:
         if _ISO_DATE.search(rest) or _DOT_DATE.search(rest) or _has_day_word(rest):
             raise InputError("wizard-time-error-no-time")
@@ -189,6 +191,18 @@ def check_start_time(
     if moment - utc_now > timedelta(days=max_days):
         raise InputError("wizard-time-error-too-far", max_days=max_days)
     return moment
+
+
+def _dotted_time(text: str) -> re.Match[str] | None:
+    """``15.30`` as a time when the text has no ``15:30``: the last H.MM that is a valid
+    time (``28.11 15.30``: the date first, the time last; ``28.11`` alone stays a date)."""
+    found = list(_DOT_TIME.finditer(text))
+    for match in reversed(found):
+        if int(match.group(1)) <= 23 and int(match.group(2)) <= 59:
+            return match
+    if len(found) == 1 and int(found[0].group(1)) <= 23:
+        return found[0]  # "15.75": a time with wrong minutes (refused as not understood)
+    return None
 
 
 def _cut(text: str, match: re.Match[str]) -> str:

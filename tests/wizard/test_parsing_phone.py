@@ -90,3 +90,18 @@ def test_mask(e164: str, masked: str) -> None:
 def test_format_stored() -> None:
     assert format_phone("+79099708593") == "+7 909 970-85-93"
     assert format_phone("garbage") == "garbage"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\u200e+7 909 970-85-93\u200e",  # left-to-right marks from a contact
+        "\u202a+7 (909) 970-85-93\u202c",  # embedding marks (WhatsApp)
+        "\u2066+79099708593\u2069",  # isolates
+        "+7\u00a0909\u00a0970\u201185\u201193",  # no-break spaces and hyphens
+        "\ufeff89099708593",  # a byte-order mark
+    ],
+)
+def test_invisible_format_characters_are_ignored(text: str) -> None:
+    parsed = parse_phone(text)
+    assert (parsed.e164, parsed.code, parsed.number, parsed.display) == RU

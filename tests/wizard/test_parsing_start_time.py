@@ -188,3 +188,32 @@ def test_check_start_time() -> None:
         check_start_time(utc(2026, 11, 27, 8, 0), NOW)
     with pytest.raises(ValueError):
         parse_start_time("10:00", MSK, datetime(2026, 1, 1))  # naive now is a bug
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("15.30", utc(2026, 11, 27, 12, 30)),  # hours.minutes: today in Moscow
+        ("завтра 10.00", utc(2026, 11, 28, 7, 0)),
+        ("tomorrow 9.05", utc(2026, 11, 28, 6, 5)),
+        ("28.11 15.30", utc(2026, 11, 28, 12, 30)),  # the date first, the time last
+        ("28.11.2026 15.30", utc(2026, 11, 28, 12, 30)),
+        ("2026-11-28 15.30", utc(2026, 11, 28, 12, 30)),
+    ],
+)
+def test_dotted_hours_and_minutes(text: str, expected: datetime) -> None:
+    assert parse_start_time(text, MSK, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("28.11", "wizard-time-error-no-time"),  # a date alone: 28 is no hour
+        ("09.30", "wizard-time-error-past-today"),  # a time today that has passed
+        ("15.75", "wizard-time-error-not-understood"),
+    ],
+)
+def test_dotted_forms_refused_with_the_right_reason(text: str, reason: str) -> None:
+    with pytest.raises(InputError) as info:
+        parse_start_time(text, MSK, NOW)
+    assert info.value.reason == reason
