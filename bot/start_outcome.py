@@ -12,12 +12,22 @@ import logging
 from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from api_client.client import PartnerApiClient
 from api_client.models import Callback
+from storage.repositories.audit import AuditRepository
 
 log = logging.getLogger(__name__)
 
 MATCH_WINDOW = timedelta(minutes=1)
+STARTED_ACTION = "consultation_started"
+
+
+async def record_start(session: AsyncSession, actor_id: int | None, consultation_id: int) -> None:
+    """The audit entry of a start (ids only), when the start call returned or a start with a
+    lost answer was found and bound. The caller commits."""
+    await AuditRepository(session).add(actor_id, STARTED_ACTION, f"consultation:{consultation_id}")
 
 
 def is_same_start(

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -48,6 +49,9 @@ class Env:
     dp: Dispatcher | None = None
     # Routers a test adds in front of the wizard (e.g. a button starting it prefilled).
     test_routers: list[Callable[[], Router]] = field(default_factory=list)
+    # The wizard's clock (middleware data "clock"): move it to let a chosen time pass.
+    clock_offset: timedelta = timedelta(0)
+    handle_as_tasks: bool = False  # True: updates of one batch are handled concurrently
 
     @property
     def sandbox(self) -> Any:
@@ -56,8 +60,11 @@ class Env:
     def user(self, user_id: int = COORDINATOR_ID, language_code: str = "ru") -> FakeUser:
         return self.tg.user(user_id, first_name="Коорд", language_code=language_code)
 
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.clock_offset
+
     def build_dispatcher(self) -> Dispatcher:
-        return create_dispatcher(
+        dp = create_dispatcher(
             settings=self.settings,
             api=self.api,
             session_factory=self.session_factory,
@@ -65,11 +72,15 @@ class Env:
             outbox_wakeup=lambda: self.wakeups.append(1),
             extra_routers=[*(make() for make in self.test_routers), start_callback.setup()],
         )
+        dp["clock"] = self.now
+        return dp
 
     async def start_polling(self) -> None:
         self.dp = self.build_dispatcher()
         self._polling = AsyncExitStack()
-        await self._polling.enter_async_context(run_polling(self.dp, self.bot))
+        await self._polling.enter_async_context(
+            run_polling(self.dp, self.bot, handle_as_tasks=self.handle_as_tasks)
+        )
 
     async def stop_polling(self) -> None:
         await self._polling.aclose()

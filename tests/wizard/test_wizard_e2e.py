@@ -180,8 +180,16 @@ async def test_repeated_phone_warns(env: Env) -> None:
     await u.press(DOCTOR_102)
     await u.send_text("8 (909) 970 85 93")  # the same phone in another form
     warning = text(u)
-    assert "уже есть консультация" in warning and f"№{first.id}" in warning
-    assert u.buttons() == [CONTINUE, CHANGE_PHONE, CANCEL]
+    sid = (first.partner_id or "").split("-")[0][:8]
+    assert "уже есть консультация" in warning and f"консультация {sid}:" in warning
+    assert "Иванова Мария Петровна" in warning and "Начало: сейчас" in warning
+    assert f"№{first.id}" not in warning
+    assert u.buttons() == [f"📄 Открыть карточку {sid}", CONTINUE, CHANGE_PHONE, CANCEL]
+    await u.press(f"📄 Открыть карточку {sid}")
+    card, again = u.bot_messages()[-2:]
+    assert card.content.startswith(f"Консультация {sid}") and "Зарегистрирована" in card.content
+    assert card.button_texts == ["🔄 Обновить", "⛔ Прервать"]
+    assert "уже есть консультация" in again.content  # the warning again, below the card
     await u.press(CHANGE_PHONE)
     assert ASK_PHONE in text(u)
     await u.send_text("9099708593")
@@ -412,7 +420,7 @@ async def test_english_coordinator(env: Env) -> None:
     await u.press(DOCTOR_101)
     await u.send_text(PHONE)
     await u.send_text(NAME)
-    await u.press("⚡ Now, nothing else")
+    await u.press("⚡ Now → to confirmation")
     assert "Check and confirm" in text(u) and "Cost: 40 RUB per minute" in text(u)
 
 
@@ -423,7 +431,9 @@ async def test_doctor_directory_marks_unavailable(env: Env) -> None:
     assert "⛔ Васильева Ольга Николаевна · Дерматолог" in buttons
     assert "⛔ Соколов Игорь Михайлович · Эндокринолог" in buttons
     assert "звонки к этому врачу сейчас недоступны" in text(u)
-    await u.press(">")  # the second page of the directory
+    assert u.buttons()[-4:] == ["◀", "1/3", "▶", CANCEL]
+    await u.press("▶")  # the second page of the directory
+    assert "2/3" in u.buttons()
     assert any("Гастроэнтеролог" in b for b in u.buttons())
     assert not any(b.rsplit(" · ", 1)[-1] == "Терапевт" and "Иванова" in b for b in u.buttons())
 

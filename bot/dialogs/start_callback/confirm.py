@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import logging
 import secrets
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
@@ -38,16 +39,20 @@ from api_client.errors import (
     NotFound,
     OutcomeUnknown,
     PartnerApiError,
+    ServerError,
 )
 from api_client.models import Callback, Phone, RequestStatus
 from bot.alerts import alert_insufficient_funds
 from bot.dialogs.answered import answer_early
+from bot.dialogs.start_callback import handlers
 from bot.dialogs.start_callback import state as S
 from bot.dialogs.start_callback.getters import utcnow
 from bot.i18n import Translator
+from bot.input_parsing.errors import InputError
+from bot.input_parsing.start_time import check_start_time
 from bot.rendering.card import CardView, CardViewer, render_card
 from bot.settings import Settings
-from bot.start_outcome import find_started
+from bot.start_outcome import find_started, record_start
 from bot.states import StartCallbackSG as SG
 from storage.enums import ConsultationState, EventSource
 from storage.models import Consultation
@@ -96,7 +101,20 @@ async def _start(callback: CallbackQuery, manager: DialogManager) -> None:
     session: AsyncSession = md["session"]
     bot: Bot = md["bot"]
     chat_id = callback.message.chat.id if callback.message else callback.from_user.id
+    missing = S.first_missing(data)
+    if missing is not None:  # never reached through the steps; a safe way back if it is
+        await manager.switch_to(missing)
+        return
     begin_at = S.begin_at_of(data)
+    if begin_at is not None:
+        # "In 15 min" left on the summary for 20 minutes is in the past now.
+        try:
+            check_start_time(begin_at, handlers.now_of(manager))
+        except InputError as exc:
+            handlers.set_input_error(manager, exc)
+            data[S.EDITING] = True
+            await manager.switch_to(SG.start_time)
+            return
     attachment_meta: dict[str, Any] | None = data.get(S.ATTACHMENT)
     doctor_id = int(data[S.DOCTOR_ID])
     phone_e164: str = data[S.PHONE]
@@ -117,9 +135,25 @@ async def _start(callback: CallbackQuery, manager: DialogManager) -> None:
     )
     attempted_at = record.start_attempted_at or utcnow()
     await session.commit()
+
+    # The phone is checked again here, after our record is committed: a wizard started at
+    # the time step (Repeat, Reschedule) never passed the phone step, and of two
+    # coordinators confirming the same phone at once the later one sees the other's record.
+    warning = await handlers.phone_warning(
+        session, phone_e164, data.get(S.PHONE_DISPLAY) or phone_e164, data, exclude_id=record.id
+    )
+    if warning is not None:
+        await session.delete(record)  # never called: nothing to keep
+        await session.commit()
+        log.info("wizard start held: the phone has an open consultation")
+        data[S.PHONE_WARNING] = warning
+        data[S.EDITING] = True  # "Continue anyway" returns to the summary
+        await manager.switch_to(SG.phone_warning)
+        return
     log.info("wizard start consultation_id=%s doctor_id=%s", record.id, doctor_id)
 
     # 2. The call, once.
+    started: Callback | None = None
     try:
         attachment = None
         if attachment_meta:
@@ -139,22 +173,70 @@ async def _start(callback: CallbackQuery, manager: DialogManager) -> None:
                 attachment=attachment,
                 notification_url=settings.hook_url(token),
             )
-    except OutcomeUnknown:
-        await _outcome_unknown(manager, record, attempted_at, chat_id)
-        return
+    except (OutcomeUnknown, ServerError) as exc:
+        # A 500 on a POST that is not idempotent may have created it: as unknown as a
+        # lost answer, and checked against get-all before anyone may try again.
+        name = type(exc).__name__
+        log.warning("wizard start outcome unknown consultation_id=%s: %s", record.id, name)
     except PartnerApiError as exc:
         await repo.set_state(record.id, ConsultationState.FAILED)
         await session.commit()
         await _upstream_error(manager, exc, record.id)
         return
 
-    # 3. Bind, record the first status, show the card, and let the notifications worker
-    # announce the start now (the doctor's "booked") rather than at its next look.
-    await _bind(session, record, started, EventSource.START)
-    await session.commit()
-    await _send_card(manager, record.id, chat_id, started)
-    _wake_notifications(manager)
-    await manager.done()
+    # 3. From here on a consultation may exist: whatever fails next, the wizard is closed so
+    # its Confirm cannot call the patient again.
+    try:
+        if started is None:
+            await _outcome_unknown(manager, record, attempted_at, chat_id)
+        else:
+            await _started(manager, record, started, chat_id)
+    finally:
+        await _close(manager)
+
+
+async def _close(manager: DialogManager) -> None:
+    if manager.has_context():
+        await manager.done()
+
+
+async def _started(
+    manager: DialogManager, record: Consultation, started: Callback, chat_id: int
+) -> None:
+    """Audit, bind, record the first status, show the card, and let the notifications worker
+    announce the start now (the doctor's "booked") rather than at its next look."""
+    session: AsyncSession = manager.middleware_data["session"]
+    try:
+        # Its own commit: the start is on record even if the bind below fails.
+        await record_start(session, record.coordinator_id, record.id)
+        await session.commit()
+        await _bind(session, record, started, EventSource.START)
+        await session.commit()
+        await _send_card(manager, record.id, chat_id, started)
+        _wake_notifications(manager)
+    except Exception as exc:
+        await _card_failed(manager, record.id, chat_id, exc)
+
+
+async def _card_failed(
+    manager: DialogManager, consultation_id: int, chat_id: int, exc: BaseException
+) -> None:
+    """The consultation was (or may have been) started but its card is not shown: one line
+    pointing to /list. A record left ``starting`` is settled by the reconcile job."""
+    log.error(
+        "wizard card not shown consultation_id=%s: %s", consultation_id, type(exc).__name__
+    )
+    md = manager.middleware_data
+    session: AsyncSession = md["session"]
+    with suppress(Exception):
+        await session.rollback()
+    await _close(manager)
+    t: Translator = md["t"]
+    bot: Bot = md["bot"]
+    try:
+        await bot.send_message(chat_id, t("wizard-card-failed"))
+    except Exception as send_exc:
+        log.error("wizard fallback line not sent: %s", type(send_exc).__name__)
 
 
 class _nullcontext:
@@ -267,11 +349,13 @@ async def _outcome_unknown(
     session: AsyncSession = md["session"]
     api: PartnerApiClient = md["api"]
     repo = ConsultationRepository(session)
-    await repo.set_state(record.id, ConsultationState.UNKNOWN)
-    await session.commit()
-    log.warning("wizard start outcome unknown consultation_id=%s", record.id)
-    await _send_card(manager, record.id, chat_id)
-    await manager.done()
+    try:
+        await repo.set_state(record.id, ConsultationState.UNKNOWN)
+        await session.commit()
+        await _send_card(manager, record.id, chat_id)
+    except Exception as exc:
+        await _card_failed(manager, record.id, chat_id, exc)
+    await _close(manager)
     try:
         found = await find_started(
             api,
@@ -287,9 +371,14 @@ async def _outcome_unknown(
     # Found at once: this is still the wizard's start (source "start"), so the worker
     # announces it like any other start.
     if await _bind(session, record, found, EventSource.START):
+        await record_start(session, record.coordinator_id, record.id)
         await session.commit()
-        await _edit_card(manager, record.id, found)
         _wake_notifications(manager)
+        try:
+            await _edit_card(manager, record.id, found)
+        except Exception as exc:
+            name = type(exc).__name__
+            log.error("wizard card not edited consultation_id=%s: %s", record.id, name)
 
 
 async def _upstream_error(
@@ -307,6 +396,9 @@ async def _upstream_error(
         if chat is not None:
             await bot.send_message(chat.id, t("wizard-funds-stop"))
         return
+    if isinstance(exc, Conflict):
+        # The generic 409 sentence talks of a consultation's state; here nothing exists yet.
+        message = t("wizard-start-conflict")
     if isinstance(exc, Conflict | LimitExceeded):
         data[S.RETRY_ERROR] = message
         await manager.switch_to(SG.retry)

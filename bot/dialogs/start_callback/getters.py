@@ -29,6 +29,7 @@ def escape(text: str) -> str:
 log = logging.getLogger(__name__)
 
 DIRECTORY_LIMIT = 200
+DOCTORS_PER_PAGE = 6
 LABEL_LIMIT = 60
 
 
@@ -128,32 +129,53 @@ async def doctor_getter(
     doctors = data[S.DOCTORS]
     return {
         **_common(dialog_manager),
+        # Reached from Edit or after a refusal: Back returns to the summary.
+        "editing": bool(data.get(S.EDITING)) and S.is_complete(data),
         "doctors": doctors,
         "has_doctors": bool(doctors),
+        "doctors_paged": len(doctors) > DOCTORS_PER_PAGE,
         "no_doctors": not doctors,
         "any_unavailable": any(d["unavailable"] for d in doctors),
     }
 
 
+def _unavailable(data: dict[str, Any]) -> bool:
+    return bool(data.get(S.DOCTOR_UNAVAILABLE))
+
+
 async def phone_getter(dialog_manager: DialogManager, t: Translator, **_: Any) -> dict[str, Any]:
-    return {**_common(dialog_manager), "doctor": _doctor_text(dialog_manager.dialog_data, t)}
+    data = dialog_manager.dialog_data
+    return {
+        **_common(dialog_manager),
+        "doctor": _doctor_text(data, t),
+        "doctor_unavailable": _unavailable(data),
+    }
 
 
 async def phone_warning_getter(
-    dialog_manager: DialogManager, t: Translator, **_: Any
+    dialog_manager: DialogManager, t: Translator, tz: ZoneInfo, **_: Any
 ) -> dict[str, Any]:
     data = dialog_manager.dialog_data
     warning = data.get(S.PHONE_WARNING) or {}
     what = (
         t("wizard-phone-warning-unknown")
-        if warning.get("state") == "unknown"
+        if warning.get("state") in ("unknown", "starting")
         else t("wizard-phone-warning-active")
     )
+    begin = warning.get("begin_at")
+    doctor = warning.get("doctor")
     return {
         **_common(dialog_manager),
-        "phone": data.get(S.PHONE_DISPLAY, ""),
+        "phone": warning.get("display") or data.get(S.PHONE_DISPLAY, ""),
         "what": what,
-        "consultation_id": str(warning.get("consultation_id", "")),
+        # The card's short id (the partner's, or "#7" before it is known), as lists show it.
+        "short_id": escape(str(warning.get("short_id", ""))),
+        "doctor": escape(doctor)
+        if doctor
+        else t("wizard-doctor-unnamed", doctor_id=warning.get("doctor_id") or 0),
+        "start": format_local(datetime.fromisoformat(begin), tz, t.lang, with_date=True)
+        if begin
+        else t("wizard-start-now"),
     }
 
 
@@ -221,6 +243,7 @@ async def summary_getter(
         "doctor": _doctor_text(data, t),
         "cost": cost or "",
         "has_cost": bool(cost),
+        "doctor_unavailable": _unavailable(data),
         "phone": data.get(S.PHONE_DISPLAY, ""),
         "name": escape(data.get(S.NAME, "")),
         "start": start_text(data, t, tz),

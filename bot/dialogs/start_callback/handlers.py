@@ -40,6 +40,7 @@ from bot.input_parsing.start_time import (
     parse_start_time,
     quick_start,
 )
+from bot.rendering.card import CardView, CardViewer, render_card, short_id
 from bot.settings import Settings
 from bot.states import StartCallbackSG as SG
 from storage.repositories.consultations import ConsultationRepository
@@ -242,33 +243,90 @@ async def on_phone_input(message: Message, widget: MessageInput, manager: Dialog
     except InputError as exc:
         set_input_error(manager, exc)
         return
-    data = manager.dialog_data
-    data[S.PHONE] = phone.e164
-    data[S.PHONE_DISPLAY] = phone.display
-    data.pop(S.PHONE_WARNING, None)
     session: AsyncSession = manager.middleware_data["session"]
-    open_ones = await ConsultationRepository(session).active_or_unknown_by_phone(phone.e164)
-    if open_ones:
-        first = open_ones[0]
-        data[S.PHONE_WARNING] = {
-            "consultation_id": first.id,
-            "state": str(getattr(first.state, "value", first.state)),
-        }
+    data = manager.dialog_data
+    data.pop(S.PHONE_WARNING, None)
+    warning = await phone_warning(session, phone.e164, phone.display, data)
+    if warning is not None:
+        # Held in the warning until "Continue anyway": "Change phone" keeps the phone the
+        # wizard had (an edit that is abandoned loses nothing).
+        data[S.PHONE_WARNING] = warning
         await manager.switch_to(SG.phone_warning)
         return
+    data[S.PHONE] = phone.e164
+    data[S.PHONE_DISPLAY] = phone.display
     await go_next(manager)
+
+
+async def phone_warning(
+    session: AsyncSession,
+    phone_e164: str,
+    display: str,
+    data: dict[str, Any],
+    *,
+    exclude_id: int | None = None,
+) -> dict[str, Any] | None:
+    """The warning for a phone that has open consultations (starting, active, unknown) the
+    coordinator has not gone past yet in this wizard; None when there is nothing to say."""
+    open_ones = [
+        c
+        for c in await ConsultationRepository(session).active_or_unknown_by_phone(phone_e164)
+        if c.id != exclude_id
+    ]
+    acknowledged = set(data.get(S.PHONE_ACK) or ())
+    if not open_ones or {c.id for c in open_ones} <= acknowledged:
+        return None
+    first = open_ones[0]  # the newest
+    return {
+        "phone": phone_e164,
+        "display": display,
+        "ids": [c.id for c in open_ones],
+        "consultation_id": first.id,
+        "state": str(getattr(first.state, "value", first.state)),
+        "short_id": short_id(CardView.of(first)),
+        "doctor": first.doctor_name,
+        "doctor_id": first.doctor_id,
+        "begin_at": first.begin_at.isoformat() if first.begin_at else None,
+    }
 
 
 async def on_phone_continue(
     callback: CallbackQuery, button: Button, manager: DialogManager
 ) -> None:
+    data = manager.dialog_data
+    warning = data.pop(S.PHONE_WARNING, None) or {}
+    if warning.get("phone"):
+        data[S.PHONE] = warning["phone"]
+        data[S.PHONE_DISPLAY] = warning["display"]
+    acknowledged = set(data.get(S.PHONE_ACK) or ())
+    data[S.PHONE_ACK] = sorted(acknowledged | set(warning.get("ids") or ()))
     await go_next(manager)
 
 
 async def on_phone_change(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
-    manager.dialog_data.pop(S.PHONE, None)
-    manager.dialog_data.pop(S.PHONE_DISPLAY, None)
+    # The warned phone was never taken; the one the wizard had (if any) stays.
+    manager.dialog_data.pop(S.PHONE_WARNING, None)
     await manager.switch_to(SG.phone)
+
+
+async def on_phone_open_card(
+    callback: CallbackQuery, button: Button, manager: DialogManager
+) -> None:
+    """Show the existing consultation's card as a new message (with the card's own buttons),
+    and the warning again below it: the wizard's message is not turned into the card."""
+    await answer_early(callback, manager.middleware_data)
+    warning = manager.dialog_data.get(S.PHONE_WARNING) or {}
+    session: AsyncSession = manager.middleware_data["session"]
+    record = await ConsultationRepository(session).get(int(warning.get("consultation_id") or 0))
+    if record is None or callback.message is None:
+        return
+    md = manager.middleware_data
+    viewer = CardViewer.of(md.get("user"), private=True)
+    text, markup = render_card(CardView.of(record), md["t"], md["tz"], viewer)
+    await callback.bot.send_message(  # type: ignore[union-attr]
+        callback.message.chat.id, text, reply_markup=markup
+    )
+    manager.show_mode = ShowMode.SEND
 
 
 # ---------------------------------------------------------------------------- name
@@ -290,7 +348,7 @@ async def on_input_error(
 # ---------------------------------------------------------------------------- start time
 
 
-def _now(manager: DialogManager) -> datetime:
+def now_of(manager: DialogManager) -> datetime:
     clock = manager.middleware_data.get("clock")
     return clock() if callable(clock) else utcnow()
 
@@ -301,24 +359,24 @@ def _set_begin(manager: DialogManager, begin: datetime | None) -> None:
 
 async def on_quick_time(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
     option = QuickStart((button.widget_id or "").removeprefix("t_"))
-    _set_begin(manager, quick_start(option, _tz(manager), _now(manager)))
+    _set_begin(manager, quick_start(option, _tz(manager), now_of(manager)))
     await go_next(manager)
 
 
 async def on_now_nothing_else(
     callback: CallbackQuery, button: Button, manager: DialogManager
 ) -> None:
-    """The short path: start now, no duration limit, no attachment → the summary."""
-    data = manager.dialog_data
-    data[S.BEGIN_AT] = None
-    data[S.DURATION] = None
-    data[S.ATTACHMENT] = None
-    await manager.switch_to(SG.summary)
+    """The short path: start now and skip the duration and attachment steps → the summary.
+
+    Whatever is already set (a duration from Repeat, an attachment chosen before an Edit)
+    stays: the button skips steps, it does not clear them."""
+    manager.dialog_data[S.BEGIN_AT] = None
+    await manager.switch_to(S.first_missing(manager.dialog_data) or SG.summary)
 
 
 async def on_time_typed(message: Message, widget: MessageInput, manager: DialogManager) -> None:
     try:
-        begin = parse_start_time(message.text, _tz(manager), _now(manager))
+        begin = parse_start_time(message.text, _tz(manager), now_of(manager))
     except InputError as exc:
         set_input_error(manager, exc)
         return
@@ -327,7 +385,7 @@ async def on_time_typed(message: Message, widget: MessageInput, manager: DialogM
 
 
 def calendar_bounds(manager: DialogManager) -> tuple[date, date]:
-    today = _now(manager).astimezone(_tz(manager)).date()
+    today = now_of(manager).astimezone(_tz(manager)).date()
     return today, today + timedelta(days=MAX_DAYS_AHEAD)
 
 
@@ -362,7 +420,7 @@ async def on_clock_changed(
     tz = _tz(dialog_manager)
     try:
         begin = local_to_utc(datetime.combine(date.fromisoformat(picked), value), tz)
-        begin = check_start_time(begin, _now(dialog_manager))
+        begin = check_start_time(begin, now_of(dialog_manager))
     except InputError as exc:
         set_input_error(dialog_manager, exc)
         return

@@ -16,7 +16,11 @@ DOCTOR_UNAVAILABLE = "doctor_unavailable"
 DOCTORS = "doctors"  # cached button list: [{"id", "label"}]
 PHONE = "phone"  # E.164
 PHONE_DISPLAY = "phone_display"
-PHONE_WARNING = "phone_warning"  # {"consultation_id", "state"}
+# The warning shown before a possible second call: {"phone", "display", "ids" (the open
+# consultations of that phone), "consultation_id", "state", "short_id", "doctor", "start"}.
+# The phone in it becomes the wizard's phone only on "Continue anyway".
+PHONE_WARNING = "phone_warning"
+PHONE_ACK = "phone_ack"  # ids of open consultations the coordinator chose to go past
 NAME = "patient_name"
 BEGIN_AT = "begin_at"  # ISO UTC string; absent/None = now
 DURATION = "duration_min"
@@ -50,8 +54,8 @@ PREFILL_KEYS = ("doctor_id", "doctor_name", "phone", "patient_name", "duration_m
 
 
 def next_state(current: State, data: dict[str, Any]) -> State:
-    """Where a step goes once its value is set: the summary when editing."""
-    if data.get(EDITING):
+    """Where a step goes once its value is set: the summary when editing (and complete)."""
+    if data.get(EDITING) and is_complete(data):
         return SG.summary
     for state in SEQUENCE:
         if state.state == current.state:
@@ -61,14 +65,31 @@ def next_state(current: State, data: dict[str, Any]) -> State:
     return next_state(parent, data) if parent is not None else SG.summary
 
 
+REQUIRED = (DOCTOR_ID, PHONE, NAME)
+
+
+def is_complete(data: dict[str, Any]) -> bool:
+    """Everything Confirm needs is set (the summary may be shown)."""
+    return all(data.get(key) for key in REQUIRED)
+
+
+def first_missing(data: dict[str, Any]) -> State | None:
+    """The first step whose required value is missing (None: Confirm has what it needs)."""
+    for key, state in zip(REQUIRED, (SG.doctor, SG.phone, SG.name), strict=True):
+        if not data.get(key):
+            return state
+    return None
+
+
 def previous_state(current: State, data: dict[str, Any]) -> State | None:
-    """Back: a sub-step returns to its parent; while editing a step returns to the summary."""
+    """Back: a sub-step returns to its parent; while editing a step returns to the summary
+    (only when everything the summary needs is set, else the step before it)."""
     parent = PARENT.get(current.state)
     if parent is not None:
         if current.state in (SG.edit.state, SG.retry.state):
             return SG.summary
         return parent
-    if data.get(EDITING) and current.state != SG.summary.state:
+    if data.get(EDITING) and current.state != SG.summary.state and is_complete(data):
         return SG.summary
     for state in SEQUENCE:
         if state.state == current.state:

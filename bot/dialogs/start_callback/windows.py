@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from aiogram.enums import ContentType
@@ -15,25 +16,35 @@ from aiogram_dialog.widgets.kbd import (
     Calendar,
     CalendarUserConfig,
     Column,
+    CurrentPage,
     Group,
     Keyboard,
+    NextPage,
+    PrevPage,
     Row,
     ScrollingGroup,
     Select,
     SwitchTo,
     TimeSelect,
 )
-from aiogram_dialog.widgets.text import Format, Text
+from aiogram_dialog.widgets.kbd.calendar_kbd import (
+    CalendarDaysView,
+    CalendarMonthView,
+    CalendarScope,
+    CalendarScopeView,
+    CalendarYearsView,
+)
+from aiogram_dialog.widgets.text import Const, Format, Text
 
 from bot.dialogs.commands import let_commands_through
-from bot.dialogs.i18n_widgets import I18nText
+from bot.dialogs.i18n_widgets import I18nText, translator_of
 from bot.dialogs.start_callback import confirm, getters, handlers
 from bot.input_parsing.duration import parse_duration
 from bot.input_parsing.patient_name import parse_patient_name
 from bot.input_parsing.start_time import QuickStart
 from bot.states import StartCallbackSG as SG
 
-DOCTORS_PER_PAGE = 6
+DOCTORS_PER_PAGE = getters.DOCTORS_PER_PAGE
 
 
 def _back() -> Button:
@@ -80,16 +91,63 @@ def _quick_time(option: QuickStart) -> Button:
     return Button(I18nText(f"wizard-btn-{key}"), id=f"t_{key}", on_click=handlers.on_quick_time)
 
 
+class _CalendarText(Text):
+    """A calendar label in the coordinator's language: aiogram-dialog's defaults format
+    dates with the server's locale ("November 2026", "Mon")."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    async def _render_text(self, data: dict[str, Any], manager: DialogManager) -> str:
+        t = translator_of(manager)
+        if self.kind in ("zoom", "years"):
+            return t("wizard-cal-months" if self.kind == "zoom" else "wizard-cal-years")
+        day: date = data["date"]
+        if self.kind == "weekday":
+            return t("wizard-cal-weekday", day=day.isoweekday())
+        month = t("wizard-cal-month", month=day.month)
+        return {
+            "header": f"🗓 {month} {day.year}",
+            "prev": f"◀ {month}",
+            "next": f"{month} ▶",
+            "month": month,
+            "this_month": f"[ {month} ]",
+        }[self.kind]
+
+
 class ZonedCalendar(Calendar):
-    """Calendar in the coordinator's own zone (not the server's), limited to the booking
-    window: today … MAX_DAYS_AHEAD.
+    """Calendar in the coordinator's own zone (not the server's) and language, limited to
+    the booking window: today … MAX_DAYS_AHEAD.
 
     aiogram-dialog renders the blank cells around a month as ``text=" "`` with
     ``callback_data=""``; the Bot API refuses a blank button ("text buttons are unallowed in
-    the inline keyboard"), so they become "·" with a no-op item id.
+    the inline keyboard"), so they become a braille blank (U+2800: not whitespace to the Bot
+    API, empty to the eye) with a no-op item id.
     """
 
     NOOP = "-"
+    BLANK = "\u2800"
+
+    def _init_views(self) -> dict[CalendarScope, CalendarScopeView]:
+        callback = self._item_callback_data
+        return {
+            CalendarScope.DAYS: CalendarDaysView(
+                callback,
+                weekday_text=_CalendarText("weekday"),
+                header_text=_CalendarText("header"),
+                zoom_out_text=_CalendarText("zoom"),
+                next_month_text=_CalendarText("next"),
+                prev_month_text=_CalendarText("prev"),
+            ),
+            CalendarScope.MONTHS: CalendarMonthView(
+                callback,
+                month_text=_CalendarText("month"),
+                this_month_text=_CalendarText("this_month"),
+                zoom_out_text=_CalendarText("years"),
+            ),
+            CalendarScope.YEARS: CalendarYearsView(callback),
+        }
 
     async def _get_user_config(self, data: dict[str, Any], manager: DialogManager) -> Any:
         first, last = handlers.calendar_bounds(manager)
@@ -102,7 +160,9 @@ class ZonedCalendar(Calendar):
         noop = self._item_callback_data(self.NOOP)
         return [
             [
-                b.model_copy(update={"text": b.text.strip() or "·", "callback_data": noop})
+                b.model_copy(
+                    update={"text": b.text.strip() or self.BLANK, "callback_data": noop}
+                )
                 if isinstance(b, InlineKeyboardButton)
                 and (not b.callback_data or not b.text.strip())
                 else b
@@ -138,10 +198,22 @@ doctor_window = _step(
         id="docs",
         width=1,
         height=DOCTORS_PER_PAGE,
-        hide_on_single_page=True,
+        hide_pager=True,  # aiogram-dialog's own pager reads "1 < 1 > 3"
+    ),
+    Row(
+        PrevPage(scroll="docs", text=Const("◀")),
+        CurrentPage(scroll="docs", text=Format("{current_page1}/{pages}")),
+        NextPage(scroll="docs", text=Const("▶")),
+        when="doctors_paged",
     ),
     MessageInput(handlers.on_doctor_typed, content_types=ContentType.TEXT),
-    nav=_cancel(),  # the first step: nothing to go back to
+    # The first step has nothing to go back to, except the summary when editing.
+    nav=Row(
+        Button(
+            I18nText("wizard-btn-back"), id="back", on_click=handlers.on_back, when="editing"
+        ),
+        _cancel(),
+    ),
     getter=getters.doctor_getter,
 )
 
@@ -149,6 +221,7 @@ phone_window = _step(
     SG.phone,
     _ERROR,
     I18nText("wizard-phone-ask"),
+    I18nText("wizard-doctor-unavailable-note", when="doctor_unavailable"),
     MessageInput(handlers.on_phone_input, content_types=[ContentType.TEXT, ContentType.CONTACT]),
     getter=getters.phone_getter,
 )
@@ -157,6 +230,9 @@ phone_warning_window = _step(
     SG.phone_warning,
     _ERROR,
     I18nText("wizard-phone-warning"),
+    Button(
+        I18nText("wizard-btn-open-card"), id="phone_card", on_click=handlers.on_phone_open_card
+    ),
     Button(
         I18nText("wizard-btn-continue-anyway"), id="phone_go", on_click=handlers.on_phone_continue
     ),
@@ -263,6 +339,7 @@ summary_window = _step(
     _ERROR,
     I18nText("wizard-summary"),
     I18nText("wizard-summary-cost", when="has_cost"),
+    I18nText("wizard-summary-unavailable", when="doctor_unavailable"),
     Button(I18nText("wizard-btn-confirm"), id="confirm", on_click=confirm.on_confirm),
     SwitchTo(I18nText("wizard-btn-edit"), id="edit", state=SG.edit),
     getter=getters.summary_getter,

@@ -4,8 +4,8 @@
 wizard-btn-back = ◀ Back
 wizard-btn-cancel = ✖ Cancel
 wizard-btn-skip = Skip ▶
-wizard-btn-now = Now
-wizard-btn-now-nothing-else = ⚡ Now, nothing else
+wizard-btn-now = Now, then duration
+wizard-btn-now-nothing-else = ⚡ Now → to confirmation
 wizard-btn-in15 = In 15 min
 wizard-btn-in60 = In 1 hour
 wizard-btn-tomorrow9 = Tomorrow 09:00
@@ -13,6 +13,7 @@ wizard-btn-pick-date = 📅 Pick a date
 wizard-btn-minutes = { $minutes } min
 wizard-btn-continue-anyway = Continue anyway
 wizard-btn-change-phone = Change phone
+wizard-btn-open-card = 📄 Open card { $short_id }
 wizard-btn-confirm = ✅ Confirm
 wizard-btn-edit = ✏ Edit
 wizard-btn-edit-doctor = Doctor
@@ -46,13 +47,15 @@ wizard-phone-error-not-a-number = That does not look like a phone number: only d
 wizard-phone-error-too-short = Too few digits. Type the full number, e.g. +7 909 970-85-93.
 wizard-phone-error-too-long = Too many digits (more than 15). Check the number.
 wizard-phone-error-invalid = No such phone number exists. Check it; for another country start with "+" and the country code.
-wizard-phone-warning = ⚠ The number { $phone } already has a consultation: { $what } (#{ $consultation_id }).
+wizard-phone-warning = ⚠ The number { $phone } already has consultation { $short_id }: { $what }.
+    Doctor: { $doctor }. Start: { $start }.
     A patient must not be called twice by mistake. Continue?
 wizard-phone-warning-active = in progress or scheduled
 wizard-phone-warning-unknown = its start outcome is being checked
 
 wizard-name-ask = Phone: { $phone }
     Step 3: the patient's full name.
+    Type the patient's full name, e.g. Anna Smith.
 wizard-name-error-empty = Type the patient's full name.
 wizard-name-error-too-short = The name is too short: at least { $min } letters.
 wizard-name-error-too-long = The name is too long: at most { $max } characters.
@@ -60,9 +63,10 @@ wizard-name-error-bad-char = The character "{ $char }" is not allowed in a name.
 wizard-name-error-no-letters = A name needs letters.
 
 wizard-time-ask = Patient: { $name }
-    Step 4: when to start? Now by default.
-    Or type a time ({ $zone }): 15:30, 28.11 15:30, tomorrow 10:00.
-wizard-time-current = Chosen now: { $start }
+    Step 4: when to start?
+    "⚡ Now → to confirmation" starts the call right after you confirm and skips the duration and attachment steps.
+    Or pick a button, or type a time ({ $zone }): 15:30, 28.11 15:30, tomorrow 10:00.
+wizard-time-current = Chosen: { $start }
 wizard-time-pick-date = Pick a date ({ $zone }):
 wizard-time-pick-clock = Date: { $date }. Pick the hour and minutes ({ $zone }):
 wizard-time-error-empty = Type a time, e.g. 15:30 or tomorrow 10:00.
@@ -115,7 +119,7 @@ wizard-funds-stop = The partner account has insufficient funds — the consultat
 wizard-try-again = { $error } Press Confirm to try again.
 
 ## Consultation card (bot/rendering/card.py)
-card-title = <b>Consultation #{ $consultation_id }</b>
+card-title = <b>Consultation { $consultation_id }</b>
 card-status = Status: { $status }
 card-doctor = Doctor: { $doctor }
 card-patient = Patient: { $name }, { $phone }
@@ -129,3 +133,35 @@ card-failed = ✖ Not started.
 card-status-none = —
 card-btn-refresh = 🔄 Refresh
 card-btn-terminate = ⛔ Terminate
+
+## Added: notes, calendar, refusals
+wizard-doctor-unavailable-note = ⛔ Callbacks with this doctor are unavailable right now: the start will most likely be refused. You can go back and pick another doctor.
+wizard-summary-unavailable = ⛔ Callbacks with this doctor are unavailable right now: the start will most likely be refused. Pick another doctor with "✏ Edit".
+wizard-start-conflict = The doctor is not taking callbacks right now — pick another doctor or time.
+wizard-card-failed = The consultation was started, but its card could not be shown — find it in /list. No need to start it again.
+wizard-card-failed-unknown = The service's answer was lost: checking whether the consultation started. Its card could not be shown — see /list. Do not start it again.
+wizard-cal-months = 🗓 Months
+wizard-cal-years = 🗓 Years
+wizard-cal-month = { $month ->
+    [1] January
+    [2] February
+    [3] March
+    [4] April
+    [5] May
+    [6] June
+    [7] July
+    [8] August
+    [9] September
+    [10] October
+    [11] November
+   *[12] December
+}
+wizard-cal-weekday = { $day ->
+    [1] Mon
+    [2] Tue
+    [3] Wed
+    [4] Thu
+    [5] Fri
+    [6] Sat
+   *[7] Sun
+}

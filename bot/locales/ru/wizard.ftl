@@ -4,8 +4,8 @@
 wizard-btn-back = ◀ Назад
 wizard-btn-cancel = ✖ Отмена
 wizard-btn-skip = Пропустить ▶
-wizard-btn-now = Сейчас
-wizard-btn-now-nothing-else = ⚡ Сейчас, больше ничего
+wizard-btn-now = Сейчас, затем длительность
+wizard-btn-now-nothing-else = ⚡ Сейчас → к подтверждению
 wizard-btn-in15 = Через 15 мин
 wizard-btn-in60 = Через 1 час
 wizard-btn-tomorrow9 = Завтра 09:00
@@ -13,6 +13,7 @@ wizard-btn-pick-date = 📅 Выбрать дату
 wizard-btn-minutes = { $minutes } мин
 wizard-btn-continue-anyway = Всё равно продолжить
 wizard-btn-change-phone = Изменить телефон
+wizard-btn-open-card = 📄 Открыть карточку { $short_id }
 wizard-btn-confirm = ✅ Подтвердить
 wizard-btn-edit = ✏ Изменить
 wizard-btn-edit-doctor = Врач
@@ -46,13 +47,15 @@ wizard-phone-error-not-a-number = Это не похоже на телефон: 
 wizard-phone-error-too-short = В номере слишком мало цифр. Нужен полный номер, например +7 909 970-85-93.
 wizard-phone-error-too-long = В номере слишком много цифр (больше 15). Проверьте номер.
 wizard-phone-error-invalid = Такого номера не существует. Проверьте номер; для другой страны начните с «+» и кода страны.
-wizard-phone-warning = ⚠ У номера { $phone } уже есть консультация: { $what } (№{ $consultation_id }).
+wizard-phone-warning = ⚠ У номера { $phone } уже есть консультация { $short_id }: { $what }.
+    Врач: { $doctor }. Начало: { $start }.
     Пациенту не должны позвонить дважды по ошибке. Продолжить?
 wizard-phone-warning-active = идёт или запланирована
 wizard-phone-warning-unknown = исход запуска проверяется
 
 wizard-name-ask = Телефон: { $phone }
     Шаг 3: ФИО пациента.
+    Напишите ФИО пациента полностью, например: Иванова Анна Сергеевна.
 wizard-name-error-empty = Напишите ФИО пациента.
 wizard-name-error-too-short = ФИО слишком короткое: нужно хотя бы { $min } буквы.
 wizard-name-error-too-long = ФИО слишком длинное: не больше { $max } символов.
@@ -60,9 +63,10 @@ wizard-name-error-bad-char = В ФИО недопустим символ «{ $ch
 wizard-name-error-no-letters = В ФИО должны быть буквы.
 
 wizard-time-ask = Пациент: { $name }
-    Шаг 4: когда начать? По умолчанию — сейчас.
-    Или напишите время ({ $zone }): 15:30, 28.11 15:30, завтра 10:00.
-wizard-time-current = Сейчас выбрано: { $start }
+    Шаг 4: когда начать?
+    «⚡ Сейчас → к подтверждению» — звонок сразу после подтверждения, шаги длительности и вложения пропускаются.
+    Или выберите кнопкой, или напишите время ({ $zone }): 15:30, 28.11 15:30, завтра 10:00.
+wizard-time-current = Выбрано: { $start }
 wizard-time-pick-date = Выберите дату ({ $zone }):
 wizard-time-pick-clock = Дата: { $date }. Выберите час и минуты ({ $zone }):
 wizard-time-error-empty = Напишите время, например 15:30 или завтра 10:00.
@@ -115,7 +119,7 @@ wizard-funds-stop = На счёте партнёра недостаточно с
 wizard-try-again = { $error } Нажмите «Подтвердить», чтобы попробовать снова.
 
 ## Consultation card (bot/rendering/card.py)
-card-title = <b>Консультация №{ $consultation_id }</b>
+card-title = <b>Консультация { $consultation_id }</b>
 card-status = Статус: { $status }
 card-doctor = Врач: { $doctor }
 card-patient = Пациент: { $name }, { $phone }
@@ -129,3 +133,35 @@ card-failed = ✖ Не запущена.
 card-status-none = —
 card-btn-refresh = 🔄 Обновить
 card-btn-terminate = ⛔ Прервать
+
+## Added: notes, calendar, refusals
+wizard-doctor-unavailable-note = ⛔ Звонки к этому врачу сейчас недоступны: запуск, скорее всего, не пройдёт. Можно вернуться и выбрать другого врача.
+wizard-summary-unavailable = ⛔ Звонки к этому врачу сейчас недоступны: запуск, скорее всего, не пройдёт. Другого врача можно выбрать через «✏ Изменить».
+wizard-start-conflict = Врач сейчас не принимает обратные звонки — выберите другого врача или время.
+wizard-card-failed = Консультация запущена, но её карточку показать не удалось — найдите её в /list. Запускать заново не нужно.
+wizard-card-failed-unknown = Ответ сервиса потерялся: проверяем, запущена ли консультация. Карточку показать не удалось — смотрите /list. Не запускайте её повторно.
+wizard-cal-months = 🗓 Месяцы
+wizard-cal-years = 🗓 Годы
+wizard-cal-month = { $month ->
+    [1] Январь
+    [2] Февраль
+    [3] Март
+    [4] Апрель
+    [5] Май
+    [6] Июнь
+    [7] Июль
+    [8] Август
+    [9] Сентябрь
+    [10] Октябрь
+    [11] Ноябрь
+   *[12] Декабрь
+}
+wizard-cal-weekday = { $day ->
+    [1] Пн
+    [2] Вт
+    [3] Ср
+    [4] Чт
+    [5] Пт
+    [6] Сб
+   *[7] Вс
+}
