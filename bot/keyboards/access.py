@@ -171,12 +171,12 @@ def _pager_row(page: Page, make: type[UsersCb] | type[DoctorsCb]) -> list[Inline
 
 
 def users_keyboard(
-    rows: Sequence[tuple[int, UserLike, str | None]], page: Page
+    t: Translate, rows: Sequence[tuple[int, UserLike, str | None]], page: Page
 ) -> InlineKeyboardMarkup:
     """``rows``: (storage primary key, user, effective role)."""
     items = [
         (
-            user_button_label(user, role),
+            user_button_label(t, user, role),
             UsersCb(action=UsersAction.OPEN, user_id=pk, page=page.number),
         )
         for pk, user, role in rows

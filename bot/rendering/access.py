@@ -232,13 +232,14 @@ def user_display_name(user: UserLike) -> str:
     return html.escape(name) if name else str(user.telegram_id)
 
 
-def user_button_label(user: UserLike, role: str | None) -> str:
-    """Plain text (buttons are not HTML); trimmed to keep the keyboard readable."""
+def user_button_label(t: Translate, user: UserLike, role: str | None) -> str:
+    """Plain text (buttons are not HTML); trimmed to keep the keyboard readable; the role in
+    the reader's language, as in the listing above it."""
     name = (user.display_name or "").strip() or str(user.telegram_id)
     if len(name) > 28:
         name = name[:27] + "…"
     mark = "" if user.is_active else "⛔ "
-    return f"{mark}{name} · {role or '—'}"
+    return f"{mark}{name} · {role_name(t, role) if role else '—'}"
 
 
 @dataclass(frozen=True, slots=True)

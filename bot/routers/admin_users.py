@@ -65,7 +65,7 @@ async def users_page(
     rows, total = await repo.list_all(limit=USERS_PAGE_SIZE, offset=page.number * USERS_PAGE_SIZE)
     with_roles = [(u, role_of(u)) for u in rows]
     text = with_notice(notice, users_text(t, with_roles, page, total))
-    markup = users_keyboard([(u.telegram_id, u, r) for u, r in with_roles], page)
+    markup = users_keyboard(t, [(u.telegram_id, u, r) for u, r in with_roles], page)
     return text, markup
 
 

@@ -44,7 +44,7 @@ async def test_users_role_change_and_revoke(env: Env) -> None:
     assert "Мария" in listing and "врач 101" in listing
 
     # Coordinator → doctor 103 (typed id).
-    await env.admin.press("Ольга · coordinator")
+    await env.admin.press("Ольга · координатор")  # the role in the admin's language
     assert "Telegram id: 2001" in env.admin.last_bot_message().text
     await env.admin.press("Сделать врачом…")
     assert "пришлите id врача" in env.admin.last_bot_message().text
@@ -64,7 +64,7 @@ async def test_users_role_change_and_revoke(env: Env) -> None:
 
     # Revoke the doctor: confirmation, then the row is gone and the menu reset.
     await env.admin.send_command("users")
-    await env.admin.press("Мария · doctor")
+    await env.admin.press("Мария · врач")
     await env.admin.press("Отозвать доступ")
     assert "Отозвать доступ у Мария?" in env.admin.last_bot_message().text
     await env.admin.press("Да, отозвать")

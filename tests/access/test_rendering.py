@@ -71,9 +71,13 @@ def test_users_text_escapes_names_and_shows_flags(i18n: I18n) -> None:
     assert "<b>Eve</b>" not in text
     assert "doctor, doctor 101, switched off" in text
     assert "(<code>2</code>)" in text
-    markup = users_keyboard([(u.telegram_id, u, r) for u, r in rows], page_of(2, 0, 8))
+    markup = users_keyboard(t, [(u.telegram_id, u, r) for u, r in rows], page_of(2, 0, 8))
     labels = [b.text for row in markup.inline_keyboard for b in row]
     assert labels == ["<b>Eve</b> & co · coordinator", "⛔ 2 · doctor"]
+    ru = i18n.translator("ru")
+    markup = users_keyboard(ru, [(u.telegram_id, u, r) for u, r in rows], page_of(2, 0, 8))
+    labels = [b.text for row in markup.inline_keyboard for b in row]
+    assert labels == ["<b>Eve</b> & co · координатор", "⛔ 2 · врач"]  # never the raw value
 
 
 def test_user_card_keyboard_hides_changes_for_config_admins(i18n: I18n) -> None:
