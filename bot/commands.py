@@ -1,9 +1,9 @@
 """The command menu each user sees: by role and language (``set_my_commands`` with scopes).
 
-Defaults (strangers): ``/start``, ``/help`` for every private chat, in Russian for ru clients and
-English otherwise. A user with a role gets a menu for their own chat; routers call
-``apply_user_commands`` whenever a role or the language changes, and
-``reset_user_commands`` when access is revoked.
+Defaults (strangers): ``/start``, ``/help`` for every private chat, in Russian for the clients
+the bot answers in Russian (ru, uk, be, kk) and English otherwise. A user with a role gets a
+menu for their own chat; routers call ``apply_user_commands`` whenever a role or the language
+changes, and ``reset_user_commands`` when access is revoked.
 """
 
 from __future__ import annotations
@@ -44,13 +44,19 @@ def commands_for(role: Role | str | None, lang: str, i18n: I18n) -> list[BotComm
     return [BotCommand(command=name, description=t(f"cmd-{name}")) for name in names]
 
 
+# Telegram language codes whose users the bot answers in Russian (bot/i18n.py): their
+# default menu must be Russian too, or it would be the English fallback.
+RUSSIAN_MENU_CODES: tuple[str, ...] = ("ru", "uk", "be", "kk")
+
+
 async def set_default_commands(bot: Bot, i18n: I18n) -> None:
     """Menus for everyone without a personal one; no menu in groups (nothing to do there)."""
-    for lang in ("ru", None):
+    menus: list[tuple[str | None, str]] = [(code, "ru") for code in RUSSIAN_MENU_CODES]
+    for code, lang in [*menus, (None, "en")]:
         await bot.set_my_commands(
-            commands_for(None, lang or "en", i18n),
+            commands_for(None, lang, i18n),
             scope=BotCommandScopeAllPrivateChats(),
-            language_code=lang,
+            language_code=code,
         )
     await bot.delete_my_commands(scope=BotCommandScopeAllGroupChats())
 
