@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware
+from aiogram import BaseMiddleware, F
 from aiogram.types import CallbackQuery, TelegramObject
 from aiogram_dialog import Dialog, DialogManager, ShowMode, StartMode, Window
+from aiogram_dialog.utils import CB_SEP
 from aiogram_dialog.widgets.common import ManagedScroll
 from aiogram_dialog.widgets.kbd import (
     Column,
@@ -235,6 +236,10 @@ def build_list_dialog() -> Dialog:
         state=ConsultationsListSG.main,
     )
     dialog = let_commands_through(Dialog(window, on_start=on_start))
+    # Only its own buttons (their data carries aiogram-dialog's intent id): without an
+    # intent id aiogram-dialog falls back to the open stack, so an open list would swallow
+    # any press the routers after it serve (a notice's "Conclusion", "Start again").
+    dialog.callback_query.filter(F.data.contains(CB_SEP))
     dialog.callback_query.middleware(AnswerFirst())
     return dialog
 
