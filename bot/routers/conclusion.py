@@ -90,28 +90,34 @@ async def show_conclusion(
     if consultation.partner_id is None:
         await query.answer(t("notify-conclusion-empty", short_id=sid), show_alert=True)
         return
+    # Answered before the partner API is asked (it may be slow): the button stops spinning
+    # at once, and what the look finds — or why it failed — comes as a message.
+    await query.answer()
+    assert query.message is not None
+    chat_id = query.message.chat.id
+    bot = query.bot
+    assert bot is not None
     try:
         callback = await api.get_callback(consultation.partner_id)
     except PartnerApiError as exc:
-        await query.answer(
-            t("notify-conclusion-unavailable", reason=exc.user_message(t.lang)), show_alert=True
+        log.info(
+            "conclusion_unavailable consultation=%s error=%s", consultation.id, type(exc).__name__
         )
+        reason = exc.user_message(t.lang)
+        await bot.send_message(chat_id, t("notify-conclusion-unavailable", reason=reason))
         return
     report = callback.medical_report
     text = (report.text or "").strip() if report is not None else ""
     if not text:
-        await query.answer(t("notify-conclusion-empty", short_id=sid), show_alert=True)
+        await bot.send_message(chat_id, t("notify-conclusion-empty", short_id=sid))
         return
-    await query.answer()
-    assert query.message is not None
-    chat_id = query.message.chat.id
     doctor = callback.doctor_full_name or consultation.doctor_name or "—"
-    await query.bot.send_message(  # type: ignore[union-attr]
+    await bot.send_message(
         chat_id, t("notify-conclusion-header", doctor=escape(doctor), short_id=sid)
     )
     # The doctor's text is sent as plain text: no escaping to inflate it past the limit.
     for part in split_message(text, CONCLUSION_PART_LIMIT):
-        await query.bot.send_message(chat_id, part, parse_mode=None)  # type: ignore[union-attr]
+        await bot.send_message(chat_id, part, parse_mode=None)
     log.info("conclusion_shown consultation=%s user_id=%s", consultation.id, query.from_user.id)
 
 

@@ -1,0 +1,62 @@
+"""The card's Conclusion button: offered only to those who may read it, and answered before
+the partner API is asked for the conclusion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from aiogram import Router
+
+from bot.routers import conclusion, start_callback
+from tests.consultations.conftest import COORDINATOR_ID, World
+from tests.consultations.test_card_e2e import _open, show_card
+
+BUTTON = "📄 Conclusion"
+
+
+@pytest.fixture
+def extra_routers() -> list[Router]:
+    # As in production, where the notifications component adds the conclusion router.
+    return [start_callback.setup(), conclusion.setup()]
+
+
+def _answers(world: World) -> int:
+    return len(world.tg.calls("answerCallbackQuery"))
+
+
+async def test_the_press_is_answered_before_the_conclusion_is_fetched(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    partner_id = _open(world, status="Processed")
+    world.sb.set_report(partner_id, "Всё хорошо.")
+    cid = await world.adopt(partner_id, coordinator_id=COORDINATOR_ID)
+    user = world.coordinator
+    await show_card(user, cid)
+    answered_before_press = _answers(world)
+
+    real_get = world.api.get_callback
+    answered_at_fetch: list[int] = []
+
+    async def spy(callback_id: str) -> Any:
+        answered_at_fetch.append(_answers(world))
+        return await real_get(callback_id)
+
+    monkeypatch.setattr(world.api, "get_callback", spy)
+    query = await user.press(BUTTON)
+    assert answered_at_fetch == [answered_before_press + 1]
+    assert query.answered and not query.show_alert
+    assert "Всё хорошо." in user.last_bot_message().content
+
+
+async def test_a_failed_fetch_is_reported_as_a_message(world: World) -> None:
+    partner_id = _open(world, status="Processed")
+    cid = await world.adopt(partner_id, coordinator_id=COORDINATOR_ID)
+    user = world.coordinator
+    await show_card(user, cid)
+    world.sb.inject_fault("get", "503", count=20)
+    query = await user.press(BUTTON)
+    assert query.answered and not query.show_alert
+    assert "Could not fetch the conclusion" in user.last_bot_message().content
+    assert not world.tg.unanswered_queries()
+
