@@ -135,6 +135,20 @@ async def timezone_typed(
     await _apply_zone(message, choice, user, t, session, state)
 
 
+async def timezone_not_text(
+    message: Message, t: Translator, tz: ZoneInfo, state: FSMContext
+) -> None:
+    """A document, photo or sticker while a zone is awaited: the same question again (the
+    generic "I don't understand" would leave the user without the buttons)."""
+    if await state.get_state() == AccessStates.join_timezone.state:
+        text = t("access-join-timezone")
+    else:
+        text = t(
+            "access-timezone-current", zone=zone_title(tz.key, t.lang), now=_now_text(tz, t.lang)
+        )
+    await message.answer(text, reply_markup=timezone_keyboard(t.lang))
+
+
 async def timezone_cancel(
     message: Message, user: User, t: Translator, state: FSMContext, session: AsyncSession
 ) -> None:
@@ -221,6 +235,7 @@ def setup() -> Router:
     router.callback_query.register(timezone_city, TzCity.filter(), flags=MEMBER_FLAGS)
     router.message.register(timezone_typed, _ZONE_STATES, *TYPED_ANSWER, flags=MEMBER_FLAGS)
     router.message.register(timezone_cancel, _ZONE_STATES, Command("cancel"), flags=MEMBER_FLAGS)
+    router.message.register(timezone_not_text, _ZONE_STATES, ~F.text, flags=MEMBER_FLAGS)
     router.message.register(settings_command, Command("settings"), flags=MEMBER_FLAGS)
     router.callback_query.register(settings_picked, NotifyPick.filter(), flags=MEMBER_FLAGS)
     return router
