@@ -153,12 +153,22 @@ class CardViewer:
     role: str | None  # "admin", "coordinator", "doctor" (None: nobody we know)
     private: bool = True  # patient data is shown in private chats only
     back: ListPosition | None = None  # opened from a list: "Back" returns to this position
+    # May open the conclusion (bot/routers/conclusion.py::may_read): its coordinator, a
+    # doctor linked to its doctor, an admin. Nobody else is offered a button that refuses.
+    reads_conclusion: bool = True
 
     @classmethod
-    def of(cls, user: Any, *, private: bool = True, back: ListPosition | None = None) -> CardViewer:
+    def of(
+        cls,
+        user: Any,
+        *,
+        private: bool = True,
+        back: ListPosition | None = None,
+        reads_conclusion: bool = True,
+    ) -> CardViewer:
         role = getattr(user, "role", None) if user is not None else None
         value = None if role is None else str(getattr(role, "value", role))
-        return cls(role=value, private=private, back=back)
+        return cls(role=value, private=private, back=back, reads_conclusion=reads_conclusion)
 
     @property
     def staff(self) -> bool:
@@ -303,7 +313,7 @@ def card_keyboard(view: CardView, viewer: CardViewer, t: Translator) -> InlineKe
         rows.append([_button(t("list-btn-repeat"), ConsAction.REPEAT, cid, back)])
     if viewer.staff and not final and view.status == "Delayed":
         rows.append([_button(t("list-btn-reschedule"), ConsAction.RESCHEDULE, cid, back)])
-    if view.status == "Processed" and viewer.private:
+    if view.status == "Processed" and viewer.private and viewer.reads_conclusion:
         rows.append(
             [
                 InlineKeyboardButton(

@@ -52,6 +52,7 @@ from bot.rendering.card import (
     render_card,
 )
 from bot.rendering.time import format_local
+from bot.routers.conclusion import may_read
 from storage.enums import EventSource, Role
 from storage.models import Consultation
 from storage.repositories import (
@@ -127,8 +128,12 @@ async def _show(
         await _apply_fresh(data, consultation, fetched)
     session: AsyncSession = data["session"]
     await session.refresh(consultation)
+    user = data.get("user")
     viewer = CardViewer.of(
-        data.get("user"), private=message.chat.type == ChatType.PRIVATE, back=back
+        user,
+        private=message.chat.type == ChatType.PRIVATE,
+        back=back,
+        reads_conclusion=may_read(user, consultation, data["settings"].admin_ids),
     )
     view = CardView.of(consultation, fetched.callback, offline=fetched.offline)
     text, markup = render_card(view, data["t"], data["tz"], viewer, header=header)

@@ -60,3 +60,13 @@ async def test_a_failed_fetch_is_reported_as_a_message(world: World) -> None:
     assert "Could not fetch the conclusion" in user.last_bot_message().content
     assert not world.tg.unanswered_queries()
 
+
+
+async def test_the_button_is_offered_only_to_those_who_may_read(world: World) -> None:
+    partner_id = _open(world, status="Processed")
+    someone_elses = await world.adopt(partner_id, coordinator_id=COORDINATOR_ID + 500)
+    await show_card(world.coordinator, someone_elses)
+    assert "History:" in world.coordinator.last_bot_message().content
+    assert BUTTON not in world.coordinator.buttons()
+    await show_card(world.admin, someone_elses)
+    assert BUTTON in world.admin.buttons()
