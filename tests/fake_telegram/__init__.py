@@ -11,8 +11,10 @@
             await tg.wait_for_messages(anna.chat_id, 3)   # async effects (outbox)
 
 Limits: tg.rate_limits.enabled = True (per chat 1/s, group 20/min, overall 30/s; pass
-clock=ManualClock() to control time), tg.force_429(n, retry_after). Inspect with tg.calls(),
-tg.deliveries(chat_id), tg.too_many_requests_sent, tg.unknown_methods, tg.commands(scope, lang).
+clock=ManualClock() to control time), tg.force_429(n, retry_after); transport faults:
+tg.force_error(n, status=502), tg.force_drop(n) (the call is not run; chat_id= narrows).
+Inspect with tg.calls(), tg.deliveries(chat_id), tg.too_many_requests_sent,
+tg.unknown_methods, tg.commands(scope, lang).
 """
 
 from .errors import ApiError

@@ -51,6 +51,26 @@ _CONFLICT = (
 
 
 @dataclass
+class TransportFault:
+    """The next `count` matching calls fail before the method runs (nothing is delivered):
+    `status` (a 5xx from Telegram's front end) or, with status None, a dropped connection."""
+
+    count: int
+    status: int | None
+    methods: frozenset[str]
+    chat_id: str | None = None
+
+    def matches(self, method: str, params: Params) -> bool:
+        if self.count <= 0 or method not in self.methods:
+            return False
+        return self.chat_id is None or params.string("chat_id") == self.chat_id
+
+
+_STATUS_TEXT = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
+                504: "Gateway Timeout"}
+
+
+@dataclass
 class PendingUpdate:
     update_id: int
     type: str
@@ -98,6 +118,7 @@ class FakeTelegram:
         self._closing = False
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
+        self._faults: list[TransportFault] = []
         self.url = ""
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -136,6 +157,9 @@ class FakeTelegram:
         method = request.match_info["method"]
         lowered = method.lower()
         params = await Params.from_request(request)
+        fault = next((f for f in self._faults if f.matches(lowered, params)), None)
+        if fault is not None:
+            return await self._fail(request, method, params, fault)
         status, description = 200, None
         try:
             if lowered == "getupdates":
@@ -153,6 +177,22 @@ class FakeTelegram:
         if lowered != "getupdates":  # long polls would drown the interesting calls
             self.state.calls.append(ApiCall(method, params.as_log(), status, description))
         await self._notify()
+        return web.json_response(body, status=status)
+
+    async def _fail(
+        self, request: web.Request, method: str, params: Params, fault: TransportFault
+    ) -> web.Response:
+        fault.count -= 1
+        self._faults = [f for f in self._faults if f.count > 0]
+        status = fault.status or 0  # 0 in tg.calls(): the connection was dropped
+        description = _STATUS_TEXT.get(status, "Server Error") if status else "connection dropped"
+        self.state.calls.append(ApiCall(method, params.as_log(), status, description))
+        await self._notify()
+        if fault.status is None:
+            if request.transport is not None:
+                request.transport.abort()  # the client sees the connection closed, no answer
+            raise asyncio.CancelledError  # aiohttp ends the handler quietly
+        body = {"ok": False, "error_code": status, "description": description}
         return web.json_response(body, status=status)
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
@@ -414,6 +454,31 @@ class FakeTelegram:
         """Answer the next `count` calls of `methods` (send* by default) with 429."""
         self.api.forced.append(
             ForcedFailures(count, retry_after, frozenset(m.lower() for m in methods))
+        )
+
+    def force_error(
+        self,
+        count: int,
+        status: int = 502,
+        methods: Iterable[str] = SEND_METHODS,
+        *,
+        chat_id: int | None = None,
+    ) -> None:
+        """Answer the next `count` calls of `methods` (send* by default; to `chat_id` only if
+        given) with HTTP `status` (a 5xx) without running them."""
+        self._faults.append(
+            TransportFault(count, status, frozenset(m.lower() for m in methods),
+                           None if chat_id is None else str(chat_id))
+        )
+
+    def force_drop(
+        self, count: int, methods: Iterable[str] = SEND_METHODS, *, chat_id: int | None = None
+    ) -> None:
+        """Close the connection of the next `count` calls of `methods` without an answer
+        (and without running them): the client sees a network error."""
+        self._faults.append(
+            TransportFault(count, None, frozenset(m.lower() for m in methods),
+                           None if chat_id is None else str(chat_id))
         )
 
     def describe(self, last: int = 8) -> str:
