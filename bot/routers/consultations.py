@@ -48,6 +48,7 @@ from bot.rendering.card import (
     CardView,
     CardViewer,
     confirm_keyboard,
+    current_status,
     is_final,
     render_card,
 )
@@ -142,15 +143,11 @@ async def _show(
 
 
 async def show_card_in_place(
-    query: CallbackQuery, cid: int, pos: ListPosition, data: dict[str, Any]
+    query: CallbackQuery, consultation: Consultation, pos: ListPosition, data: dict[str, Any]
 ) -> None:
-    """A list row was pressed (already answered): the list message becomes the card."""
-    consultation = await ConsultationRepository(data["session"]).get(cid)
-    if not may_see(data.get("user"), consultation) or query.message is None:
-        assert query.message is not None
-        await query.message.answer(data["t"]("list-not-found"))
-        return
-    assert consultation is not None
+    """A list row was pressed (answered, and the row checked visible by the list): the
+    list message becomes the card."""
+    assert query.message is not None
     await _show(query.message, consultation, pos, data)
 
 
@@ -412,6 +409,12 @@ async def _handle(
     elif act is ConsAction.RESCHEDULE_YES:
         if await _terminate(query, consultation, pos, data):
             fetched = await card_view.fetch(data["api"], consultation)
+            await data["session"].refresh(consultation)
+            if current_status(consultation, fetched.callback) == RequestStatus.PROCESSED.value:
+                # The 409: it took place meanwhile — nothing to reschedule. The card (drawn
+                # by _terminate) already says it has finished.
+                log.info("reschedule_after_processed consultation=%s", consultation.id)
+                return
             await _open_wizard(dialog_manager, consultation, fetched.callback)
     elif act is ConsAction.REPEAT:
         if not is_final(consultation):

@@ -9,13 +9,15 @@ again at the same position).
 
 from __future__ import annotations
 
+import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware, F
 from aiogram.types import CallbackQuery, TelegramObject
 from aiogram_dialog import Dialog, DialogManager, ShowMode, StartMode, Window
-from aiogram_dialog.utils import CB_SEP
+from aiogram_dialog.utils import CB_SEP, remove_intent_id
 from aiogram_dialog.widgets.common import ManagedScroll
 from aiogram_dialog.widgets.kbd import (
     Column,
@@ -32,7 +34,7 @@ from aiogram_dialog.widgets.text import Const, Format
 from bot.dialogs.answered import answer_early
 from bot.dialogs.commands import let_commands_through
 from bot.dialogs.consultations_list.callback_data import ListFilter, ListPosition, SortKey
-from bot.dialogs.consultations_list.source import ListQuery, is_staff, load_page
+from bot.dialogs.consultations_list.source import ListQuery, is_staff, load_page, may_see
 from bot.dialogs.consultations_list.states import ConsultationsListSG
 from bot.dialogs.i18n_widgets import I18nText, translator_of
 from bot.rendering.consultation_list import (
@@ -41,6 +43,9 @@ from bot.rendering.consultation_list import (
     page_text,
     row_button,
 )
+from storage.repositories import ConsultationRepository
+
+log = logging.getLogger(__name__)
 
 SCROLL_ID = "pages"
 STAFF_FILTERS = (
@@ -163,18 +168,49 @@ async def on_row(
 ) -> None:
     from bot.routers.consultations import show_card_in_place
 
+    md = manager.middleware_data
+    # The id's shape was checked by AnswerFirst, which left this press unanswered: whether
+    # the user may see the row decides between the card and a short alert.
+    consultation = await ConsultationRepository(md["session"]).get(int(item_id))
+    if consultation is None or not may_see(md.get("user"), consultation):
+        await answer_early(
+            callback, md, text=translator_of(manager)("list-not-found"), show_alert=True
+        )
+        manager.show_mode = ShowMode.NO_UPDATE  # the list stays as it is, and open
+        return
+    await answer_early(callback, md)
     page = await _scroll(manager).get_page()
     pos = current_position(manager, page)
-    md = manager.middleware_data
     # The card takes this message over; the list is started again by its "Back" button.
     await manager.done(show_mode=ShowMode.NO_UPDATE)
-    await show_card_in_place(callback, int(item_id), pos, md)
+    await show_card_in_place(callback, consultation, pos, md)
+
+
+_ROW_ID = re.compile(r"^[0-9]{1,18}$")
+
+
+def _well_formed(own_data: str, user: Any) -> bool:
+    """A press on one of the list's selects carries an item this version could have drawn
+    for this user (forged or older data would raise in the handlers)."""
+    widget, sep, item = own_data.partition(":")
+    if not sep:
+        return True  # a widget's own button (the pager), checked by aiogram-dialog
+    if widget == "flt":
+        allowed = STAFF_FILTERS if is_staff(user) else DOCTOR_FILTERS
+        return item in {f.value for f in allowed}
+    if widget == "srt":
+        return item in {s.value for s in SortKey}
+    if widget == "row":
+        return _ROW_ID.match(item) is not None
+    return True
 
 
 class AnswerFirst(BaseMiddleware):
     """Every press is answered at once: the page load after it may take a while.
 
-    Recorded (bot/dialogs/answered.py), so aiogram-dialog does not answer it again.
+    Recorded (bot/dialogs/answered.py), so aiogram-dialog does not answer it again. A press
+    whose item this version could not have drawn gets the stale-button alert and goes no
+    further; a row press is answered by ``on_row`` once it knows whether the row may be seen.
     """
 
     async def __call__(
@@ -184,7 +220,15 @@ class AnswerFirst(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         if isinstance(event, CallbackQuery):
-            await answer_early(event, data)
+            _, own = remove_intent_id(event.data or "")
+            if not _well_formed(own, data.get("user")):
+                log.info("list_button_stale user_id=%s", event.from_user.id)
+                await answer_early(
+                    event, data, text=data["t"]("list-stale-button"), show_alert=True
+                )
+                return None
+            if not own.startswith("row:"):
+                await answer_early(event, data)
         return await handler(event, data)
 
 
