@@ -172,6 +172,8 @@ class OutboxSender:
         self._chat_paused_until: dict[int, float] = {}
         self._last_chat_429: tuple[int, float] | None = None  # (chat, when): to tell global
         self._wake = asyncio.Event()
+        # Set while the loop waits for wake() or its timeout (tests wait on it, not on time).
+        self.idle = asyncio.Event()
         self._progress = asyncio.Event()
         self._stopping = False
         self._chats: dict[int, _ChatQueue] = {}
@@ -279,8 +281,10 @@ class OutboxSender:
         return min(self.max_idle, max(wait, 0.05))
 
     async def _sleep_or_wake(self, seconds: float) -> None:
+        self.idle.set()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), seconds)
+        self.idle.clear()
         self._wake.clear()
 
     # ------------------------------------------------------------------ per chat

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 from collections import defaultdict
@@ -261,7 +262,9 @@ async def test_wake_sends_without_polling_delay(
     sender = OutboxSender(bot, session_factory, max_idle=30.0)
     sender.start()
     try:
-        await fake_tg.wait_for(lambda: True)  # let the loop reach its idle wait
+        # The loop found nothing due and now sleeps up to max_idle: only wake() can make
+        # the send below fast.
+        await asyncio.wait_for(sender.idle.wait(), 5)
         await enqueue(session_factory, u.id, "now")
         started = time.monotonic()
         sender.wake()
