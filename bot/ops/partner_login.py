@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
@@ -40,9 +41,51 @@ MAX_ATTEMPTS = 3
 HTTP_TIMEOUT = 20.0
 
 
-async def _stdin_ask(prompt: str) -> str:
-    # input() blocks: run it in a thread so the event loop (and a sandbox) keeps going.
-    return await asyncio.to_thread(input, prompt)
+class _TerminalInput:
+    """Lines of stdin read through the event loop, so Ctrl-C ends the command at once.
+
+    Not ``input()`` in a worker thread: ``asyncio.run`` waits for its executor's threads at
+    exit, so a Ctrl-C at a prompt hung until Enter was pressed (and a daemon thread blocked
+    in ``input()`` can abort the interpreter at exit). Not ``input()`` on the loop's thread
+    either: ``asyncio.run``'s SIGINT handler only cancels the task, and a signal landing
+    between the prompt and the read is lost until Enter. Here the loop watches the file
+    descriptor; its SIGINT handler cancels the waiting task, the exit stack closes, and
+    ``asyncio.run`` raises KeyboardInterrupt (exit 130). Our own line buffer, since two lines
+    may arrive in one read.
+    """
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._eof = False
+
+    async def ask(self, prompt: str) -> str:
+        sys.stdout.write(prompt)
+        sys.stdout.flush()
+        while b"\n" not in self._buffer:
+            if self._eof:
+                if not self._buffer:
+                    raise EOFError
+                break
+            chunk = await self._read(sys.stdin.fileno())
+            self._eof = not chunk
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return line.decode(errors="replace").rstrip("\r")
+
+    @staticmethod
+    async def _read(fd: int) -> bytes:
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()
+        try:
+            loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+        except (OSError, ValueError, NotImplementedError):
+            # A regular file (stdin redirected from one) cannot be watched; it never blocks.
+            return os.read(fd, 4096)
+        try:
+            await ready
+        finally:
+            loop.remove_reader(fd)
+        return os.read(fd, 4096)
 
 
 def _stdout_say(line: str) -> None:
@@ -52,12 +95,14 @@ def _stdout_say(line: str) -> None:
 async def partner_login(
     settings: Settings,
     *,
-    ask: Ask = _stdin_ask,
+    ask: Ask | None = None,
     say: Say = _stdout_say,
     http: httpx.AsyncClient | None = None,
 ) -> int:
     """0 when a pair was stored (sandbox: when the flow worked); 1 on a refusal or an
     unreachable service; 2 on settings."""
+    if ask is None:
+        ask = _TerminalInput().ask
     async with AsyncExitStack() as stack:
         if http is None:
             http = await stack.enter_async_context(httpx.AsyncClient(timeout=HTTP_TIMEOUT))
@@ -150,3 +195,6 @@ def main(settings: Settings, args: argparse.Namespace) -> int:
     except EOFError:
         print(f"{FAIL} input ended before the login was complete", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print(f"\n{FAIL} interrupted: nothing was stored", file=sys.stderr)
+        return 130

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -165,3 +166,41 @@ async def test_cli_end_to_end_over_stdin(
     access = await _stored_access(session_factory)
     assert access is not None and strict_sandbox.sandbox.token_valid(access)
     assert access not in output
+
+
+async def test_ctrl_c_at_the_phone_prompt_ends_the_command_at_once(
+    strict_sandbox: SandboxServer, db_url: str, tmp_path: Path
+) -> None:
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),
+        "PYTHONUNBUFFERED": "1",
+        "BOT_TOKEN": BOT_TOKEN,
+        "DATABASE_URL": db_url,
+        "TMAPI_BASE_URL": strict_sandbox.url,
+        "TMAPI_AUTH_URL": strict_sandbox.url + "/token",
+        "TMAPI_CLIENT_ID": "bot",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "partner-login",
+        cwd=tmp_path,
+        env=env,
+        stdin=asyncio.subprocess.PIPE,  # kept open: the prompt waits for a line
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    seen = bytearray()
+    try:
+        async with asyncio.timeout(60):
+            await _read_until(proc.stdout, b"phone", seen)
+        proc.send_signal(signal.SIGINT)
+        # Bounded wait on the process itself: before the fix it waited for the input thread.
+        rc = await asyncio.wait_for(proc.wait(), timeout=10)
+        errors = await proc.stderr.read()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert rc == 130, (seen, errors)
+    assert b"Traceback" not in errors and b"Fatal" not in errors, errors
