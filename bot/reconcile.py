@@ -15,7 +15,8 @@ start-callback.
 The job runs on the bot's one APScheduler (bot/scheduler.py, in-memory job store): the
 schedule is built at start-up from the settings (nothing pickled); the job's callable holds
 only the long-lived factories and opens its own database session per run. A failing run is
-logged with its counts and the next tick simply tries again.
+logged with its counts and the next tick simply tries again; only a run with no failed
+batch and no failed look-up counts as a reconcile for /health (``on_run``).
 """
 
 from __future__ import annotations
@@ -67,6 +68,11 @@ class ReconcileCounts:
     pending: int = 0
     unsettled_errors: int = 0
 
+    @property
+    def succeeded(self) -> bool:
+        """Every batch and every lost start was looked up at the partner."""
+        return self.failed_batches == 0 and self.unsettled_errors == 0
+
 
 @dataclass
 class Reconciler:
@@ -111,7 +117,10 @@ class Reconciler:
             log.exception("reconcile_failed counts=%s", counts)
         else:
             log.info("reconcile_done counts=%s", counts)
-            if self.on_run is not None:
+            # on_run feeds /health's seconds_since_reconcile: a run in which a batch or a
+            # lost start could not be looked up (a partner outage) is not a reconcile, or
+            # /health would hide the outage behind a fresh age.
+            if self.on_run is not None and counts.succeeded:
                 self.on_run(self.now(), counts)
         self.last_counts = counts
         if counts.queued:
