@@ -167,7 +167,7 @@ async def test_repeat_opens_the_prefilled_wizard(world: World) -> None:
     assert wizard.message_id != card_id  # the card stays, the wizard is a new message
     record = world.sb.callbacks[partner_id]
     assert f"Patient: {record.patient_name}" in wizard.content
-    await user.press("⚡ Now, nothing else")
+    await user.press("⚡ Now → to confirmation")
     summary = user.last_bot_message().content
     doctor = world.sb.doctors[record.doctor_id]
     assert f"Doctor: {doctor['lastName']} {doctor['firstName']}" in summary
@@ -186,7 +186,7 @@ async def test_reschedule_terminates_then_opens_the_wizard(world: World) -> None
     assert world.sb.callbacks[partner_id].status == "Unsuccessful"
     record = world.sb.callbacks[partner_id]
     assert f"Patient: {record.patient_name}" in user.last_bot_message().content
-    assert "⚡ Now, nothing else" in user.buttons()
+    assert "⚡ Now → to confirmation" in user.buttons()
 
 
 async def test_cant_take_alerts_the_coordinator(world: World) -> None:

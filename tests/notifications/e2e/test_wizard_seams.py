@@ -36,7 +36,7 @@ from tests.fake_telegram import FakeTelegram, FakeUser
 from tests.notifications.harness import COORDINATOR, DOCTOR_ACCOUNT, TEAM_CHAT, Harness
 
 DOCTOR_101 = "Иванова Мария Петровна · Терапевт"
-NOW_ONLY = "⚡ Сейчас, больше ничего"
+NOW_ONLY = "⚡ Сейчас → к подтверждению"
 CONFIRM = "✅ Подтвердить"
 
 
