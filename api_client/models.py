@@ -169,9 +169,16 @@ class RequestStatus(enum.StrEnum):
 
     @classmethod
     def _missing_(cls, value: object) -> RequestStatus:
+        # Some answers carry the status's number (4, "4") instead of its name.
+        # bool is an int subclass but never a status number.
+        if isinstance(value, int) and not isinstance(value, bool):
+            return cls.from_number(value)
         if isinstance(value, str):
+            text = value.strip()
+            if text.isascii() and text.isdigit():
+                return cls.from_number(int(text))
             for member in cls:
-                if member.value.lower() == value.strip().lower():
+                if member.value.lower() == text.lower():
                     return member
         return cls.UNKNOWN
 
@@ -221,7 +228,7 @@ class NamedRef(ApiModel):
 
 
 class StatusRef(ApiModel):
-    """``{"id": "Processing", "name": "В работе"}``; a bare status string is accepted too."""
+    """``{"id": "Processing", "name": "В работе"}``; a bare status (name or number) too."""
 
     id: RequestStatus = RequestStatus.UNKNOWN
     name: str | None = None
@@ -229,7 +236,7 @@ class StatusRef(ApiModel):
     @model_validator(mode="before")
     @classmethod
     def _bare_id(cls, data: Any) -> Any:
-        return {"id": data} if isinstance(data, str) else data
+        return {"id": data} if isinstance(data, str | int) else data
 
     @field_validator("id", mode="before")
     @classmethod

@@ -204,3 +204,35 @@ def test_callback_repr_has_no_patient_data() -> None:
     text = repr(Callback.parse_payload(CALLBACK_PAYLOAD))
     assert "Иванов" not in text and "9099708593" not in text
     assert CALLBACK_PAYLOAD["id"] in text
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (4, RequestStatus.PROCESSING),
+        ("4", RequestStatus.PROCESSING),
+        (" 6 ", RequestStatus.PROCESSED),
+        (1, RequestStatus.REGISTERED),
+        (7, RequestStatus.UNSUCCESSFUL),
+        (0, RequestStatus.UNKNOWN),
+        (99, RequestStatus.UNKNOWN),
+        ("-3", RequestStatus.UNKNOWN),
+        (True, RequestStatus.UNKNOWN),  # a bool is not a status number
+        (4.0, RequestStatus.UNKNOWN),
+    ],
+)
+def test_numeric_status_ids_map_through_their_number(
+    raw: object, expected: RequestStatus
+) -> None:
+    assert RequestStatus(raw) is expected
+    cb = Callback.parse_payload({"id": "x", "status": {"id": raw, "name": "В работе"},
+                                 "statuses": [{"status": {"id": raw}}]})
+    assert cb.status is not None and cb.status.id is expected
+    assert cb.statuses[0].status is not None and cb.statuses[0].status.id is expected
+
+
+def test_bare_numeric_status_is_read_too() -> None:
+    cb = Callback.parse_payload({"id": "x", "status": 4, "statuses": [{"status": 5}]})
+    assert cb.current_status is RequestStatus.PROCESSING
+    assert cb.statuses[0].status is not None
+    assert cb.statuses[0].status.id is RequestStatus.POST_PROCESSING
