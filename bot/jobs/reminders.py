@@ -12,6 +12,12 @@ last status is final), nor rescheduled ones: the window is computed from the cur
 ``begin_at`` at each run, so a start moved later is reminded before the new time, and a
 start already past is never reminded late. Consultations started elsewhere have nobody
 subscribed (DESIGN.md) and are skipped.
+
+Nor when a reminder would say nothing new: a consultation booked less than lead + 1 minute
+before its start (the quick button "in 15 min" books 15–16 minutes ahead, so "booked" and
+"in 14 min" would arrive back to back — the booked message already carries the time), or one
+whose call is already under way (a status past Delayed). Both are marked reminded, so the
+job does not look at them again.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api_client.models import RequestStatus
 from bot.i18n import I18n, Translator, language_of
 from bot.notifications.messages import short_id
 from bot.rendering.time import format_local
@@ -47,6 +54,7 @@ class ReminderCounts:
     due: int = 0
     reminded: int = 0
     queued: int = 0
+    skipped: int = 0
 
 
 def reminder_text(
@@ -112,13 +120,18 @@ class ReminderJob:
             async with self.session_factory() as session:
                 queued = await self._remind(session, row.id, now)
                 await session.commit()
-            if queued is not None:
+            if queued is None:
+                continue
+            if queued < 0:
+                counts.skipped += 1
+            else:
                 counts.reminded += 1
                 counts.queued += queued
 
     async def _remind(
         self, session: AsyncSession, consultation_id: int, now: datetime
     ) -> int | None:
+        """Messages queued; None when not due (any more); -1 when skipped for good."""
         repo = ConsultationRepository(session)
         consultation = await repo.get(consultation_id)
         # Read again in this transaction: terminated or moved since the list was taken?
@@ -126,6 +139,10 @@ class ReminderJob:
             return None
         if not await repo.mark_reminded(consultation_id, now):
             return None  # another run (or replica) got there first
+        skip = self._pointless(consultation)
+        if skip is not None:
+            log.info("reminder_skipped consultation=%s reason=%s", consultation.id, skip)
+            return -1
         users = UserRepository(session)
         recipients: list[tuple[User, bool]] = []
         if consultation.coordinator_id is not None:
@@ -164,6 +181,16 @@ class ReminderJob:
             and now < c.begin_at <= now + self.lead
             and c.last_status not in FINAL_STATUSES
         )
+
+    def _pointless(self, c: Consultation) -> str | None:
+        """Why a reminder would tell nothing new, or None when it is worth sending."""
+        assert c.begin_at is not None
+        booked = c.start_attempted_at or c.created_at
+        if c.begin_at - booked < self.lead + timedelta(minutes=1):
+            return "booked_within_lead"
+        if c.last_status and RequestStatus(c.last_status).number > RequestStatus.DELAYED.number:
+            return "under_way"
+        return None
 
     def _zone(self, name: str | None) -> ZoneInfo:
         try:

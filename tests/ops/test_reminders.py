@@ -187,3 +187,64 @@ async def test_started_at_once_or_already_begun_is_not_reminded(
     await _consultation(session_factory, "ffff0001", None)
     await _consultation(session_factory, "ffff0002", NOW - timedelta(minutes=1))
     assert (await _job(session_factory, i18n, lambda: NOW).run()).queued == 0
+
+
+async def _booked_at(
+    session_factory: Factory, token: str, begin_at: datetime, booked_at: datetime
+) -> int:
+    """A consultation started (start-callback sent) at ``booked_at``."""
+    cid = await _consultation(session_factory, token, begin_at)
+    async with session_factory() as session:
+        await session.execute(
+            update(Consultation)
+            .where(Consultation.id == cid)
+            .values(start_attempted_at=booked_at, created_at=booked_at)
+        )
+        await session.commit()
+    return cid
+
+
+async def test_booked_in_15_min_gets_no_reminder_right_after_booked(
+    session_factory: Factory, i18n: I18n
+) -> None:
+    """The quick button "in 15 min" sets the start 15–16 min ahead: with a 15-min lead the
+    next tick would remind right after "booked". Nobody is reminded, and it stays that way."""
+    await _people(session_factory)
+    booked = NOW - timedelta(seconds=30)
+    begin = booked + timedelta(minutes=15, seconds=40)
+    cid = await _booked_at(session_factory, "abab0001", begin, booked)
+    tick = NOW + timedelta(seconds=30)  # the first tick inside the 15-min window
+    counts = await _job(session_factory, i18n, lambda: tick).run()
+    assert (counts.due, counts.skipped, counts.queued) == (1, 1, 0)
+    assert await _outbox(session_factory) == []
+    async with session_factory() as session:
+        row = await session.get(Consultation, cid)
+        assert row is not None and row.reminder_sent_at is not None  # never looked at again
+    later = await _job(session_factory, i18n, lambda: NOW + timedelta(minutes=5)).run()
+    assert later.due == 0 and later.queued == 0
+
+
+async def test_booked_lead_plus_a_few_minutes_ahead_is_reminded(
+    session_factory: Factory, i18n: I18n
+) -> None:
+    await _people(session_factory)
+    booked = NOW - timedelta(minutes=10)
+    await _booked_at(session_factory, "abab0002", NOW + timedelta(minutes=14), booked)  # 24 min
+    counts = await _job(session_factory, i18n, lambda: NOW).run()
+    assert counts.queued == 3
+
+
+async def test_no_reminder_once_the_call_is_under_way(
+    session_factory: Factory, i18n: I18n
+) -> None:
+    await _people(session_factory)
+    begin = NOW + timedelta(minutes=10)
+    ids = [
+        await _consultation(session_factory, "acac0001", begin, last_status="Processing"),
+        await _consultation(session_factory, "acac0002", begin, last_status="PostProcessing"),
+    ]
+    delayed = await _consultation(session_factory, "acac0003", begin, last_status="Delayed")
+    await _job(session_factory, i18n, lambda: NOW).run()
+    rows = await _outbox(session_factory)
+    assert {r.consultation_id for r in rows} == {delayed}
+    assert not any(r.consultation_id in ids for r in rows)

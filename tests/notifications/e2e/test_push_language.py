@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import update
+
 from bot.jobs.reminders import ReminderJob
 from storage.enums import Role
+from storage.models import Consultation
 from storage.repositories import InviteRepository, UserRepository
 from tests.notifications.e2e.conftest import Live
 from tests.notifications.harness import COORDINATOR, DOCTOR_ACCOUNT, DOCTOR_ID
@@ -39,6 +42,15 @@ async def test_doctor_with_english_telegram_gets_pushes_in_english(live: Live) -
     _, partner_id = await live.harness.start(begin_at=begin)
     await live.sandbox.notify(partner_id)  # the first look announces the booking
     await live.tg.wait_for_messages(DOCTOR_ACCOUNT, before + 1)
+    # Booked an hour ago: one booked within the lead is not reminded (nothing new to say).
+    async with sf() as session:
+        hour_ago = datetime.now(UTC) - timedelta(hours=1)
+        await session.execute(
+            update(Consultation)
+            .where(Consultation.partner_id == partner_id)
+            .values(start_attempted_at=hour_ago, created_at=hour_ago)
+        )
+        await session.commit()
 
     reminders = ReminderJob(
         session_factory=sf,
