@@ -31,6 +31,7 @@ from tests.bot_fixtures import no_second_callback_answer  # noqa: F401  (autouse
 from tests.fake_telegram import FakeTelegram, FakeUser, make_bot, run_polling
 
 ADMIN_ID = 1000
+SECOND_ADMIN_ID = 1001  # in ADMIN_IDS too: admin alerts go to ADMIN_IDS only
 COORDINATOR_ID = 2000  # Europe/Moscow (the default zone)
 NSK_COORDINATOR_ID = 3000  # Asia/Novosibirsk
 EN_COORDINATOR_ID = 4000
@@ -145,7 +146,7 @@ async def env(
                 "TMAPI_BASE_URL": sandbox.url,
                 "TMAPI_ACCESS_TOKEN": "test-token",
                 "DATABASE_URL": db_url,
-                "ADMIN_IDS": str(ADMIN_ID),
+                "ADMIN_IDS": f"{ADMIN_ID},{SECOND_ADMIN_ID}",
                 "DEFAULT_TIMEZONE": "Europe/Moscow",
                 "PUBLIC_URL": "http://127.0.0.1:8080",
             }

@@ -12,7 +12,7 @@ from aiogram_dialog import DialogManager, StartMode
 from bot.states import StartCallbackSG
 from storage.enums import ConsultationState, EventSource, Role
 from storage.repositories.users import UserRepository
-from tests.wizard.conftest import ADMIN_ID, Env
+from tests.wizard.conftest import ADMIN_ID, SECOND_ADMIN_ID, Env
 from tests.wizard.helpers import (
     ASK_DOCTOR,
     ASK_DURATION,
@@ -32,7 +32,7 @@ from tests.wizard.helpers import (
     to_summary,
 )
 
-STORED_ADMIN_ID = 1001
+STORED_ADMIN_ID = SECOND_ADMIN_ID  # stored in English; alerted because it is in ADMIN_IDS
 
 
 def _fault_402(env: Env) -> None:
@@ -72,7 +72,7 @@ async def test_insufficient_funds_stops_and_alerts_admins(env: Env) -> None:
         (m.dedupe_key or "").startswith("alert:insufficient_funds:") for m in rows if m.chat_id
         in alerts
     )
-    # An ADMIN_IDS entry never seen: Russian; the stored admin chose English.
+    # An ADMIN_IDS entry never seen: Russian; the stored one chose English.
     assert "недостаточно средств" in (alerts[ADMIN_ID][0].text or "")
     assert "insufficient funds" in (alerts[STORED_ADMIN_ID][0].text or "")
     for found in alerts.values():
