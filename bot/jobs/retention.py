@@ -18,12 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import FsmRecord, OutboxMessage
-from storage.repositories import ConsultationRepository
-from storage.repositories._sql import rowcount
+from storage.repositories import ConsultationRepository, FsmRepository, OutboxRepository
 
 log = logging.getLogger(__name__)
 
@@ -84,21 +81,6 @@ class RetentionJob:
         counts.consultation_messages = final.outbox_messages + abandoned.outbox_messages
         # Messages of no consultation (alerts, invites, replies): their text goes once they
         # were delivered, or given up on, longer ago than the retention period.
-        result = await session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.consultation_id.is_(None),
-                or_(OutboxMessage.text.is_not(None), OutboxMessage.reply_markup.is_not(None)),
-                or_(OutboxMessage.sent_at <= cutoff, OutboxMessage.failed_at <= cutoff),
-            )
-            .values(text=None, reply_markup=None)
-            .execution_options(synchronize_session=False)
-        )
-        counts.other_messages = rowcount(result)
+        counts.other_messages = await OutboxRepository(session).purge_unlinked(cutoff)
         if self.purge_conversations:
-            result = await session.execute(
-                delete(FsmRecord)
-                .where(func.coalesce(FsmRecord.updated_at, cutoff) <= cutoff)
-                .execution_options(synchronize_session=False)
-            )
-            counts.conversations = rowcount(result)
+            counts.conversations = await FsmRepository(session).purge_idle(cutoff)

@@ -35,7 +35,6 @@ from bot.i18n import I18n
 from bot.settings import Settings
 from storage.models import PartnerToken
 from storage.repositories import TokenRepository
-from storage.repositories._sql import insert_ignore
 
 log = logging.getLogger(__name__)
 
@@ -91,20 +90,7 @@ class TokenRefresher:
             row = await repo.lock_for_refresh()
             if row is None and stale is not None:
                 # The pair came from the environment: store it first so there is a row to lock.
-                await session.execute(
-                    insert_ignore(
-                        session,
-                        PartnerToken,
-                        {
-                            "id": 1,
-                            "access_token": stale.access_token,
-                            "refresh_token": stale.refresh_token,
-                            "expires_at": stale.expires_at,
-                            "updated_at": self.now(),
-                        },
-                        ["id"],
-                    )
-                )
+                await repo.store_if_absent(stale, now=self.now())
                 row = await repo.lock_for_refresh()
             if row is None:
                 return None  # nothing stored and nothing given: partner-login first

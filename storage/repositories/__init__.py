@@ -8,6 +8,7 @@ from storage.repositories.consultations import (
     name_search_key,
 )
 from storage.repositories.doctors import DoctorDirectoryRepository
+from storage.repositories.fsm import FsmRepository
 from storage.repositories.invites import ConsumeResult, ConsumeStatus, InviteRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.status_events import StatusEventRepository
@@ -21,6 +22,7 @@ __all__ = [
     "ConsumeResult",
     "ConsumeStatus",
     "DoctorDirectoryRepository",
+    "FsmRepository",
     "InviteRepository",
     "OutboxRepository",
     "PurgeCounts",

@@ -186,6 +186,22 @@ class OutboxRepository:
         )
         return rowcount(result)
 
+    async def purge_unlinked(self, cutoff: datetime) -> int:
+        """Clear the text and buttons of messages of no consultation (alerts, invites,
+        replies) delivered or given up on at or before ``cutoff``; the rows stay (their
+        dedupe keys keep "once" true). Consultations' messages go with their purge."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.consultation_id.is_(None),
+                or_(OutboxMessage.text.is_not(None), OutboxMessage.reply_markup.is_not(None)),
+                or_(OutboxMessage.sent_at <= cutoff, OutboxMessage.failed_at <= cutoff),
+            )
+            .values(text=None, reply_markup=None)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(result)
+
     async def backlog_count(self) -> int:
         """Rows not sent yet and not given up on."""
         total = await self.session.scalar(

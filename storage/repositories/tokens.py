@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import utcnow
 from storage.models import PartnerToken
-from storage.repositories._sql import upsert
+from storage.repositories._sql import insert_ignore, upsert
 
 _ROW_ID = 1
 
@@ -49,6 +49,28 @@ class TokenRepository:
         row = await self.get()
         assert row is not None
         return row
+
+    async def store_if_absent(self, pair: TokenPairLike, *, now: datetime | None = None) -> bool:
+        """Store ``pair`` unless a pair is stored already; True when this call stored it.
+
+        For the pair from the environment: it must never overwrite one from partner-login or
+        a refresh (the database's pair wins), and it gives a refresher a row to lock.
+        """
+        stored = await self.session.scalar(
+            insert_ignore(
+                self.session,
+                PartnerToken,
+                {
+                    "id": _ROW_ID,
+                    "access_token": pair.access_token,
+                    "refresh_token": pair.refresh_token,
+                    "expires_at": pair.expires_at,
+                    "updated_at": now or utcnow(),
+                },
+                ["id"],
+            ).returning(PartnerToken.id)
+        )
+        return stored is not None
 
     async def lock_for_refresh(self) -> PartnerToken | None:
         """The stored pair, locked until the caller's transaction ends.
