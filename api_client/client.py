@@ -284,10 +284,13 @@ class PartnerApiClient:
                 if item.id not in seen:
                     seen.add(item.id)
                     yield item
-            offset += len(page.items)
-            if not page.items or (page.total_count is not None and offset >= page.total_count):
+            # Unreadable entries (dropped by the model) still advance the offset.
+            offset += page.received
+            if not page.received or (
+                page.total_count is not None and offset >= page.total_count
+            ):
                 return
-            if page.total_count is None and len(page.items) < page_size:
+            if page.total_count is None and page.received < page_size:
                 return
 
     async def terminate_callback(self, callback_id: str) -> bool:
@@ -324,10 +327,10 @@ class PartnerApiClient:
                 page = await self.list_callbacks(ids=batch, limit=len(batch), offset=offset)
                 for item in page.items:
                     found[item.id] = item
-                offset += len(page.items)
+                offset += page.received  # unreadable entries dropped still count
                 # A server that caps `limit` below the batch size: page through the rest.
                 total = page.total_count if page.total_count is not None else offset
-                if not page.items or offset >= min(total, len(batch)):
+                if not page.received or offset >= min(total, len(batch)):
                     break
         return [found[i] for i in wanted if i in found]
 

@@ -24,6 +24,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidatorFunctionWrapHandler,
     WrapValidator,
@@ -439,25 +440,64 @@ class Callback(_Unwrapping):
 
 
 class CallbackPage(ApiModel):
-    """One page of ``get-all``: ``count`` items here, ``total_count`` matching in all."""
+    """One page of ``get-all``: ``count`` items here, ``total_count`` matching in all.
+
+    An entry that cannot be read as a consultation (no id, not an object) is dropped and
+    counted in ``dropped`` rather than failing the page: one odd consultation must not hide
+    the other 39 of a reconcile batch. Paging goes by ``received`` (entries the service
+    sent, readable or not), so the offsets stay the service's.
+    """
 
     items: Items[Callback] = Field(default_factory=list)
     count: int = 0
     total_count: int | None = None
+    _dropped: int = PrivateAttr(default=0)
 
-    @model_validator(mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _shape(cls, data: Any) -> Any:
+    def _shape(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         data = unwrap_item(data)
         if isinstance(data, list):  # a bare list of consultations
-            return {"items": data}
-        return data
+            data = {"items": data}
+        dropped = 0
+        if isinstance(data, dict) and isinstance(data.get("items"), list):
+            kept: list[Callback] = []
+            for entry in data["items"]:
+                try:
+                    kept.append(
+                        entry if isinstance(entry, Callback) else Callback.model_validate(entry)
+                    )
+                except ValidationError:
+                    dropped += 1
+            if dropped:
+                # Only the count: an entry may hold a patient's name or phone.
+                logger.warning(
+                    "partner api: %d unreadable consultation(s) dropped from a page of %d",
+                    dropped, len(data["items"]),
+                )
+                if "count" not in data:
+                    data = {**data, "count": len(data["items"])}
+            data = {**data, "items": kept}
+        page = handler(data)
+        if isinstance(page, CallbackPage):
+            page._dropped = dropped
+        return page
 
     @model_validator(mode="after")
     def _count_default(self) -> Self:
         if "count" not in self.model_fields_set:
             self.count = len(self.items)
         return self
+
+    @property
+    def dropped(self) -> int:
+        """Entries of this page that could not be read and were left out of ``items``."""
+        return self._dropped
+
+    @property
+    def received(self) -> int:
+        """Entries the service sent on this page, readable or not (for paging offsets)."""
+        return len(self.items) + self._dropped
 
     @classmethod
     def parse_payload(cls, payload: Any) -> CallbackPage:

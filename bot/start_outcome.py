@@ -111,7 +111,8 @@ async def find_started(
             log.info("start_outcome matched callback_id=%s doctor_id=%s", found.id, doctor_id)
             return found
         created = [cb.created_at_utc for cb in page.items if cb.created_at_utc is not None]
-        if len(page.items) < page_size or (created and min(created) < oldest_wanted):
+        # received, not len(items): a dropped unreadable entry is not the end of the list
+        if page.received < page_size or (created and min(created) < oldest_wanted):
             break
     log.info("start_outcome no match doctor_id=%s", doctor_id)
     return None

@@ -536,6 +536,47 @@ async def test_get_many_respects_a_custom_limit_and_pages_a_capped_server(
     assert [cb.id for cb in found] == [i for i in ids if i != "cb-007"]
 
 
+async def test_get_many_drops_an_unreadable_item_instead_of_failing_the_batch(
+    make_client: ClientFactory, mock_api: MockApi, caplog: pytest.LogCaptureFixture
+) -> None:
+    ids = [f"cb-{i:02d}" for i in range(40)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked = request.url.params.get_list("ids")
+        items: list[Any] = [callback_payload(i) for i in asked if i != "cb-13"]
+        items.insert(13, {"bad": 1, "patientFullName": "Иванов Иван"})  # no id: unreadable
+        return json_response(200, {"items": items, "count": len(items),
+                                   "totalCount": len(items)})
+
+    mock_api.handler = handler
+    with caplog.at_level(logging.WARNING):
+        async with make_client() as api:
+            found = await api.get_many(ids)
+    assert [cb.id for cb in found] == [i for i in ids if i != "cb-13"]
+    assert len(mock_api.requests) == 1  # the 40 entries received count as the whole batch
+    assert "1 unreadable" in caplog.text and "Иванов" not in caplog.text
+
+
+async def test_iter_callbacks_pages_past_unreadable_entries(
+    make_client: ClientFactory, mock_api: MockApi
+) -> None:
+    everything: list[Any] = [callback_payload(f"id-{i:02d}") for i in range(23)]
+    for i in range(10, 20):  # a whole page of entries this code cannot read
+        everything[i] = {"odd": i}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        offset = int(request.url.params["offset"])
+        limit = int(request.url.params["limit"])
+        items = everything[offset:offset + limit]
+        return json_response(200, {"items": items, "count": len(items), "totalCount": 23})
+
+    mock_api.handler = handler
+    async with make_client() as api:
+        ids = [cb.id async for cb in api.iter_callbacks(page_size=10)]
+    assert ids == [f"id-{i:02d}" for i in [*range(10), *range(20, 23)]]
+    assert [r.url.params["offset"] for r in mock_api.requests] == ["0", "10", "20"]
+
+
 async def test_get_many_of_nothing_sends_nothing(
     make_client: ClientFactory, mock_api: MockApi
 ) -> None:

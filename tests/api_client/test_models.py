@@ -236,3 +236,25 @@ def test_bare_numeric_status_is_read_too() -> None:
     assert cb.current_status is RequestStatus.PROCESSING
     assert cb.statuses[0].status is not None
     assert cb.statuses[0].status.id is RequestStatus.POST_PROCESSING
+
+
+def test_unreadable_page_items_are_dropped_and_counted_without_values(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # One odd consultation must not fail the whole get-all page (a reconcile batch of 40).
+    with caplog.at_level("WARNING", logger="api_client.models"):
+        page = CallbackPage.parse_payload({
+            "items": [{"id": "a"}, {"bad": 1}, "junk", None, callback_payload("b"),
+                      {"id": {"nested": "Иванов"}}],
+            "count": 6, "totalCount": 6,
+        })
+    assert [c.id for c in page.items] == ["a", "b"]
+    assert page.dropped == 4 and page.received == 6
+    assert page.count == 6 and page.total_count == 6
+    (record,) = [r for r in caplog.records if "unreadable" in r.getMessage()]
+    assert "4" in record.getMessage()
+    assert "Иванов" not in caplog.text and "bad" not in caplog.text and "junk" not in caplog.text
+    # count missing → the number of entries the service sent, readable or not
+    assert CallbackPage.parse_payload([{"id": "a"}, {"bad": 1}]).count == 2
+    clean = CallbackPage.parse_payload({"items": [{"id": "a"}]})
+    assert clean.dropped == 0 and clean.received == 1
