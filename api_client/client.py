@@ -469,9 +469,13 @@ class PartnerApiClient:
         if response.status_code != 404:
             return False
         obj, _ = parse_error_body(response.content)
-        # A "no such doctor" answer is an error object naming the doctor; anything else
-        # (an HTML 404 page, an empty body, another kind) is the route itself missing.
-        return not (obj and obj.get("type") == "not_found" and obj.get("value") == "doctor")
+        # The service's own error object of type not_found means the route answered and the
+        # doctor is unknown, whatever `value` names ("doctor", "Doctor", "doctorId", none):
+        # guessing on `value` would turn an unknown doctor into "routes not offered". Only a
+        # 404 without such an object (an HTML page, an empty body, a framework's own JSON
+        # like ASP.NET's {"Message": ...}) is the route itself missing.
+        err_type = obj.get("type") if obj else None
+        return not (isinstance(err_type, str) and err_type.strip().lower() == "not_found")
 
     async def _send_repeatable(
         self,

@@ -657,12 +657,36 @@ async def test_unknown_doctor_is_not_found(make_client: ClientFactory, mock_api:
 
 
 @pytest.mark.parametrize(
+    "body",
+    [
+        error_body("not_found", "Doctor"),
+        error_body("not_found", "doctorId"),
+        error_body("not_found", "route"),
+        error_body("not_found", None),
+        {"error": error_body("not_found", "DOCTOR")},
+    ],
+)
+async def test_any_not_found_error_object_is_not_found_not_a_missing_route(
+    make_client: ClientFactory, mock_api: MockApi, body: dict[str, Any]
+) -> None:
+    # The service answered with its own error object: the route exists, the doctor does not.
+    mock_api.handler = lambda r: json_response(404, body)
+    async with make_client() as api:
+        with pytest.raises(NotFound) as info:
+            await api.get_doctor(999)
+    assert not isinstance(info.value, RouteUnavailable)
+
+
+@pytest.mark.parametrize(
     "answer",
     [
         lambda: httpx.Response(404, text="<html>404 - File or directory not found.</html>"),
         lambda: httpx.Response(404),
-        lambda: json_response(404, error_body("not_found", "route")),
+        lambda: httpx.Response(404, text="  "),
+        # ASP.NET Web API's own JSON 404 for an unmapped URL: not the service's error object
+        lambda: json_response(404, {"Message": "No HTTP resource was found that matches"}),
         lambda: httpx.Response(405),
+        lambda: httpx.Response(501, text="Not Implemented"),
     ],
 )
 async def test_doctor_routes_missing_are_route_unavailable(
