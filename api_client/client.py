@@ -339,16 +339,24 @@ class PartnerApiClient:
 
         The length is kept as a running sum (O(n), not an O(n²) re-encoding of the whole URL
         per id): each ``ids=<id>`` item is encoded on its own and adds its length plus one
-        ``&``; the rest of the URL is fixed except the digits of ``limit=len(batch)``.
+        ``&``; the rest of the URL is fixed except the digits of ``limit=len(batch)`` and
+        ``offset``. A server that caps its pages makes get_many page through a batch with
+        growing offsets, all below ``len(batch)``: the batch is measured with
+        ``offset=len(batch)``, the worst case, so every page's URL fits.
         """
-        # The URL with no ids and limit=0; its "0" is swapped for len(batch)'s digits.
-        fixed = self._list_url_length([]) - 1
+        # The URL with no ids, limit=0 and offset=0; both "0"s are swapped for the digits
+        # of len(batch).
+        fixed = self._list_url_length([]) - 2
+
+        def numbers(size: int) -> int:  # limit=<size> and worst-case offset=<size>
+            return 2 * len(str(size))
+
         batches: list[list[str]] = []
         batch: list[str] = []
         ids_length = 0  # the batch's "ids=…&" items, separators included
         for callback_id in ids:
             item = len(str(httpx.QueryParams([("ids", callback_id)]))) + 1
-            if fixed + ids_length + item + len(str(len(batch) + 1)) <= self.max_url_length:
+            if fixed + ids_length + item + numbers(len(batch) + 1) <= self.max_url_length:
                 batch.append(callback_id)
                 ids_length += item
                 continue
@@ -356,14 +364,15 @@ class PartnerApiClient:
                 raise ValueError("a single id does not fit in max_url_length")
             batches.append(batch)
             batch, ids_length = [callback_id], item
-            if fixed + ids_length + 1 > self.max_url_length:
+            if fixed + ids_length + numbers(1) > self.max_url_length:
                 raise ValueError("a single id does not fit in max_url_length")
         if batch:
             batches.append(batch)
         return batches
 
     def _list_url_length(self, ids: list[str]) -> int:
-        params = self._list_params(ids, None, "Created", False, len(ids), 0)
+        """The get-all URL's length for ``ids`` at its longest: limit and offset len(ids)."""
+        params = self._list_params(ids, None, "Created", False, len(ids), len(ids))
         return len(str(httpx.URL(f"{self._base}{_CALLBACK}/get-all", params=params)))
 
     @staticmethod

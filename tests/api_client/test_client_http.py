@@ -536,6 +536,29 @@ async def test_get_many_respects_a_custom_limit_and_pages_a_capped_server(
     assert [cb.id for cb in found] == [i for i in ids if i != "cb-007"]
 
 
+@pytest.mark.parametrize("bound", [284, *range(240, 420, 7)])
+async def test_get_many_later_pages_stay_under_the_url_limit(
+    make_client: ClientFactory, mock_api: MockApi, bound: int
+) -> None:
+    # A server capping pages at 4: later pages carry offset=4, 8, ... — longer than the
+    # offset=0 the batch was first measured with (284 once produced a 285-character URL).
+    ids = [f"cb-{i:03d}" for i in range(60)]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        asked = request.url.params.get_list("ids")
+        offset = int(request.url.params["offset"])
+        page = asked[offset:offset + 4]
+        return json_response(200, {"items": [callback_payload(i) for i in page],
+                                   "count": len(page), "totalCount": len(asked)})
+
+    mock_api.handler = handler
+    async with make_client(max_url_length=bound) as api:
+        found = await api.get_many(ids)
+    assert [cb.id for cb in found] == ids
+    assert max(int(r.url.params["offset"]) for r in mock_api.requests) >= 8
+    assert max(len(str(r.url)) for r in mock_api.requests) <= bound
+
+
 async def test_get_many_drops_an_unreadable_item_instead_of_failing_the_batch(
     make_client: ClientFactory, mock_api: MockApi, caplog: pytest.LogCaptureFixture
 ) -> None:
