@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.db import utcnow
 from storage.models import NO_BUSINESS_CONNECTION, NO_THREAD, FsmRecord
-from storage.repositories._sql import upsert
+from storage.repositories._sql import insert_ignore, upsert
 
 
 def _key_columns(key: StorageKey) -> dict[str, Any]:
@@ -96,8 +96,24 @@ class SqlStorage(BaseStorage):
         return decoded
 
     async def update_data(self, key: StorageKey, data: Mapping[str, Any]) -> dict[str, Any]:
-        """Read, merge and write in one transaction (row locked on PostgreSQL)."""
+        """Read, merge and write in one transaction, the record locked before the read.
+
+        The lock is an INSERT … ON CONFLICT DO NOTHING of an empty record: on SQLite any
+        write statement takes the database write lock (pysqlite opens the transaction only
+        at the first write, so a SELECT … FOR UPDATE alone locks nothing and two merges
+        could both read the old data); on PostgreSQL it makes a record to lock when the key
+        is new (FOR UPDATE locks no absent row), and a concurrent insert of the same key
+        waits for ours. An empty record left by a merge of nothing is removed by `_write`.
+        """
         async with self.session_factory() as session, session.begin():
+            await session.execute(
+                insert_ignore(
+                    session,
+                    FsmRecord,
+                    {**_key_columns(key), "state": None, "data": "{}", "updated_at": utcnow()},
+                    list(_key_columns(key)),
+                )
+            )
             raw = await session.scalar(
                 select(FsmRecord.data).where(self._where(key)).with_for_update()
             )

@@ -1,8 +1,13 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from typing import Any
+
 import pytest
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.db import create_engine, create_session_factory
 from storage.fsm import SqlStorage
@@ -79,4 +84,47 @@ async def test_unserialisable_data_fails_loudly(migrated_url: str) -> None:
             await storage.update_data(BASE, {"when": {1, 2}})
         assert await storage.get_data(BASE) == {}
     finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("existing", [True, False], ids=["existing-key", "fresh-key"])
+async def test_concurrent_update_data_loses_no_field(migrated_url: str, existing: bool) -> None:
+    """Two update_data on one key, separate sessions: B starts right after A has read.
+
+    Without a lock taken before the read, B reads what A read, and whichever writes last
+    drops the other's field. With it, B waits until A has committed; A gives B a bounded
+    moment to read (a correct lock keeps B waiting, so A then goes on).
+    """
+    engine = create_engine(migrated_url)
+    b_read = asyncio.Event()
+    started: list[asyncio.Task[dict[str, Any]]] = []
+
+    class Interleaving(AsyncSession):
+        async def scalar(self, statement: Any, *args: Any, **kw: Any) -> Any:
+            result = await super().scalar(statement, *args, **kw)
+            task = asyncio.current_task()
+            name = task.get_name() if task is not None else ""
+            if name == "B":
+                b_read.set()
+            elif name == "A" and not started:
+                started.append(
+                    asyncio.create_task(storage.update_data(BASE, {"b": 2}), name="B")
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(b_read.wait(), timeout=0.5)
+            return result
+
+    storage = SqlStorage(async_sessionmaker(engine, class_=Interleaving, expire_on_commit=False))
+    try:
+        if existing:
+            await storage.set_data(BASE, {"start": 0})
+        a = asyncio.create_task(storage.update_data(BASE, {"a": 1}), name="A")
+        await asyncio.wait_for(a, timeout=30)
+        assert started, "B never started"
+        await asyncio.wait_for(started[0], timeout=30)
+        expected = {"a": 1, "b": 2, **({"start": 0} if existing else {})}
+        assert await storage.get_data(BASE) == expected
+    finally:
+        for task in started:
+            task.cancel()
         await engine.dispose()
