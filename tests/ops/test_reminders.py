@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import I18n
 from bot.jobs.reminders import ReminderJob
+from bot.outbox_sender import OutboxSender
 from storage.db import create_engine, create_session_factory
-from storage.enums import ConsultationState, NotifyMode, Role
+from storage.enums import ConsultationState, EventSource, NotifyMode, Role
 from storage.models import Consultation, OutboxMessage
-from storage.repositories import ConsultationRepository, UserRepository
+from storage.repositories import ConsultationRepository, StatusEventRepository, UserRepository
+from tests.fake_telegram import FakeTelegram
 from tests.ops.conftest import NOW
 
 COORDINATOR = 1001
@@ -248,3 +250,87 @@ async def test_no_reminder_once_the_call_is_under_way(
     rows = await _outbox(session_factory)
     assert {r.consultation_id for r in rows} == {delayed}
     assert not any(r.consultation_id in ids for r in rows)
+
+
+async def _reschedule(session_factory: Factory, old_id: int, new_begin: datetime,
+                      at: datetime) -> int:
+    """What the card's Reschedule does, through the repositories: the old consultation is
+    terminated (an Unsuccessful event from the terminate, state final) and the wizard starts
+    a new one with the new time."""
+    async with session_factory() as session:
+        consultations = ConsultationRepository(session)
+        await StatusEventRepository(session).record(
+            old_id, "Unsuccessful", at, EventSource.TERMINATE, now=at
+        )
+        await consultations.set_state(old_id, ConsultationState.FINAL)
+        new = await consultations.create_starting(
+            "resched-new",
+            coordinator_id=COORDINATOR,
+            doctor_id=DOCTOR_ID,
+            doctor_name="Иванов Иван",
+            patient_name="Петров Пётр",
+            patient_phone="+79099708593",
+            begin_at=new_begin,
+            duration_min=20,
+            now=at,
+        )
+        await consultations.bind_partner_id(new.id, "resched-new-0000-partner", now=at)
+        await StatusEventRepository(session).record(
+            new.id, "Registered", at, EventSource.START, now=at
+        )
+        await session.commit()
+        return new.id
+
+
+async def test_reschedule_end_to_end_reminds_only_the_new_consultation(
+    session_factory: Factory, i18n: I18n
+) -> None:
+    await _people(session_factory)
+    old = await _consultation(session_factory, "resched-old", NOW + timedelta(minutes=30))
+    new_begin = NOW + timedelta(hours=2)
+    new = await _reschedule(session_factory, old, new_begin, NOW + timedelta(minutes=5))
+
+    # The old start's window: it was terminated, nobody hears of it.
+    at_old = await _job(session_factory, i18n, lambda: NOW + timedelta(minutes=20)).run()
+    assert (at_old.due, at_old.queued) == (0, 0)
+    # The new start's window: its reminder, once per recipient.
+    near_new = new_begin - timedelta(minutes=14)
+    counts = await _job(session_factory, i18n, lambda: near_new).run()
+    assert (counts.reminded, counts.queued) == (1, 3)
+    again = await _job(session_factory, i18n, lambda: near_new + timedelta(minutes=1)).run()
+    assert again.queued == 0
+
+    rows = await _outbox(session_factory)
+    assert {r.consultation_id for r in rows} == {new}
+    assert {r.dedupe_key for r in rows} == {
+        f"remind:{new}:to:{chat}" for chat in (COORDINATOR, *DOCTOR_ACCOUNTS)
+    }
+
+
+async def test_a_reminder_reaches_telegram_in_the_recipients_zone(
+    session_factory: Factory, i18n: I18n, fake_tg: FakeTelegram, outbox: OutboxSender
+) -> None:
+    await _people(session_factory)
+    coordinator = fake_tg.user(COORDINATOR, language_code="en")
+    doctor = fake_tg.user(DOCTOR_ACCOUNTS[0])
+    fake_tg.user(DOCTOR_ACCOUNTS[1])
+    # 09:10 UTC = 16:10 in Novosibirsk (the coordinator's zone) = 12:10 in Moscow.
+    await _consultation(session_factory, "tgtg0001", NOW + timedelta(minutes=10))
+    counts = await _job(session_factory, i18n, lambda: NOW).run()
+    assert counts.queued == 3
+
+    outbox.start()
+    outbox.wake()
+    try:
+        await outbox.drain(30)
+    finally:
+        await outbox.stop()
+
+    [to_coordinator] = coordinator.bot_messages()
+    text = to_coordinator.text or ""
+    assert "In 10 min" in text and "16:10 UTC+7" in text, text
+    assert "tgtg0001" in text
+    [to_doctor] = doctor.bot_messages()
+    assert "Через 10 мин" in (to_doctor.text or "") and "12:10 МСК" in (to_doctor.text or "")
+    stored = await _outbox(session_factory)
+    assert len(stored) == 3 and all(r.sent_at is not None and r.sent_message_id for r in stored)
