@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -34,6 +35,8 @@ class SandboxConfig:
     seed: int = 0
     # Aware-UTC clock used for "past"/"future" checks and every timestamp.
     now: Callable[[], datetime] = field(default=utc_now)
+    # How the status life waits between steps (tests pass testing.ManualPace to step it).
+    sleep: Callable[[float], Awaitable[None]] = field(default=asyncio.sleep)
     # Later versions of the API wrap single objects as {"item": {...}}.
     item_wrapper: bool = False
     # How long a "timeout" fault holds the answer (longer than any client timeout).

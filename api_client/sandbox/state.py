@@ -330,21 +330,32 @@ class Sandbox:
         pace = self.config.pace or 0.0
         while True:
             record = self.callbacks[callback_id]
+            if self._next_status(record) is None:
+                return
+            if self._waits_for_begin(record) and record.begin_at is not None:
+                remaining = (record.begin_at - self.now()).total_seconds()
+                # Re-read the injected clock in short steps: tests may move it.
+                await self.config.sleep(min(remaining, max(pace, 0.05)))
+                continue
+            await self.config.sleep(pace)
+            # The status may have changed during the sleep (set_status, terminate): the
+            # step goes on from the status as it is now, never from the one before the
+            # sleep, which would move a consultation backwards.
+            if record.is_final or self._waits_for_begin(record):
+                continue
             nxt = self._next_status(record)
             if nxt is None:
                 return
-            if record.status == "Delayed" and record.begin_at is not None:
-                remaining = (record.begin_at - self.now()).total_seconds()
-                if remaining > 0:
-                    # Re-read the injected clock in short steps: tests may move it.
-                    await asyncio.sleep(min(remaining, max(pace, 0.05)))
-                    continue
-            else:
-                await asyncio.sleep(pace)
-            if record.is_final:
-                return
             self._append_status(record, nxt, self.now())
             await self._fire(record)
+
+    def _waits_for_begin(self, record: CallbackRecord) -> bool:
+        """Delayed with its beginAtUtc still ahead: the life waits for the clock."""
+        return (
+            record.status == "Delayed"
+            and record.begin_at is not None
+            and record.begin_at > self.now()
+        )
 
     # ------------------------------------------------------------------ notifications
     async def _fire(self, record: CallbackRecord) -> int | None:

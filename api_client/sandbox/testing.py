@@ -10,6 +10,46 @@ from types import TracebackType
 from aiohttp import web
 
 
+class ManualPace:
+    """A `SandboxConfig(sleep=pace)` whose waits end only when the test says so.
+
+    Every call of the sandbox's life to sleep is recorded and blocks until `release()`;
+    `await sleeping(n)` waits (on a condition, at most `within` seconds) until n sleeps
+    are blocked, so a test can act "during" a pace step without a real wait.
+    """
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+        self._waiting: list[asyncio.Future[None]] = []
+        self._changed = asyncio.Condition()
+
+    async def __call__(self, delay: float) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        async with self._changed:
+            self.delays.append(delay)
+            self._waiting.append(future)
+            self._changed.notify_all()
+        try:
+            await future
+        finally:
+            if future in self._waiting:
+                self._waiting.remove(future)
+
+    async def sleeping(self, count: int = 1, *, within: float = 5.0) -> None:
+        async with self._changed:
+            await asyncio.wait_for(
+                self._changed.wait_for(lambda: len(self._waiting) >= count), within
+            )
+
+    def release(self) -> int:
+        """End every blocked sleep; returns how many there were."""
+        waiting, self._waiting = self._waiting, []
+        for future in waiting:
+            if not future.done():
+                future.set_result(None)
+        return len(waiting)
+
+
 class ManualClock:
     """An aware-UTC clock for `SandboxConfig(now=clock)` that moves only when told."""
 

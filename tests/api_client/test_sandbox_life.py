@@ -18,7 +18,7 @@ from api_client.sandbox import (
     SandboxConfig,
     SandboxServer,
 )
-from api_client.sandbox.testing import ManualClock, NotificationReceiver
+from api_client.sandbox.testing import ManualClock, ManualPace, NotificationReceiver
 
 AUTH = {"Authorization": "Bearer any-token"}
 CB = "/api/v1/callbackrequest"
@@ -199,6 +199,53 @@ async def test_pace_walks_a_consultation_to_processed(
         assert [n.status for n in server.sandbox.notifications] == [
             "PreProcessing", "Processing", "PostProcessing", "Processed",
         ]
+
+
+async def test_a_manual_status_during_a_pace_step_is_never_undone(
+    receiver: NotificationReceiver, clock: ManualClock
+) -> None:
+    pace = ManualPace()
+    async with SandboxServer(SandboxConfig(pace=30, sleep=pace, now=clock)) as server:
+        cb = await start(server, receiver.url_for("race"))
+        record = server.sandbox.callbacks[cb["id"]]
+        await pace.sleeping(1)  # the life waits for its first step (Registered → …)
+
+        clock.advance(seconds=5)
+        await server.sandbox.set_status(cb["id"], "Processing")  # a manual move meanwhile
+        assert len(receiver.hits) == 1
+
+        clock.advance(seconds=25)
+        assert pace.release() == 1
+        await receiver.wait_for(2, key="race")
+        # The step after the sleep goes on from Processing, not back to PreProcessing.
+        assert [s.status for s in record.statuses] == [
+            "Registered", "Processing", "PostProcessing",
+        ]
+        await pace.sleeping(1)
+        pace.release()
+        await receiver.wait_for(3, key="race")
+        assert [s.status for s in record.statuses][-1] == "Processed"
+        assert [n.status for n in server.sandbox.notifications] == [
+            "Processing", "PostProcessing", "Processed",
+        ]
+        assert pace.delays == [30, 30]
+
+
+async def test_a_scheduled_time_set_during_a_pace_step_is_waited_for(
+    receiver: NotificationReceiver, clock: ManualClock
+) -> None:
+    pace = ManualPace()
+    async with SandboxServer(SandboxConfig(pace=30, sleep=pace, now=clock)) as server:
+        cb = await start(server, receiver.url_for("d"))
+        record = server.sandbox.callbacks[cb["id"]]
+        await pace.sleeping(1)
+        # Moved to Delayed by hand with its time an hour ahead, during the step.
+        record.begin_at = clock() + timedelta(hours=1)
+        await server.sandbox.set_status(cb["id"], "Delayed")
+        pace.release()
+        await pace.sleeping(1)  # waits for beginAtUtc instead of stepping on
+        assert [s.status for s in record.statuses] == ["Registered", "Delayed"]
+        assert len(receiver.hits) == 1
 
 
 async def test_unsuccessful_share_ends_unsuccessful(receiver: NotificationReceiver) -> None:
