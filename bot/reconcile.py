@@ -43,7 +43,7 @@ from bot.notifications.messages import (
 )
 from bot.notifications.worker import StatusProcessor, fetch_and_apply, markup_json
 from bot.scheduler import add_interval_job
-from bot.start_outcome import find_started
+from bot.start_outcome import find_started, record_start
 from storage.enums import ConsultationState, EventSource
 from storage.models import Consultation
 from storage.repositories import ConsultationRepository, OutboxRepository, UserRepository
@@ -194,6 +194,7 @@ class Reconciler:
                 counts.queued += await self._tell_coordinator(
                     session, consultation, "start-settled", render_start_confirmed_for
                 )
+                await record_start(session, row.coordinator_id, row.id)
                 counts.bound += 1
                 log.info("reconcile_start_bound consultation=%s", row.id)
             elif now - attempted >= self.unknown_bound:

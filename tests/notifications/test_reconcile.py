@@ -13,7 +13,7 @@ from bot.reconcile import JOB_ID, Reconciler
 from bot.scheduler import new_scheduler
 from storage.enums import ConsultationState
 from storage.hashing import new_secret
-from storage.repositories import ConsultationRepository
+from storage.repositories import AuditRepository, ConsultationRepository
 from tests.notifications.harness import (
     COORDINATOR,
     DOCTOR_ACCOUNT,
@@ -128,6 +128,11 @@ async def test_unknown_start_is_bound_to_what_the_sandbox_created(harness: Harne
     assert f"cons:{local_id}:start-settled:to:{COORDINATOR}" in keys
     assert f"cons:{local_id}:status:Registered:to:{DOCTOR_ACCOUNT}" in keys
     assert f"cons:{local_id}:team:Registered:to:{TEAM_CHAT}" in keys
+    async with harness.session_factory() as session:
+        audit = await AuditRepository(session).list_recent()
+    assert [(a.action, a.target) for a in audit] == [
+        ("consultation_started", f"consultation:{local_id}")
+    ]
 
     # From now on it is followed like any other: its web-hook works too.
     await harness.sandbox.set_status(row.partner_id, "Processing")
