@@ -26,6 +26,11 @@
   sent; "message to edit not found" → sent as a new message; other 400s → dead.
 * At least once: a row is claimed with a lease; a crash before ``mark_sent`` lets the lease
   expire and the row is sent again by the next sender.
+* Not twice: a row may wait longer than its lease (a team-chat backlog at 20 per minute).
+  The rows this sender holds in memory are never claimed again by its own loop, and right
+  before the network call (after the rate windows) the claim is re-checked and extended
+  when less than half of it is left — only if the database still shows this claim, so a
+  row another sender took over is not sent here too.
 """
 
 from __future__ import annotations
@@ -68,6 +73,8 @@ log = logging.getLogger(__name__)
 
 # Which sender (if any) is making the current request: its gate applies the rate windows.
 _sending: ContextVar[OutboxSender | None] = ContextVar("outbox_sending", default=None)
+# ... and which row it is sending: the gate re-checks its claim just before the network.
+_sending_row: ContextVar[OutboxMessage | None] = ContextVar("outbox_sending_row", default=None)
 
 Clock = Callable[[], datetime]
 ChatMigrated = Callable[[int, int], Awaitable[None]]
@@ -111,8 +118,16 @@ class SlidingWindow:
         self.in_flight -= 1
         self.stamps.append(now)
 
+    def cancel(self) -> None:
+        """A send that never went out: it leaves the window without a stamp."""
+        self.in_flight -= 1
+
     def idle(self, now: float) -> bool:
         return self.in_flight == 0 and (not self.stamps or self.stamps[-1] <= now - self.period)
+
+
+class _LeaseLost(Exception):
+    """The row's claim is no longer this sender's: another sender may be sending it."""
 
 
 @dataclass
@@ -254,9 +269,12 @@ class OutboxSender:
         room = self.max_in_flight - self._in_flight
         if room <= 0:
             return 0
+        # Rows still queued or being sent here may have outlived their lease (a long wait
+        # for a group's window): claiming them again would queue a second copy.
+        held = [row.id for queue in self._chats.values() for row in queue.rows]
         async with self.session_factory() as session:
             rows = await OutboxRepository(session).claim_due(
-                self.clock(), min(room, self.batch_size), self.lease
+                self.clock(), min(room, self.batch_size), self.lease, exclude_ids=held
             )
             await session.commit()
         for row in rows:
@@ -330,12 +348,12 @@ class OutboxSender:
             return True
         edit_id = row.edit_message_id
         while True:
-            if not self._lease_left(row):
-                # Another sender may own it now; sending would risk a duplicate for nothing.
-                log.info("outbox_lease_expired row_id=%s", row.id)
-                return False
+            if not await self._keep_lease(row):
+                return False  # another sender owns it now: leave it (and the chat) to it
             try:
                 message_id = await self._send(row, edit_id)
+            except _LeaseLost:
+                return False
             except TelegramRetryAfter as exc:
                 self._retry_after(row.chat_id, exc.retry_after)
                 log.warning("outbox_retry_after row_id=%s seconds=%s", row.id, exc.retry_after)
@@ -391,9 +409,11 @@ class OutboxSender:
         )
         assert row.text is not None
         token = _sending.set(self)
+        row_token = _sending_row.set(row)
         try:
             return await self._send_now(row, edit_id, markup)
         finally:
+            _sending_row.reset(row_token)
             _sending.reset(token)
 
     async def _send_now(
@@ -428,14 +448,24 @@ class OutboxSender:
         # in the request chain cannot bunch sends up at Telegram's end; they are given
         # back (stamped) when the request is over, whatever its outcome.
         windows = await self._acquire(chat_id)
+        sent = False
         try:
+            # The wait for the windows may have outlasted the claim (a group at 20/min):
+            # re-check (and extend) it now, the last moment before the network.
+            row = _sending_row.get()
+            if row is not None and not await self._keep_lease(row):
+                raise _LeaseLost(row.id)
+            sent = True
             response = await make_request(bot, method)
             windows[0].delivered_at = self._monotonic()
             return response
         finally:
             now = self._monotonic()
             for window in windows:
-                window.end(now)
+                if sent:
+                    window.end(now)
+                else:
+                    window.cancel()
             self._send_ended.set()
 
     def _pause(self, seconds: float, chat_id: int | None = None) -> None:
@@ -531,6 +561,26 @@ class OutboxSender:
         if len(self._chat_paused_until) > 1000:
             for key in [k for k, t in self._chat_paused_until.items() if t <= now]:
                 del self._chat_paused_until[key]
+
+    async def _keep_lease(self, row: OutboxMessage) -> bool:
+        """True while this sender holds ``row``'s claim; extended when under half is left.
+
+        The extension is conditional on the stored claim still being ours (see
+        ``OutboxRepository.extend_claim``), so it is safe even after the lease ran out.
+        """
+        if row.claimed_until is None or self._lease_left(
+            row, margin=self.lease.total_seconds() / 2
+        ):
+            return True
+        until = self.clock() + self.lease
+        async with self.session_factory() as session:
+            kept = await OutboxRepository(session).extend_claim(row.id, row.claimed_until, until)
+            await session.commit()
+        if kept:
+            row.claimed_until = until
+        else:
+            log.info("outbox_lease_lost row_id=%s", row.id)
+        return kept
 
     def _lease_left(self, row: OutboxMessage, margin: float = 2.0) -> bool:
         if row.claimed_until is None:

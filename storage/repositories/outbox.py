@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -81,6 +81,7 @@ class OutboxRepository:
         lease: timedelta,
         *,
         keep_chat_order: bool = True,
+        exclude_ids: Collection[int] = (),
     ) -> list[OutboxMessage]:
         """Claim up to `limit` due rows for `lease`, oldest first; commit right after.
 
@@ -92,6 +93,9 @@ class OutboxRepository:
         With `keep_chat_order`, a row waits while an older unsent row of the same chat is
         not due yet or claimed, so a rescheduled message (429) is not overtaken. Exact in
         one process; across workers a concurrent claim in flight can still interleave.
+
+        `exclude_ids`: rows the caller still holds in memory (queued or being sent) whose
+        lease may have run out meanwhile; claiming them again would queue a second copy.
         """
         older = aliased(OutboxMessage)
         conditions: list[Any] = [
@@ -99,6 +103,8 @@ class OutboxRepository:
             OutboxMessage.next_attempt_at <= now,
             or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
         ]
+        if exclude_ids:
+            conditions.append(OutboxMessage.id.not_in(list(exclude_ids)))
         if keep_chat_order:
             conditions.append(
                 ~exists().where(
@@ -124,6 +130,26 @@ class OutboxRepository:
             .execution_options(synchronize_session=False, populate_existing=True)
         )
         return sorted(rows, key=lambda m: m.id)
+
+    async def extend_claim(
+        self, message_id: int, held_until: datetime, until: datetime
+    ) -> bool:
+        """Extend a claim the caller still holds to `until`; False if it no longer does.
+
+        Held means: still pending and `claimed_until` still `held_until`, the value the
+        caller's claim set. Another claim (after the lease ran out), a reschedule or a
+        mark_sent changed it, and then sending would risk a duplicate.
+        """
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.claimed_until == held_until,
+                *_pending(),
+            )
+            .values(claimed_until=until)
+        )
+        return rowcount(result) > 0
 
     async def _set(self, message_id: int, **values: Any) -> bool:
         result = await self.session.execute(

@@ -157,3 +157,26 @@ async def test_two_sessions_claim_at_once(
     a, b = await asyncio.gather(claim(), claim())
     assert not a & b
     assert len(a | b) == 50  # 30 + 20: the second took what the first left
+
+
+async def test_claim_skips_held_ids_and_extend_claim_only_while_held(
+    session: AsyncSession,
+) -> None:
+    out = OutboxRepository(session)
+    await out.enqueue(-7, "a", dedupe_key="a", now=T0)
+    await out.enqueue(-7, "b", dedupe_key="b", now=T0)
+    await out.enqueue(8, "c", dedupe_key="c", now=T0)
+    [a, b, c] = await out.claim_due(T0, 10, LEASE)
+    later = T0 + LEASE  # every lease has run out
+    # The sender still holds a and b in memory: only c is claimed again.
+    [again] = await out.claim_due(later, 10, LEASE, exclude_ids=[a.id, b.id])
+    assert again.id == c.id and again.attempts == 2
+    # a's claim is still the one the sender made: it may be extended (even after expiry).
+    assert await out.extend_claim(a.id, T0 + LEASE, later + LEASE)
+    got = await out.get(a.id)
+    assert got is not None and got.claimed_until == later + LEASE and got.attempts == 1
+    # c was claimed again by someone else: the old holder's claim is gone.
+    assert not await out.extend_claim(c.id, T0 + LEASE, later + LEASE)
+    # sent or rescheduled rows are no longer held either
+    assert await out.mark_sent(b.id, 5, now=later)
+    assert not await out.extend_claim(b.id, T0 + LEASE, later + LEASE)
