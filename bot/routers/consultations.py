@@ -57,6 +57,7 @@ from bot.routers.conclusion import may_read
 from storage.enums import EventSource, Role
 from storage.models import Consultation
 from storage.repositories import (
+    AuditRepository,
     ConsultationRepository,
     OutboxRepository,
     UserRepository,
@@ -66,6 +67,7 @@ log = logging.getLogger(__name__)
 
 ALL_ROLES = {"admin", "coordinator", "doctor"}
 STAFF_ROLES = {"admin", "coordinator"}
+TERMINATED_ACTION = "consultation_terminated"
 FIND_KEY = "lst_find"  # the last /find text, so "Back" from a found card can list it again
 
 
@@ -263,6 +265,10 @@ async def _terminate(
         EventSource.TERMINATE,
         actor_chat_id=query.from_user.id,
         card_drawn=drawn,
+    )
+    # Who terminated which consultation (ids only), in the same transaction as the event.
+    await AuditRepository(session).add(
+        query.from_user.id, TERMINATED_ACTION, f"consultation:{consultation.id}"
     )
     await session.commit()
     fetched = await card_view.fetch(api, consultation)

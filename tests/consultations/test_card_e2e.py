@@ -13,7 +13,7 @@ from bot.dialogs.consultations_list.callback_data import (
     ListPosition,
 )
 from storage.enums import ConsultationState, EventSource
-from storage.models import OutboxMessage, StatusEvent
+from storage.models import AuditEntry, OutboxMessage, StatusEvent
 from tests.consultations.conftest import (
     COORDINATOR_ID,
     DOCTOR_ACCOUNT_ID,
@@ -21,6 +21,14 @@ from tests.consultations.conftest import (
     World,
 )
 from tests.fake_telegram import FakeUser
+
+
+async def _terminate_audit(world: World) -> list[tuple[int | None, str | None]]:
+    async with world.session_factory() as session:
+        entries = await session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "consultation_terminated")
+        )
+        return [(e.actor_id, e.target) for e in entries]
 
 
 def _open(world: World, *, status: str | None = None, doctor_id: int | None = None) -> str:
@@ -102,6 +110,8 @@ async def test_terminate_no_then_yes_then_double_press(world: World) -> None:
             select(StatusEvent).where(StatusEvent.consultation_id == cid,
                                       StatusEvent.source == EventSource.TERMINATE)))
         assert len(events) == 1
+    # Who terminated what, ids only.
+    assert await _terminate_audit(world) == [(COORDINATOR_ID, f"consultation:{cid}")]
     # The doctor hears it through the outbox.
     (told,) = await world.tg.wait_for_messages(DOCTOR_ACCOUNT_ID, 1, timeout=5)
     assert "terminated" in told.content and record.patient_name in told.content
@@ -111,6 +121,7 @@ async def test_terminate_no_then_yes_then_double_press(world: World) -> None:
     assert pressed.show_alert and pressed.text == "The consultation has already finished."
     assert "terminate" not in [r.route for r in world.api_requests()]
     assert "already finished" in user.last_bot_message().content
+    assert len(await _terminate_audit(world)) == 1  # the second press terminated nothing
 
 
 async def test_terminate_409_says_already_finished(world: World) -> None:
@@ -124,6 +135,7 @@ async def test_terminate_409_says_already_finished(world: World) -> None:
     text = user.last_bot_message().content
     assert "already finished" in text and "Did not take place" in text
     assert not world.tg.unanswered_queries()
+    assert await _terminate_audit(world) == []  # finished elsewhere, not by this press
 
 
 async def test_terminate_503_leaves_the_card(world: World) -> None:
@@ -142,6 +154,7 @@ async def test_terminate_503_leaves_the_card(world: World) -> None:
     assert card.content == before
     assert "⛔ Terminate" in user.buttons(card)
     assert (await world.local(cid)).state is ConsultationState.ACTIVE
+    assert await _terminate_audit(world) == []
 
 
 async def test_doctor_cannot_terminate_and_forged_terminate_is_refused(world: World) -> None:
