@@ -6,7 +6,16 @@ from __future__ import annotations
 from aiogram.fsm.storage.base import StorageKey
 
 from tests.wizard.conftest import COORDINATOR_ID, Env
-from tests.wizard.helpers import ASK_DOCTOR, ASK_PHONE, DOCTOR_101, PHONE, text, to_time_step
+from tests.wizard.helpers import (
+    ASK_DOCTOR,
+    ASK_PHONE,
+    CONFIRM,
+    DOCTOR_101,
+    PHONE,
+    text,
+    to_summary,
+    to_time_step,
+)
 
 CANCELLED_WIZARD = "Отменено. Звонок не заказан."
 
@@ -86,3 +95,20 @@ async def test_commands_reach_their_routers_over_an_open_dialog(env: Env) -> Non
     assert ASK_PHONE not in text(u)
     assert u.buttons(u.last_bot_message())
     assert env.start_requests() == []
+
+
+async def test_a_card_button_pressed_over_an_open_wizard_reaches_the_card(env: Env) -> None:
+    u = env.user()
+    await to_summary(u)
+    await u.press(CONFIRM)
+    card = u.last_bot_message()
+    assert "🔄" in " ".join(u.buttons(card))
+    await u.send_command("start_callback")
+    wizard = u.last_bot_message()
+    assert ASK_DOCTOR in wizard.content
+    shown = len(u.bot_messages())
+
+    await u.press(next(b for b in u.buttons(card) if "🔄" in b), message=card)
+    assert len(u.bot_messages()) == shown  # the wizard was not redrawn below
+    assert ASK_DOCTOR in u.last_bot_message().content and u.last_bot_message() is wizard
+    assert len(env.start_requests()) == 1

@@ -14,10 +14,10 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware, F
+from aiogram import BaseMiddleware
 from aiogram.types import CallbackQuery, TelegramObject
 from aiogram_dialog import Dialog, DialogManager, ShowMode, StartMode, Window
-from aiogram_dialog.utils import CB_SEP, remove_intent_id
+from aiogram_dialog.utils import remove_intent_id
 from aiogram_dialog.widgets.common import ManagedScroll
 from aiogram_dialog.widgets.kbd import (
     Column,
@@ -32,11 +32,11 @@ from aiogram_dialog.widgets.kbd import (
 from aiogram_dialog.widgets.text import Const, Format
 
 from bot.dialogs.answered import answer_early
-from bot.dialogs.commands import let_commands_through
 from bot.dialogs.consultations_list.callback_data import ListFilter, ListPosition, SortKey
 from bot.dialogs.consultations_list.source import ListQuery, is_staff, load_page, may_see
 from bot.dialogs.consultations_list.states import ConsultationsListSG
 from bot.dialogs.i18n_widgets import I18nText, translator_of
+from bot.dialogs.scope import own_input_only
 from bot.rendering.consultation_list import (
     PAGE_SIZE,
     page_count,
@@ -279,11 +279,7 @@ def build_list_dialog() -> Dialog:
         getter=list_getter,
         state=ConsultationsListSG.main,
     )
-    dialog = let_commands_through(Dialog(window, on_start=on_start))
-    # Only its own buttons (their data carries aiogram-dialog's intent id): without an
-    # intent id aiogram-dialog falls back to the open stack, so an open list would swallow
-    # any press the routers after it serve (a notice's "Conclusion", "Start again").
-    dialog.callback_query.filter(F.data.contains(CB_SEP))
+    dialog = own_input_only(Dialog(window, on_start=on_start))
     dialog.callback_query.middleware(AnswerFirst())
     return dialog
 

@@ -36,8 +36,8 @@ from aiogram_dialog.widgets.kbd.calendar_kbd import (
 )
 from aiogram_dialog.widgets.text import Const, Format, Text
 
-from bot.dialogs.commands import let_commands_through
 from bot.dialogs.i18n_widgets import I18nText, translator_of
+from bot.dialogs.scope import own_input_only
 from bot.dialogs.start_callback import confirm, getters, handlers
 from bot.input_parsing.duration import parse_duration
 from bot.input_parsing.patient_name import parse_patient_name
@@ -397,4 +397,4 @@ def build_dialog() -> Dialog:
         retry_window,
         on_start=handlers.on_dialog_start,
     )
-    return let_commands_through(dialog)
+    return own_input_only(dialog)
