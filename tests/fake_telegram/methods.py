@@ -1,7 +1,8 @@
 """The Bot API methods the bot uses, with Telegram's checks and error texts.
 
 Each handler takes decoded Params and returns the `result` of the answer, or raises ApiError.
-getUpdates and deleteWebhook live in the server, next to the update queue.
+getUpdates and deleteWebhook live in the server, next to the update queue; setWebhook is
+here (it only records the hook: the fake never POSTs updates to it).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .state import (
     StoredFile,
     StoredMessage,
     UserRecord,
+    WebhookRecord,
     scope_key,
 )
 
@@ -32,6 +34,7 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA_BYTES = 64
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 Handler = Callable[[Params], Awaitable[Any]]
 
@@ -84,6 +87,8 @@ class BotApi:
             "getmycommands": self.get_my_commands,
             "deletemycommands": self.delete_my_commands,
             "setchatmenubutton": self.set_chat_menu_button,
+            "setwebhook": self.set_webhook,
+            "getwebhookinfo": self.get_webhook_info,
         }
 
     # ---- shared checks -------------------------------------------------------------------
@@ -413,3 +418,29 @@ class BotApi:
         chat_id = params.integer("chat_id")
         self.state.menu_buttons[chat_id] = params.json_value("menu_button") or {"type": "default"}
         return True
+
+    # ---- webhook ---------------------------------------------------------------------------
+
+    async def set_webhook(self, params: Params) -> Any:
+        url = params.required_str("url")
+        if not url.startswith("https://") and not url.startswith("http://"):
+            raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+        secret = params.string("secret_token")
+        if secret is not None and not _SECRET_RE.match(secret):
+            raise bad_request("bad webhook: secret token contains unallowed characters")
+        allowed = params.json_value("allowed_updates")
+        self.state.webhook = WebhookRecord(
+            url, secret, tuple(allowed) if isinstance(allowed, list) else None
+        )
+        return True
+
+    async def get_webhook_info(self, params: Params) -> Any:
+        hook = self.state.webhook
+        if hook is None:
+            return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        info: dict[str, Any] = {
+            "url": hook.url, "has_custom_certificate": False, "pending_update_count": 0
+        }
+        if hook.allowed_updates is not None:
+            info["allowed_updates"] = list(hook.allowed_updates)
+        return info

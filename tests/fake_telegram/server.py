@@ -48,6 +48,10 @@ _CONFLICT = (
     "Conflict: terminated by other getUpdates request; make sure that only one bot "
     "instance is running"
 )
+_WEBHOOK_ACTIVE = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to "
+    "delete the webhook first"
+)
 
 
 @dataclass
@@ -245,6 +249,8 @@ class FakeTelegram:
             self.allowed_updates = list(allowed) or None
         async with self._changed:
             self.get_updates_calls += 1
+            if self.state.webhook is not None:
+                raise ApiError(409, _WEBHOOK_ACTIVE)
             self._poll_generation += 1
             generation = self._poll_generation
             if offset is not None:
@@ -270,6 +276,7 @@ class FakeTelegram:
             return [update.to_dict() for update in batch]
 
     async def _delete_webhook(self, params: Params) -> bool:
+        self.state.webhook = None
         if params.flag("drop_pending_updates"):
             async with self._changed:
                 self._confirm(self._next_update_id)

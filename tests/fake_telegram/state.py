@@ -276,6 +276,15 @@ class ApiCall:
     description: str | None = None
 
 
+@dataclass(frozen=True)
+class WebhookRecord:
+    """What setWebhook set: while it is there, getUpdates answers 409 as in Telegram."""
+
+    url: str
+    secret_token: str | None
+    allowed_updates: tuple[str, ...] | None
+
+
 @dataclass
 class FakeState:
     users: dict[int, UserRecord] = field(default_factory=dict)
@@ -289,6 +298,7 @@ class FakeState:
     commands: dict[tuple[str, str], list[dict[str, str]]] = field(default_factory=dict)
     menu_buttons: dict[int | None, dict[str, Any]] = field(default_factory=dict)
     chat_actions: list[tuple[int, str]] = field(default_factory=list)
+    webhook: WebhookRecord | None = None
     too_many_requests_sent: int = 0
     _counter: int = 0
 
