@@ -199,6 +199,11 @@ def _when(at: datetime | None, t: Translator, tz: tzinfo, now: datetime | None) 
     return format_local(at, tz, t.lang, now=now, with_date=True) if at is not None else "—"
 
 
+def offers_conclusion(view: CardView, viewer: CardViewer) -> bool:
+    """Whether the card carries the Conclusion button (the text's hint goes with it)."""
+    return view.status == "Processed" and viewer.private and viewer.reads_conclusion
+
+
 def card_text(
     view: CardView,
     t: Translator,
@@ -206,6 +211,7 @@ def card_text(
     *,
     private: bool = True,
     now: datetime | None = None,
+    conclusion_button: bool = True,
 ) -> str:
     lines = [t("card-title", consultation_id=short_id(view))]
     if view.state == "unknown":
@@ -279,7 +285,9 @@ def card_text(
     if private and view.attachment_names:
         names = ", ".join(escape(n) for n in view.attachment_names)
         lines.append(t("list-card-attachments", names=names))
-    if view.conclusion_ready:
+    # The line says "press the button": only for those who get it. Others (another
+    # coordinator, a group chat) see the status alone, nothing pointing at a missing button.
+    if view.conclusion_ready and conclusion_button:
         lines.append(t("list-card-conclusion"))
     if view.external:
         lines.append(t("list-card-external"))
@@ -313,7 +321,7 @@ def card_keyboard(view: CardView, viewer: CardViewer, t: Translator) -> InlineKe
         rows.append([_button(t("list-btn-repeat"), ConsAction.REPEAT, cid, back)])
     if viewer.staff and not final and view.status == "Delayed":
         rows.append([_button(t("list-btn-reschedule"), ConsAction.RESCHEDULE, cid, back)])
-    if view.status == "Processed" and viewer.private and viewer.reads_conclusion:
+    if offers_conclusion(view, viewer):
         rows.append(
             [
                 InlineKeyboardButton(
@@ -352,7 +360,14 @@ def render_card(
     header: str | None = None,
     now: datetime | None = None,
 ) -> tuple[str, InlineKeyboardMarkup]:
-    text = card_text(view, t, tz, private=viewer.private, now=now)
+    text = card_text(
+        view,
+        t,
+        tz,
+        private=viewer.private,
+        now=now,
+        conclusion_button=offers_conclusion(view, viewer),
+    )
     if header:
         text = f"{header}\n{text}"
     return text, card_keyboard(view, viewer, t)

@@ -63,8 +63,11 @@ DOCTOR = CardViewer(role="doctor")
         (_view(), DOCTOR, ["🔄 Refresh", "🙅 I can't take it"]),
         (_view(status="Delayed"), COORD, ["🔄 Refresh", "⛔ Terminate", "🗓 Reschedule"]),
         (_view(status="Delayed"), DOCTOR, ["🔄 Refresh", "🙅 I can't take it"]),
-        (_view(status="Processed", state="final"), COORD,
-         ["🔄 Refresh", "🔁 Repeat", "📄 Conclusion"]),
+        (
+            _view(status="Processed", state="final"),
+            COORD,
+            ["🔄 Refresh", "🔁 Repeat", "📄 Conclusion"],
+        ),
         (_view(status="Processed", state="final"), DOCTOR, ["🔄 Refresh", "📄 Conclusion"]),
         (_view(status="Unsuccessful", state="final"), COORD, ["🔄 Refresh", "🔁 Repeat"]),
         (_view(status="Unsuccessful", state="final"), DOCTOR, ["🔄 Refresh"]),
@@ -114,6 +117,7 @@ def test_patient_data_only_in_private_chats() -> None:
 
 def test_details_text() -> None:
     view = _view(
+        status="Processed",
         history=(("Registered", NOW), ("Processing", NOW)),
         calls=(CardCall("Patient", NOW, 125, True),),
         attachment_names=("scan <1>.pdf",),
@@ -129,6 +133,26 @@ def test_details_text() -> None:
     assert "conclusion is ready" in text
     assert "removed after the retention period" in text
     assert "did not answer" in text
+
+
+@pytest.mark.parametrize(
+    ("viewer", "hinted"),
+    [
+        (COORD, True),
+        (CardViewer(role="coordinator", reads_conclusion=False), False),  # someone else's
+        (CardViewer(role="doctor", reads_conclusion=False), False),
+        (CardViewer(role="admin", private=False), False),  # a group: no button there either
+    ],
+)
+def test_the_conclusion_hint_goes_with_the_button(viewer: CardViewer, hinted: bool) -> None:
+    # The line says "press the button": whoever is not offered the button must not read it;
+    # they see the status (Completed) and nothing that points at a button they lack.
+    view = _view(state="final", status="Processed", conclusion_ready=True)
+    text, markup = render_card(view, T, MSK, viewer, now=NOW)
+    assert "Status: Completed" in text  # Processed, as the status line names it
+    assert ("conclusion is ready" in text) is hinted
+    assert ("📄 Conclusion" in _texts(markup)) is hinted
+    assert "conclusion" not in text.lower() or hinted
 
 
 def _record(**kw: Any) -> Any:

@@ -61,12 +61,15 @@ async def test_a_failed_fetch_is_reported_as_a_message(world: World) -> None:
     assert not world.tg.unanswered_queries()
 
 
-
 async def test_the_button_is_offered_only_to_those_who_may_read(world: World) -> None:
     partner_id = _open(world, status="Processed")
+    world.sb.set_report(partner_id, "Всё хорошо.")
     someone_elses = await world.adopt(partner_id, coordinator_id=COORDINATOR_ID + 500)
     await show_card(world.coordinator, someone_elses)
-    assert "History:" in world.coordinator.last_bot_message().content
+    seen = world.coordinator.last_bot_message().content
+    assert "History:" in seen
     assert BUTTON not in world.coordinator.buttons()
+    assert "conclusion is ready" not in seen  # no hint at a button they lack
     await show_card(world.admin, someone_elses)
     assert BUTTON in world.admin.buttons()
+    assert "conclusion is ready" in world.admin.last_bot_message().content
