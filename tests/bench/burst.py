@@ -29,6 +29,7 @@ from aiohttp import web
 from tests.bench.common import (
     DEFAULT_RUNS,
     add_users,
+    hook_app,
     machine_note,
     median,
     print_table,
@@ -92,9 +93,6 @@ def _classify_429s(tg: Any) -> dict[str, int]:
 
 
 async def one_run(changes: int, coordinators: int) -> BurstRun:
-    from bot.app import Runtime
-    from bot.http_server import HealthState, build_http_app
-    from bot.notifications.runtime import build
     from bot.outbox_sender import OutboxSender
     from tests.notifications.harness import Harness
 
@@ -107,20 +105,7 @@ async def one_run(changes: int, coordinators: int) -> BurstRun:
         sender = OutboxSender(w.bot, w.session_factory)
         sender.start()
         w.stack.push_async_callback(sender.stop)
-        health = HealthState(is_sandbox=True)
-        rt = Runtime(
-            settings=w.settings,
-            stack=w.stack,
-            i18n=w.i18n,
-            session_factory=w.session_factory,
-            api=w.api,
-            outbox=sender,
-            health=health,
-        )
-        parts = build(rt)
-        app = build_http_app(
-            session_factory=w.session_factory, health=health, extra_routes=[parts.receiver.setup]
-        )
+        parts, app = hook_app(w, sender)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         w.stack.push_async_callback(runner.cleanup)

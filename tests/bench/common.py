@@ -309,5 +309,29 @@ async def world(**settings_extra: str) -> AsyncIterator[World]:
         yield World(url, factory, tg, sandbox, api, settings, bot, i18n, stack)
 
 
+def hook_app(w: World, outbox: Any) -> tuple[Any, Any]:
+    """The notifications' parts (receiver, worker) built as the app builds them, and the bot's
+    HTTP app serving the receiver — as in production, without Telegram polling."""
+    from bot.app import Runtime
+    from bot.http_server import HealthState, build_http_app
+    from bot.notifications.runtime import build
+
+    health = HealthState(is_sandbox=True)
+    rt = Runtime(
+        settings=w.settings,
+        stack=w.stack,
+        i18n=w.i18n,
+        session_factory=w.session_factory,
+        api=w.api,
+        outbox=outbox,
+        health=health,
+    )
+    parts = build(rt)
+    app = build_http_app(
+        session_factory=w.session_factory, health=health, extra_routes=[parts.receiver.setup]
+    )
+    return parts, app
+
+
 def machine_note() -> str:
     return f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"

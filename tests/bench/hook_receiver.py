@@ -30,6 +30,7 @@ from aiohttp import web
 from tests.bench.common import (
     DEFAULT_RUNS,
     add_users,
+    hook_app,
     machine_note,
     median,
     print_table,
@@ -79,29 +80,13 @@ async def _load(
 @asynccontextmanager
 async def _bot_hook_app(tracked: int, worker_running: bool) -> AsyncIterator[tuple[str, Any, Any]]:
     """(base URL, tokens, receiver) of the bot's HTTP app over a seeded DB."""
-    from bot.app import Runtime
-    from bot.http_server import HealthState, build_http_app
-    from bot.notifications.runtime import build
 
     async with world() as w:
         await add_users(w.session_factory, COORDINATORS)
         seeded = await seed_tracked(
             w.session_factory, w.sandbox, tracked, coordinators=COORDINATORS
         )
-        health = HealthState(is_sandbox=True)
-        rt = Runtime(
-            settings=w.settings,
-            stack=w.stack,
-            i18n=w.i18n,
-            session_factory=w.session_factory,
-            api=w.api,
-            outbox=None,
-            health=health,
-        )
-        parts = build(rt)
-        app = build_http_app(
-            session_factory=w.session_factory, health=health, extra_routes=[parts.receiver.setup]
-        )
+        parts, app = hook_app(w, None)
         async with AsyncExitStack() as stack:
             base = await _serve(app, stack)
             if worker_running:
