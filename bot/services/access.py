@@ -186,9 +186,10 @@ def denial(
         return Denial.NO_ACCESS
     if actor.role not in ROLES[action]:
         return Denial.ROLE
-    if action in CONSULTATION_ACTIONS:
-        if consultation is None or not _on_consultation(actor, action, consultation):
-            return Denial.NOT_YOURS
+    if action in CONSULTATION_ACTIONS and (
+        consultation is None or not _on_consultation(actor, action, consultation)
+    ):
+        return Denial.NOT_YOURS
     return None
 
 
