@@ -2,6 +2,9 @@
 
 * A dialog lost in a restart or upgrade (``UnknownIntent``/``OutdatedIntent``/``UnknownState``)
   → the dialog stack is reset, the user gets a short explanation and the help.
+* A refusal of the access policy (``AccessDenied``, raised by a service) → one short
+  sentence (bot/rendering/access_denied.py); an open dialog is closed, as what it was
+  for is no longer this user's to do. Logged at INFO with ids only.
 * "message is not modified" → ignored (an edit with identical content is a success).
 * Anything else → logged with update/user/chat ids and the code locations (never the
   exception message or any text: those can carry patient data) and answered with an apology.
@@ -23,7 +26,9 @@ from aiogram_dialog.api.exceptions import OutdatedIntent, UnknownIntent, Unknown
 
 from bot.dialogs import answered as answered_queries
 from bot.i18n import I18n, Translator
+from bot.rendering.access_denied import denied_text
 from bot.routers.fallback import help_text
+from bot.services.access import AccessDenied
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +120,29 @@ def setup() -> Router:
                 await manager.reset_stack()
         text = f"{t('error-stale-dialog')}\n\n{help_text(t, data.get('user'))}"
         await _tell(event, text, data, alert=t("error-stale-button"))
+
+    @router.errors(ExceptionTypeFilter(AccessDenied))
+    async def on_denied(event: ErrorEvent, **data: Any) -> None:
+        exc = event.exception
+        assert isinstance(exc, AccessDenied)
+        update_id, user_id, chat_id = event_ids(event)
+        log.info(
+            "access_denied update_id=%s user_id=%s action=%s reason=%s",
+            update_id, user_id, exc.action.value, exc.reason.value,
+        )
+        manager: DialogManager | None = data.get("dialog_manager")
+        if manager is not None and manager.has_context():
+            with contextlib.suppress(Exception):
+                await manager.reset_stack()
+        role = exc.actor.role.value if exc.actor.role is not None else None
+        text = denied_text(
+            _translator(data),
+            reason=exc.reason.value,
+            action=exc.action.value,
+            role=role,
+            user_id=exc.actor.telegram_id,
+        )
+        await _tell(event, text, data)
 
     @router.errors(ExceptionTypeFilter(TelegramBadRequest))
     async def on_bad_request(event: ErrorEvent, **data: Any) -> Any:

@@ -7,6 +7,23 @@ access-no-access =
     You have no access to this bot yet.
     Your Telegram id: <code>{ $user_id }</code> — give it to an administrator to get an invite.
 access-forbidden = This command is not available to you.
+## Refusals of the access policy (bot/services/access.py, answered in bot/routers/errors.py)
+access-denied-role = Your role ({ $role }) does not allow you to { $action }.
+access-action-start = start consultations
+access-action-list = see the list of consultations
+access-action-find = search consultations
+access-action-view = open this consultation
+access-action-refresh = refresh this consultation
+access-action-terminate = terminate consultations
+access-action-reschedule = reschedule consultations
+access-action-repeat = repeat consultations
+access-action-read_conclusion = read this conclusion
+access-action-cant_take = decline consultations
+access-action-receive = receive news of consultations
+access-action-receive_alerts = receive administrators' alerts
+access-action-invite = invite people
+access-action-manage_users = manage users
+access-action-manage_doctors = manage the doctors directory
 access-inactive = Your access has been switched off. Please contact an administrator.
 
 ## Groups (bot/middlewares/group_guard.py)

@@ -7,6 +7,23 @@ access-no-access =
     У вас пока нет доступа к этому боту.
     Ваш Telegram id: <code>{ $user_id }</code> — передайте его администратору, чтобы получить приглашение.
 access-forbidden = Эта команда вам недоступна.
+## Refusals of the access policy (bot/services/access.py, answered in bot/routers/errors.py)
+access-denied-role = Роль «{ $role }» не позволяет { $action }.
+access-action-start = начинать консультации
+access-action-list = смотреть список консультаций
+access-action-find = искать консультации
+access-action-view = открывать эту консультацию
+access-action-refresh = обновлять эту консультацию
+access-action-terminate = прерывать консультации
+access-action-reschedule = переносить консультации
+access-action-repeat = повторять консультации
+access-action-read_conclusion = читать это заключение
+access-action-cant_take = отказываться от консультаций
+access-action-receive = получать новости консультаций
+access-action-receive_alerts = получать оповещения администраторов
+access-action-invite = приглашать пользователей
+access-action-manage_users = управлять пользователями
+access-action-manage_doctors = управлять справочником врачей
 access-inactive = Ваш доступ отключён. Обратитесь к администратору.
 
 ## Groups (bot/middlewares/group_guard.py)
