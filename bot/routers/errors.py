@@ -125,7 +125,7 @@ def setup() -> Router:
     async def on_denied(event: ErrorEvent, **data: Any) -> None:
         exc = event.exception
         assert isinstance(exc, AccessDenied)
-        update_id, user_id, chat_id = event_ids(event)
+        update_id, user_id, _chat_id = event_ids(event)
         log.info(
             "access_denied update_id=%s user_id=%s action=%s reason=%s",
             update_id, user_id, exc.action.value, exc.reason.value,
