@@ -25,6 +25,8 @@ from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
+from bot.services.access import Actor
+from bot.services.context import ACTOR_KEY
 from storage.enums import Role
 from storage.models import User as StoredUser
 from storage.repositories.users import UserRepository
@@ -98,6 +100,9 @@ class UserMiddleware(BaseMiddleware):
                 await session.commit()
         data["db_user"] = db_user
         data["user"] = db_user
+        if tg_user is not None and member:
+            # What every service authorizes against: the role stored now, and ADMIN_IDS.
+            data[ACTOR_KEY] = Actor.of(tg_user.id, db_user, self.admin_ids)
         result = await handler(event, data)
         if tg_user is not None and member and db_user is None:
             # A stranger who has just joined (an invite): their first pushes (a booking…)

@@ -16,6 +16,7 @@ from aiogram_dialog import DialogManager, StartMode
 from sqlalchemy import select
 
 from bot.dialogs.start_callback import confirm
+from bot.services import consultation_start
 from bot.states import StartCallbackSG
 from storage.enums import ConsultationState
 from storage.models import AuditEntry
@@ -72,14 +73,16 @@ async def _audit(env: Env) -> list[AuditEntry]:
 # ---------------------------------------------------------------- never call a patient twice
 
 
-@pytest.mark.parametrize("broken", ["_send_card", "_bind"])
+@pytest.mark.parametrize(
+    ("module", "broken"), [(confirm, "_send_card"), (consultation_start, "bind_start")]
+)
 async def test_failure_after_start_closes_the_wizard(
-    env: Env, monkeypatch: pytest.MonkeyPatch, broken: str
+    env: Env, monkeypatch: pytest.MonkeyPatch, module: Any, broken: str
 ) -> None:
     async def fail(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(confirm, broken, fail)
+    monkeypatch.setattr(module, broken, fail)
     u = env.user()
     await to_summary(u)
     data, summary = _confirm_data(u)

@@ -1,11 +1,10 @@
 """Confirm: record locally, call start-callback once, and turn the answer into a card.
 
-Order matters (DESIGN.md, "Never call a patient twice"):
-1. the local record (state ``starting``, hashed notification token) is committed *before*
-   the call, so the notification GET can find it and a crash leaves a trace;
-2. start-callback is called exactly once — a lost answer (``OutcomeUnknown``) marks the
-   record ``unknown`` and is never retried; a first check against ``get-all`` runs at once;
-3. the answer is bound and committed, then the card is sent and its ids stored.
+The use case — the role checked now, the record committed before the call, the phone
+checked again, one call, a lost answer never retried — is ``bot/services/consultation_start``;
+this module reads the dialog's data into a ``StartRequest`` and renders the outcome: the
+card (its ids stored), the phone warning, the step that fixes a refused argument, or a
+first look through get-all after a lost answer.
 
 A double press cannot start two consultations: aiogram-dialog serialises events of one
 stack (its events isolation lock is held for the whole handler), and the ``confirming``
@@ -16,9 +15,7 @@ from __future__ import annotations
 
 import io
 import logging
-import secrets
 from contextlib import suppress
-from datetime import datetime
 from typing import Any
 
 from aiogram import Bot
@@ -28,7 +25,7 @@ from aiogram_dialog import DialogManager
 from aiogram_dialog.widgets.kbd import Button
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api_client.client import Attachment, PartnerApiClient
+from api_client.client import Attachment
 from api_client.errors import (
     ApiUnavailable,
     AttachmentTooLarge,
@@ -37,11 +34,9 @@ from api_client.errors import (
     InsufficientFunds,
     LimitExceeded,
     NotFound,
-    OutcomeUnknown,
     PartnerApiError,
-    ServerError,
 )
-from api_client.models import Callback, Phone, RequestStatus
+from api_client.models import Callback
 from bot.alerts import alert_insufficient_funds
 from bot.dialogs.answered import answer_early
 from bot.dialogs.start_callback import handlers
@@ -51,13 +46,19 @@ from bot.i18n import Translator
 from bot.input_parsing.errors import InputError
 from bot.input_parsing.start_time import check_start_time
 from bot.rendering.card import CardView, CardViewer, render_card
+from bot.services.consultation_start import (
+    ConsultationStarter,
+    OutcomeLost,
+    PhoneBusy,
+    Refused,
+    Started,
+    StartRequest,
+)
+from bot.services.context import actor_of
 from bot.settings import Settings
-from bot.start_outcome import find_started, record_start
 from bot.states import StartCallbackSG as SG
-from storage.enums import ConsultationState, EventSource
 from storage.models import Consultation
 from storage.repositories.consultations import ConsultationRepository
-from storage.repositories.status_events import StatusEventRepository
 
 log = logging.getLogger(__name__)
 
@@ -93,12 +94,21 @@ async def on_confirm(callback: CallbackQuery, button: Button, manager: DialogMan
             manager.dialog_data.pop(S.CONFIRMING, None)
 
 
+def starter_of(md: dict[str, Any]) -> ConsultationStarter:
+    settings: Settings = md["settings"]
+    clock = md.get("clock")
+    return ConsultationStarter(
+        md["session"], md["api"], settings.hook_url, clock if callable(clock) else utcnow
+    )
+
+
 async def _start(callback: CallbackQuery, manager: DialogManager) -> None:
+    """Parse the dialog's data → the start service → render its outcome."""
     md = manager.middleware_data
     data = manager.dialog_data
-    settings: Settings = md["settings"]
-    api: PartnerApiClient = md["api"]
-    session: AsyncSession = md["session"]
+    actor = actor_of(md)
+    starter = starter_of(md)
+    starter.may_start(actor)  # before anything else: a demoted coordinator is told why
     bot: Bot = md["bot"]
     chat_id = callback.message.chat.id if callback.message else callback.from_user.id
     missing = S.first_missing(data)
@@ -115,82 +125,47 @@ async def _start(callback: CallbackQuery, manager: DialogManager) -> None:
             data[S.EDITING] = True
             await manager.switch_to(SG.start_time)
             return
-    attachment_meta: dict[str, Any] | None = data.get(S.ATTACHMENT)
-    doctor_id = int(data[S.DOCTOR_ID])
-    phone_e164: str = data[S.PHONE]
-
-    # 1. The local record, durable before the call (its token is in the notification URL).
-    token = secrets.token_urlsafe(24)
-    repo = ConsultationRepository(session)
-    record = await repo.create_starting(
-        token,
-        coordinator_id=callback.from_user.id,
-        doctor_id=doctor_id,
-        doctor_name=data.get(S.DOCTOR_NAME),
+    meta: dict[str, Any] | None = data.get(S.ATTACHMENT)
+    request = StartRequest(
+        doctor_id=int(data[S.DOCTOR_ID]),
         patient_name=data[S.NAME],
-        patient_phone=phone_e164,
+        phone_e164=data[S.PHONE],
+        doctor_name=data.get(S.DOCTOR_NAME),
         begin_at=begin_at,
         duration_min=data.get(S.DURATION),
-        attachment_name=attachment_meta["name"] if attachment_meta else None,
+        attachment_name=meta["name"] if meta else None,
+        acknowledged_ids=tuple(data.get(S.PHONE_ACK) or ()),
     )
-    attempted_at = record.start_attempted_at or utcnow()
-    await session.commit()
 
-    # The phone is checked again here, after our record is committed: a wizard started at
-    # the time step (Repeat, Reschedule) never passed the phone step, and of two
-    # coordinators confirming the same phone at once the later one sees the other's record.
-    warning = await handlers.phone_warning(
-        session, phone_e164, data.get(S.PHONE_DISPLAY) or phone_e164, data, exclude_id=record.id
-    )
-    if warning is not None:
-        await session.delete(record)  # never called: nothing to keep
-        await session.commit()
+    async def load_attachment() -> Attachment | None:
+        assert meta is not None
+        await bot.send_chat_action(chat_id, "upload_document")
+        return await _download(bot, meta)
+
+    async with (
+        ChatActionSender.upload_document(chat_id=chat_id, bot=bot, initial_sleep=4.0)
+        if meta
+        else _nullcontext()
+    ):
+        result = await starter.start(actor, request, load_attachment if meta else None)
+
+    if isinstance(result, PhoneBusy):
         log.info("wizard start held: the phone has an open consultation")
-        data[S.PHONE_WARNING] = warning
+        display = data.get(S.PHONE_DISPLAY) or request.phone_e164
+        data[S.PHONE_WARNING] = handlers.warning_of(result.open_ones, request.phone_e164, display)
         data[S.EDITING] = True  # "Continue anyway" returns to the summary
         await manager.switch_to(SG.phone_warning)
         return
-    log.info("wizard start consultation_id=%s doctor_id=%s", record.id, doctor_id)
-
-    # 2. The call, once.
-    started: Callback | None = None
-    try:
-        attachment = None
-        if attachment_meta:
-            await bot.send_chat_action(chat_id, "upload_document")
-            attachment = await _download(bot, attachment_meta)
-        async with (
-            ChatActionSender.upload_document(chat_id=chat_id, bot=bot, initial_sleep=4.0)
-            if attachment
-            else _nullcontext()
-        ):
-            started = await api.start_callback(
-                doctor_id,
-                Phone.from_e164(phone_e164),
-                data[S.NAME],
-                begin_at=begin_at,
-                duration_min=data.get(S.DURATION),
-                attachment=attachment,
-                notification_url=settings.hook_url(token),
-            )
-    except (OutcomeUnknown, ServerError) as exc:
-        # A 500 on a POST that is not idempotent may have created it: as unknown as a
-        # lost answer, and checked against get-all before anyone may try again.
-        name = type(exc).__name__
-        log.warning("wizard start outcome unknown consultation_id=%s: %s", record.id, name)
-    except PartnerApiError as exc:
-        await repo.set_state(record.id, ConsultationState.FAILED)
-        await session.commit()
-        await _upstream_error(manager, exc, record.id)
+    if isinstance(result, Refused):
+        await _upstream_error(manager, result.error, result.consultation_id)
         return
-
-    # 3. From here on a consultation may exist: whatever fails next, the wizard is closed so
+    # From here on a consultation may exist: whatever fails next, the wizard is closed so
     # its Confirm cannot call the patient again.
     try:
-        if started is None:
-            await _outcome_unknown(manager, record, attempted_at, chat_id)
+        if isinstance(result, OutcomeLost):
+            await _outcome_unknown(manager, starter, result, chat_id)
         else:
-            await _started(manager, record, started, chat_id)
+            await _started(manager, result, chat_id)
     finally:
         await _close(manager)
 
@@ -200,22 +175,16 @@ async def _close(manager: DialogManager) -> None:
         await manager.done()
 
 
-async def _started(
-    manager: DialogManager, record: Consultation, started: Callback, chat_id: int
-) -> None:
-    """Audit, bind, record the first status, show the card, and let the notifications worker
-    announce the start now (the doctor's "booked") rather than at its next look."""
-    session: AsyncSession = manager.middleware_data["session"]
+async def _started(manager: DialogManager, result: Started, chat_id: int) -> None:
+    """Show the card, and let the notifications worker announce the start now (the
+    doctor's "booked") rather than at its next look."""
     try:
-        # Its own commit: the start is on record even if the bind below fails.
-        await record_start(session, record.coordinator_id, record.id)
-        await session.commit()
-        await _bind(session, record, started, EventSource.START)
-        await session.commit()
-        await _send_card(manager, record.id, chat_id, started)
+        if not result.bound:  # started, not on our record yet: the reconcile settles it
+            raise RuntimeError("start not bound")
+        await _send_card(manager, result.consultation_id, chat_id, result.callback)
         _wake_notifications(manager)
     except Exception as exc:
-        await _card_failed(manager, record.id, chat_id, exc)
+        await _card_failed(manager, result.consultation_id, chat_id, exc)
 
 
 async def _card_failed(
@@ -252,41 +221,6 @@ async def _download(bot: Bot, meta: dict[str, Any]) -> Attachment:
     buffer = io.BytesIO()
     await bot.download(meta["file_id"], destination=buffer)
     return Attachment(filename=meta["name"], content=buffer.getvalue(), content_type=meta["mime"])
-
-
-def _first_status(callback: Callback) -> tuple[str, datetime]:
-    if callback.statuses:
-        last = max(
-            (h for h in callback.statuses if h.status is not None),
-            key=lambda h: h.created_at_utc or datetime.min.replace(tzinfo=utcnow().tzinfo),
-            default=None,
-        )
-        if last is not None and last.status is not None:
-            return last.status.id.value, last.created_at_utc or callback.created_at_utc or utcnow()
-    status = callback.status.id if callback.status is not None else RequestStatus.REGISTERED
-    if status is RequestStatus.UNKNOWN:
-        status = RequestStatus.REGISTERED
-    return status.value, callback.created_at_utc or utcnow()
-
-
-async def _bind(
-    session: AsyncSession, record: Consultation, started: Callback, source: EventSource
-) -> bool:
-    repo = ConsultationRepository(session)
-    doctor_name = started.doctor_full_name or (started.doctor.full_name if started.doctor else None)
-    bound = await repo.bind_partner_id(
-        record.id, started.id, state=ConsultationState.ACTIVE, doctor_name=doctor_name or None
-    )
-    if not bound:
-        log.warning("wizard bind refused consultation_id=%s callback_id=%s", record.id, started.id)
-        return False
-    status, occurred_at = _first_status(started)
-    await StatusEventRepository(session).record(record.id, status, occurred_at, source)
-    # The start event is stored without telling anyone: the worker announces it (with the
-    # dedupe keys a web-hook would use). Flagged in this transaction, so a crash before the
-    # wake-up still leaves it for the worker's next look.
-    await repo.request_refresh([record.id])
-    return True
 
 
 def _wake_notifications(manager: DialogManager) -> None:
@@ -342,43 +276,30 @@ async def _edit_card(
 
 
 async def _outcome_unknown(
-    manager: DialogManager, record: Consultation, attempted_at: datetime, chat_id: int
+    manager: DialogManager, starter: ConsultationStarter, lost: OutcomeLost, chat_id: int
 ) -> None:
-    """Never a second call: mark unknown, show it, and look for it in get-all once now."""
-    md = manager.middleware_data
-    session: AsyncSession = md["session"]
-    api: PartnerApiClient = md["api"]
-    repo = ConsultationRepository(session)
+    """Never a second call: show it as unknown, and look for it in get-all once now."""
     try:
-        await repo.set_state(record.id, ConsultationState.UNKNOWN)
-        await session.commit()
-        await _send_card(manager, record.id, chat_id)
+        await _send_card(manager, lost.consultation_id, chat_id)
     except Exception as exc:
-        await _card_failed(manager, record.id, chat_id, exc)
+        await _card_failed(manager, lost.consultation_id, chat_id, exc)
     await _close(manager)
+    record = await ConsultationRepository(starter.session).get(lost.consultation_id)
+    if record is None:
+        return
     try:
-        found = await find_started(
-            api,
-            doctor_id=int(record.doctor_id or 0),
-            phone_e164=record.patient_phone or "",
-            attempted_at=attempted_at,
-        )
+        found = await starter.find_lost(record, lost.attempted_at)
     except PartnerApiError as exc:
-        log.info("wizard first check failed consultation_id=%s: %s", record.id, type(exc).__name__)
+        name = type(exc).__name__
+        log.info("wizard first check failed consultation_id=%s: %s", record.id, name)
         return
     if found is None:
         return  # stays unknown; the reconcile job keeps looking
-    # Found at once: this is still the wizard's start (source "start"), so the worker
-    # announces it like any other start.
-    if await _bind(session, record, found, EventSource.START):
-        await record_start(session, record.coordinator_id, record.id)
-        await session.commit()
-        _wake_notifications(manager)
-        try:
-            await _edit_card(manager, record.id, found)
-        except Exception as exc:
-            name = type(exc).__name__
-            log.error("wizard card not edited consultation_id=%s: %s", record.id, name)
+    _wake_notifications(manager)
+    try:
+        await _edit_card(manager, record.id, found)
+    except Exception as exc:
+        log.error("wizard card not edited consultation_id=%s: %s", record.id, type(exc).__name__)
 
 
 async def _upstream_error(

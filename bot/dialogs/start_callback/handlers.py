@@ -41,8 +41,12 @@ from bot.input_parsing.start_time import (
     quick_start,
 )
 from bot.rendering.card import CardView, CardViewer, render_card, short_id
+from bot.services.access import Action, authorize
+from bot.services.consultation_start import open_by_phone
+from bot.services.context import actor_of
 from bot.settings import Settings
 from bot.states import StartCallbackSG as SG
+from storage.models import Consultation
 from storage.repositories.consultations import ConsultationRepository
 
 log = logging.getLogger(__name__)
@@ -116,7 +120,10 @@ def doctor_cost(doctor: Doctor) -> str | None:
 
 
 async def on_dialog_start(start_data: Any, manager: DialogManager) -> None:
-    """Prefill from ``start_data`` (see the package docstring for the keys)."""
+    """Refused (AccessDenied, answered by the errors router) unless the actor may start
+    now — whichever button opened it, however old; then the prefill from ``start_data``
+    (see the package docstring for the keys)."""
+    authorize(actor_of(manager.middleware_data), Action.START)
     if not isinstance(start_data, dict):
         return
     data = manager.dialog_data
@@ -268,15 +275,16 @@ async def phone_warning(
 ) -> dict[str, Any] | None:
     """The warning for a phone that has open consultations (starting, active, unknown) the
     coordinator has not gone past yet in this wizard; None when there is nothing to say."""
-    open_ones = [
-        c
-        for c in await ConsultationRepository(session).active_or_unknown_by_phone(phone_e164)
-        if c.id != exclude_id
-    ]
+    open_ones = await open_by_phone(session, phone_e164, exclude_id=exclude_id)
     acknowledged = set(data.get(S.PHONE_ACK) or ())
     if not open_ones or {c.id for c in open_ones} <= acknowledged:
         return None
-    first = open_ones[0]  # the newest
+    return warning_of(open_ones, phone_e164, display)
+
+
+def warning_of(open_ones: list[Consultation], phone_e164: str, display: str) -> dict[str, Any]:
+    """The warning step's data (JSON-safe) about the newest open consultation."""
+    first = open_ones[0]
     return {
         "phone": phone_e164,
         "display": display,
