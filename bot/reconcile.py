@@ -43,7 +43,8 @@ from bot.notifications.messages import (
 )
 from bot.notifications.worker import StatusProcessor, fetch_and_apply, markup_json
 from bot.scheduler import add_interval_job
-from bot.start_outcome import find_started, record_start
+from bot.services.consultation_start import bind_start
+from bot.start_outcome import find_started
 from storage.enums import ConsultationState, EventSource
 from storage.models import Consultation
 from storage.repositories import ConsultationRepository, OutboxRepository, UserRepository
@@ -182,8 +183,8 @@ class Reconciler:
             )
         async with self.session_factory() as session:
             repo = ConsultationRepository(session)
-            if found is not None and await repo.bind_partner_id(
-                row.id, found.id, doctor_name=found.doctor_full_name or None
+            if found is not None and await bind_start(
+                session, row.id, row.coordinator_id, found, now=now
             ):
                 consultation = await repo.get(row.id)
                 assert consultation is not None
@@ -194,7 +195,6 @@ class Reconciler:
                 counts.queued += await self._tell_coordinator(
                     session, consultation, "start-settled", render_start_confirmed_for
                 )
-                await record_start(session, row.coordinator_id, row.id)
                 counts.bound += 1
                 log.info("reconcile_start_bound consultation=%s", row.id)
             elif now - attempted >= self.unknown_bound:

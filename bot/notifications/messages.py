@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from api_client.models import RequestStatus
+from bot.callback_data import ConclusionCallback, StartAgainCallback
 from bot.i18n import Translator
 from bot.notifications.audience import Notice, NoticeKind
-from bot.notifications.callback_data import ConclusionCallback, StartAgainCallback
 from bot.rendering.time import format_local
 
 

@@ -23,11 +23,16 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callback_data import CardAction, CardCallback
-from bot.dialogs.consultations_list.callback_data import ConsAction, ConsCallback, ListPosition
+from bot.callback_data import (
+    CardAction,
+    CardCallback,
+    ConclusionCallback,
+    ConsAction,
+    ConsCallback,
+    ListPosition,
+)
 from bot.i18n import Translator
 from bot.input_parsing.phone import format_phone
-from bot.notifications.callback_data import ConclusionCallback
 from bot.rendering.time import format_local
 
 FINAL_STATUSES = frozenset({"Processed", "Unsuccessful"})

@@ -204,8 +204,6 @@ def authorize(actor: Actor, action: Action, consultation: ConsultationLike | Non
         raise AccessDenied(actor, action, reason)
 
 
-async def load_actor(
-    session: AsyncSession, telegram_id: int, admin_ids: Collection[int]
-) -> Actor:
+async def load_actor(session: AsyncSession, telegram_id: int, admin_ids: Collection[int]) -> Actor:
     """The actor as the database shows them now."""
     return Actor.of(telegram_id, await UserRepository(session).get(telegram_id), admin_ids)

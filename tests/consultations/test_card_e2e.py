@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.callback_data import CardAction, CardCallback
-from bot.dialogs.consultations_list.callback_data import (
+from bot.callback_data import (
+    CardAction,
+    CardCallback,
     ConsAction,
     ConsCallback,
     ListFilter,

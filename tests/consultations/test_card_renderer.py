@@ -12,10 +12,15 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from api_client.models import Callback
-from bot.callback_data import CardAction, CardCallback
-from bot.dialogs.consultations_list.callback_data import ConsAction, ConsCallback, ListPosition
+from bot.callback_data import (
+    CardAction,
+    CardCallback,
+    ConclusionCallback,
+    ConsAction,
+    ConsCallback,
+    ListPosition,
+)
 from bot.i18n import I18n
-from bot.notifications.callback_data import ConclusionCallback
 from bot.rendering.card import CardCall, CardView, CardViewer, card_button_data, render_card
 from storage.enums import ConsultationState, Origin
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from aiogram import Router
 
-from bot.notifications.callback_data import ConclusionCallback
+from bot.callback_data import ConclusionCallback
 from bot.routers import conclusion, start_callback
 from tests.consultations.conftest import COORDINATOR_ID, World
 from tests.consultations.test_card_e2e import _open

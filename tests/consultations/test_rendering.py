@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.dialogs.consultations_list.callback_data import (
+from bot.callback_data import (
     ConsAction,
     ConsCallback,
     ListFilter,

@@ -4,9 +4,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from api_client.models import RequestStatus
+from bot.callback_data import ConclusionCallback, StartAgainCallback
 from bot.i18n import I18n
 from bot.notifications.audience import Notice, NoticeKind, Recipient, RecipientRole
-from bot.notifications.callback_data import ConclusionCallback, StartAgainCallback
 from bot.notifications.messages import ConsultationView, render, split_message
 
 S = RequestStatus

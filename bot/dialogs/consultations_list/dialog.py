@@ -31,9 +31,10 @@ from aiogram_dialog.widgets.kbd import (
 )
 from aiogram_dialog.widgets.text import Const, Format
 
+from bot.callback_data import ListFilter, ListPosition, SortKey
 from bot.dialogs.answered import answer_early
-from bot.dialogs.consultations_list.callback_data import ListFilter, ListPosition, SortKey
-from bot.dialogs.consultations_list.source import ListQuery, is_staff, load_page, may_see
+from bot.dialogs.consultations_list.card import show_card_in_place
+from bot.dialogs.consultations_list.source import ListQuery, load_page
 from bot.dialogs.consultations_list.states import ConsultationsListSG
 from bot.dialogs.i18n_widgets import I18nText, translator_of
 from bot.dialogs.scope import own_input_only
@@ -43,6 +44,8 @@ from bot.rendering.consultation_list import (
     page_text,
     row_button,
 )
+from bot.services.access import Action, Actor, allowed
+from bot.services.context import actor_of
 from storage.repositories import ConsultationRepository
 
 log = logging.getLogger(__name__)
@@ -98,14 +101,14 @@ async def on_start(start_data: Any, manager: DialogManager) -> None:
 async def list_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any]:
     md = dialog_manager.middleware_data
     t = translator_of(dialog_manager)
-    user = md.get("user")
+    actor = actor_of(md)
     scroll = _scroll(dialog_manager)
     query = _query(dialog_manager, await scroll.get_page())
-    result = await load_page(query, api=md["api"], session=md["session"], user=user, t=t)
+    result = await load_page(query, api=md["api"], session=md["session"], actor=actor, t=t)
     if result.page != query.page:
         await scroll.set_page(result.page)
     pages = page_count(result.total)
-    staff = is_staff(user)
+    staff = actor.is_staff
     note = result.note
     if query.filter is ListFilter.FIND and query.text:
         from html import escape
@@ -166,13 +169,11 @@ async def on_sort(
 async def on_row(
     callback: CallbackQuery, widget: Any, manager: DialogManager, item_id: str
 ) -> None:
-    from bot.routers.consultations import show_card_in_place
-
     md = manager.middleware_data
     # The id's shape was checked by AnswerFirst, which left this press unanswered: whether
     # the user may see the row decides between the card and a short alert.
     consultation = await ConsultationRepository(md["session"]).get(int(item_id))
-    if consultation is None or not may_see(md.get("user"), consultation):
+    if not allowed(actor_of(md), Action.VIEW, consultation):
         await answer_early(
             callback, md, text=translator_of(manager)("list-not-found"), show_alert=True
         )
@@ -189,15 +190,15 @@ async def on_row(
 _ROW_ID = re.compile(r"^[0-9]{1,18}$")
 
 
-def _well_formed(own_data: str, user: Any) -> bool:
+def _well_formed(own_data: str, actor: Actor) -> bool:
     """A press on one of the list's selects carries an item this version could have drawn
     for this user (forged or older data would raise in the handlers)."""
     widget, sep, item = own_data.partition(":")
     if not sep:
         return True  # a widget's own button (the pager), checked by aiogram-dialog
     if widget == "flt":
-        allowed = STAFF_FILTERS if is_staff(user) else DOCTOR_FILTERS
-        return item in {f.value for f in allowed}
+        filters = STAFF_FILTERS if actor.is_staff else DOCTOR_FILTERS
+        return item in {f.value for f in filters}
     if widget == "srt":
         return item in {s.value for s in SortKey}
     if widget == "row":
@@ -221,7 +222,7 @@ class AnswerFirst(BaseMiddleware):
     ) -> Any:
         if isinstance(event, CallbackQuery):
             _, own = remove_intent_id(event.data or "")
-            if not _well_formed(own, data.get("user")):
+            if not _well_formed(own, actor_of(data)):
                 log.info("list_button_stale user_id=%s", event.from_user.id)
                 await answer_early(
                     event, data, text=data["t"]("list-stale-button"), show_alert=True

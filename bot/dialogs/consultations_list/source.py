@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_client.errors import PartnerApiError
 from api_client.models import Callback
-from bot.dialogs.consultations_list.callback_data import ListFilter, SortKey
+from bot.callback_data import ListFilter, SortKey
 from bot.i18n import Translator
 from bot.rendering.consultation_list import PAGE_SIZE, ListRow, clamp_page, statuses_for
-from storage.enums import Origin, Role
+from bot.services.access import Action, Actor, authorize
+from storage.enums import Origin
 from storage.models import Consultation
 from storage.repositories import ConsultationRepository
 from storage.repositories.consultations import Order
@@ -45,29 +46,6 @@ class PageResult:
     total: int = 0
     page: int = 0
     note: str | None = None  # a warning shown above the rows (service did not answer)
-
-
-def role_value(user: Any) -> str | None:
-    role = getattr(user, "role", None)
-    return None if role is None else str(getattr(role, "value", role))
-
-
-def is_staff(user: Any) -> bool:
-    """Coordinators and admins see every consultation of the partner account."""
-    return role_value(user) in (Role.ADMIN.value, Role.COORDINATOR.value)
-
-
-def may_see(user: Any, consultation: Consultation | None) -> bool:
-    if user is None or consultation is None:
-        return False
-    if is_staff(user):
-        return True
-    doctor_id = getattr(user, "doctor_id", None)
-    return (
-        role_value(user) == Role.DOCTOR.value
-        and doctor_id is not None
-        and doctor_id == consultation.doctor_id
-    )
 
 
 def doctor_name_of(cb: Callback | None, local: Consultation | None) -> str | None:
@@ -132,14 +110,15 @@ async def load_page(
     *,
     api: Any,
     session: AsyncSession,
-    user: Any,
+    actor: Actor,
     t: Translator,
     page_size: int = PAGE_SIZE,
 ) -> PageResult:
     repo = ConsultationRepository(session)
-    if is_staff(user) and query.filter not in (ListFilter.MINE, ListFilter.FIND):
+    authorize(actor, Action.FIND if query.filter is ListFilter.FIND else Action.LIST)
+    if actor.is_staff and query.filter not in (ListFilter.MINE, ListFilter.FIND):
         return await _from_api(query, api=api, repo=repo, t=t, page_size=page_size)
-    return await _from_local(query, api=api, repo=repo, user=user, t=t, page_size=page_size)
+    return await _from_local(query, api=api, repo=repo, actor=actor, t=t, page_size=page_size)
 
 
 async def _from_api(
@@ -180,15 +159,15 @@ async def _from_local(
     *,
     api: Any,
     repo: ConsultationRepository,
-    user: Any,
+    actor: Actor,
     t: Translator,
     page_size: int,
 ) -> PageResult:
     page = max(query.page, 0)
-    items, total = await _local_page(query, repo, user, page, page_size)
+    items, total = await _local_page(query, repo, actor, page, page_size)
     if not items and total and page != clamp_page(page, total, page_size):
         page = clamp_page(page, total, page_size)  # the list shrank under the user
-        items, total = await _local_page(query, repo, user, page, page_size)
+        items, total = await _local_page(query, repo, actor, page, page_size)
     partner_ids = [c.partner_id for c in items if c.partner_id]
     fresh: dict[str, Callback] = {}
     note = None
@@ -203,20 +182,20 @@ async def _from_local(
 
 
 async def _local_page(
-    query: ListQuery, repo: ConsultationRepository, user: Any, page: int, page_size: int
+    query: ListQuery, repo: ConsultationRepository, actor: Actor, page: int, page_size: int
 ) -> tuple[list[Consultation], int]:
     order: Order = "status" if query.sort is SortKey.STATUS else "created"
     offset = page * page_size
-    doctor_id = None if is_staff(user) else getattr(user, "doctor_id", None)
-    if not is_staff(user) and doctor_id is None:
+    doctor_id = None if actor.is_staff else actor.doctor_id
+    if not actor.is_staff and doctor_id is None:
         return [], 0  # a doctor account without a doctor id sees nothing
     if query.filter is ListFilter.FIND:
         return await repo.search(
             query.text or "", doctor_id=doctor_id, limit=page_size, offset=offset
         )
-    if query.filter is ListFilter.MINE and is_staff(user):
+    if query.filter is ListFilter.MINE and actor.is_staff:
         return await repo.list_filtered(
-            coordinator_id=getattr(user, "telegram_id", None),
+            coordinator_id=actor.telegram_id,
             order=order,
             ascending=query.asc,
             limit=page_size,

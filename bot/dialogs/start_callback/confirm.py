@@ -192,9 +192,7 @@ async def _card_failed(
 ) -> None:
     """The consultation was (or may have been) started but its card is not shown: one line
     pointing to /list. A record left ``starting`` is settled by the reconcile job."""
-    log.error(
-        "wizard card not shown consultation_id=%s: %s", consultation_id, type(exc).__name__
-    )
+    log.error("wizard card not shown consultation_id=%s: %s", consultation_id, type(exc).__name__)
     md = manager.middleware_data
     session: AsyncSession = md["session"]
     with suppress(Exception):

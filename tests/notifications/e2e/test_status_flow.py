@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from bot.notifications.callback_data import ConclusionCallback, StartAgainCallback
+from bot.callback_data import ConclusionCallback, StartAgainCallback
 from bot.notifications.worker import StatusWorker
 from storage.enums import Role
 from storage.repositories import UserRepository
