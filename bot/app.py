@@ -164,7 +164,7 @@ def build_fsm(
     """
     if settings.redis_url:
         return redis_fsm(redis_client(settings.redis_url), settings)
-    from storage.fsm import SqlStorage
+    from bot.fsm_storage import SqlStorage
 
     return SqlStorage(session_factory), SimpleEventIsolation()
 

@@ -1,6 +1,6 @@
 """The bot's database: models, engine, repositories and migrations.
 
-Knows nothing of Telegram or HTTP (except the aiogram FSM storage in `storage.fsm`).
+Knows nothing of Telegram or HTTP (the aiogram FSM storage over its table is `bot.fsm_storage`).
 """
 
 from storage.db import UtcDateTime, create_engine, create_session_factory, utcnow

@@ -10,7 +10,7 @@ from storage.repositories._sql import rowcount
 
 
 class FsmRepository:
-    """Housekeeping of the conversation-state table (``storage.fsm.SqlStorage`` reads and
+    """Housekeeping of the conversation-state table (``bot.fsm_storage.SqlStorage`` reads and
     writes it for aiogram)."""
 
     def __init__(self, session: AsyncSession) -> None:

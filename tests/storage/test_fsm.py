@@ -10,7 +10,7 @@ from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.db import create_engine, create_session_factory
-from storage.fsm import SqlStorage
+from bot.fsm_storage import SqlStorage
 
 
 class Wizard(StatesGroup):

@@ -1,4 +1,7 @@
-"""aiogram FSM storage on the bot's database, so a restart mid-conversation loses nothing."""
+"""aiogram FSM storage on the bot's database, so a restart mid-conversation loses nothing.
+
+In bot/, not storage/: it is an aiogram interface (storage knows nothing of Telegram) over
+the fsm_records table."""
 
 from __future__ import annotations
 
