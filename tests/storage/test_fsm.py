@@ -9,8 +9,8 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.db import create_engine, create_session_factory
 from bot.fsm_storage import SqlStorage
+from storage.db import create_engine, create_session_factory
 
 
 class Wizard(StatesGroup):
