@@ -1,1 +1,1 @@
-"""Pure texts and Inline keyboards of the access flows.: nothing here talks to Telegram or the database."""
+"""Pure texts and keyboards: nothing here talks to Telegram or the database."""
