@@ -103,6 +103,13 @@ def message_ids(text: str) -> set[str]:
     return {e.id.name for e in resource.body if isinstance(e, Message)}
 
 
+class Translate(Protocol):
+    """Any ``t(key, **args) -> str``: a ``Translator``, or a stand-in in a pure renderer's
+    tests."""
+
+    def __call__(self, key: str, /, **args: object) -> str: ...
+
+
 class Translator:
     """Callable bound to one language: ``t(key, **args) -> str``."""
 
