@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import importlib
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TypeVar
 
 from bot.settings import (
     ConfigError,
@@ -26,6 +27,8 @@ from bot.settings import (
 )
 
 EXIT_CONFIG = 2
+
+SettingsT = TypeVar("SettingsT", bound=DatabaseSettings)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,10 +58,12 @@ def _cmd_migrate(settings: DatabaseSettings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _ops_command(name: str) -> Callable[[Any, argparse.Namespace], int]:
+def _ops_command(name: str) -> Callable[[SettingsT, argparse.Namespace], int]:
+    """The command's ``main(settings, args)``; ``SettingsT`` is the settings it is given
+    (``Settings``, or ``DatabaseSettings`` for a database-only command)."""
     module_name = "bot.ops." + name.replace("-", "_")
 
-    def command(settings: Any, args: argparse.Namespace) -> int:
+    def command(settings: SettingsT, args: argparse.Namespace) -> int:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -74,29 +79,37 @@ def _ops_command(name: str) -> Callable[[Any, argparse.Namespace], int]:
 
 # Each command gets Settings, except these: they touch only the database, so an operator
 # migrating or backing up on a host without the bot's token need not invent one.
-DATABASE_ONLY = frozenset({"migrate", "backup"})
-
-COMMANDS: dict[str, Callable[[Any, argparse.Namespace], int]] = {
-    "run": _cmd_run,
+DATABASE_COMMANDS: dict[str, Callable[[DatabaseSettings, argparse.Namespace], int]] = {
     "migrate": _cmd_migrate,
-    "check": _ops_command("check"),
     "backup": _ops_command("backup"),
-    "partner-login": _ops_command("partner-login"),
 }
+DATABASE_ONLY = frozenset(DATABASE_COMMANDS)
+
+COMMANDS: dict[str, Callable[[Settings, argparse.Namespace], int]] = {
+    "run": _cmd_run,
+    "check": _ops_command("check"),
+    "partner-login": _ops_command("partner-login"),
+    **DATABASE_COMMANDS,
+}
+
+
+def _with_settings(command: str) -> Callable[[argparse.Namespace], int]:
+    """The command bound to the settings it needs (loading them may raise ConfigError)."""
+    if command in DATABASE_COMMANDS:
+        return functools.partial(DATABASE_COMMANDS[command], load_database_settings())
+    return functools.partial(COMMANDS[command], load_settings())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
     try:
-        settings: DatabaseSettings = (
-            load_database_settings() if command in DATABASE_ONLY else load_settings()
-        )
+        run = _with_settings(command)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     try:
-        return COMMANDS[command](settings, args)
+        return run(args)
     except ConfigError as exc:  # raised late, e.g. by the token set-up
         print(f"configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG

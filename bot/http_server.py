@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Protocol
 
 from aiohttp import web
 from sqlalchemy import text
@@ -24,7 +24,7 @@ from storage.repositories.outbox import OutboxRepository
 log = logging.getLogger(__name__)
 
 RouteRegistrar = Callable[[web.Application], None]
-Probe = Callable[[], Awaitable[Any]]
+Probe = Callable[[], Awaitable[object]]
 
 HEALTH_STATE_KEY: web.AppKey[HealthState] = web.AppKey("health_state")
 
@@ -36,7 +36,7 @@ class HealthState:
     is_sandbox: bool = False
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     last_reconcile_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
 
     def reconciled(self, at: datetime | None = None) -> None:
         self.last_reconcile_at = at or datetime.now(UTC)
@@ -67,7 +67,13 @@ class CachedProbe:
             return self._result
 
 
-def partner_probe(api: Any) -> Probe:
+class ListsCallbacks(Protocol):
+    """What ``partner_probe`` calls: ``PartnerApiClient`` fits."""
+
+    async def list_callbacks(self, *, limit: int = ...) -> object: ...
+
+
+def partner_probe(api: ListsCallbacks) -> Probe:
     """The cheapest real call: one consultation from get-all."""
 
     async def probe() -> None:
@@ -97,7 +103,7 @@ def build_http_app(
     ) else None
 
     async def health_handler(request: web.Request) -> web.Response:
-        body: dict[str, Any] = {"sandbox": health.is_sandbox}
+        body: dict[str, object] = {"sandbox": health.is_sandbox}
         db_ok = True
         try:
             async with session_factory() as session:

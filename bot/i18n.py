@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from fluent.runtime import FluentBundle, FluentResource
 from fluent.syntax import FluentParser
@@ -40,7 +40,7 @@ _RUSSIAN_CODES = frozenset({"ru", "uk", "be", "kk"})
 def resolve_language(chosen: str | None, telegram_code: str | None) -> str:
     """The user's explicit choice wins; otherwise Telegram's ``language_code`` decides."""
     if chosen in LANGUAGES:
-        return chosen  # type: ignore[return-value]
+        return chosen
     if telegram_code:
         primary = telegram_code.lower().replace("_", "-").split("-", 1)[0]
         if primary in _RUSSIAN_CODES:
@@ -90,8 +90,8 @@ def parse_errors(text: str) -> list[str]:
     errors: list[str] = []
     for entry in resource.body:
         if isinstance(entry, Junk):
-            notes = "; ".join(a.message for a in entry.annotations) or "junk"
-            errors.append(f"{notes}: {entry.content.strip()[:60]!r}")
+            notes = "; ".join(a.message for a in entry.annotations if a.message) or "junk"
+            errors.append(f"{notes}: {(entry.content or '').strip()[:60]!r}")
     return errors
 
 
@@ -103,6 +103,13 @@ def message_ids(text: str) -> set[str]:
     return {e.id.name for e in resource.body if isinstance(e, Message)}
 
 
+class Translate(Protocol):
+    """Any ``t(key, **args) -> str``: a ``Translator``, or a stand-in in a pure renderer's
+    tests."""
+
+    def __call__(self, key: str, /, **args: object) -> str: ...
+
+
 class Translator:
     """Callable bound to one language: ``t(key, **args) -> str``."""
 
@@ -112,7 +119,7 @@ class Translator:
         self._i18n = i18n
         self.lang = lang
 
-    def __call__(self, key: str, /, **args: Any) -> str:
+    def __call__(self, key: str, /, **args: object) -> str:
         return self._i18n.format(self.lang, key, args)
 
     def __repr__(self) -> str:
@@ -158,7 +165,7 @@ class I18n:
         bundle = self._bundles.get(lang)
         return bundle is not None and bundle.has_message(key)
 
-    def format(self, lang: str, key: str, args: Mapping[str, Any] | None = None) -> str:
+    def format(self, lang: str, key: str, args: Mapping[str, object] | None = None) -> str:
         prepared = _prepare_args(args or {})
         for candidate in self._fallback_chain(lang):
             bundle = self._bundles[candidate]
@@ -183,7 +190,7 @@ class I18n:
             if other != first:
                 yield other
 
-    def _report_once(self, lang: str, key: str, errors: list[Any] | None = None) -> None:
+    def _report_once(self, lang: str, key: str, errors: list[Exception] | None = None) -> None:
         if (lang, key) in self._reported:
             return
         self._reported.add((lang, key))
@@ -193,8 +200,8 @@ class I18n:
             log.warning("i18n_missing_key lang=%s key=%s", lang, key)
 
 
-def _prepare_args(args: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _prepare_args(args: Mapping[str, object]) -> dict[str, object]:
+    out: dict[str, object] = {}
     for name, value in args.items():
         if value is None:
             out[name] = ""

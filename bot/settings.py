@@ -8,7 +8,7 @@ print it and exit 2 without a traceback.
 from __future__ import annotations
 
 import ipaddress
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -152,9 +152,9 @@ class Settings(DatabaseSettings):
 
     @field_validator("admin_ids", mode="before")
     @classmethod
-    def _parse_admin_ids(cls, value: Any) -> Any:
+    def _parse_admin_ids(cls, value: object) -> object:
         if isinstance(value, str):
-            ids = []
+            ids: list[int] = []
             for part in value.replace(";", ",").split(","):
                 part = part.strip()
                 if not part:
@@ -171,13 +171,13 @@ class Settings(DatabaseSettings):
 
     @field_validator("team_chat_id", mode="before")
     @classmethod
-    def _empty_team_chat(cls, value: Any) -> Any:
+    def _empty_team_chat(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("tmapi_access_token", "tmapi_refresh_token", "telegram_webhook_secret",
                      mode="before")
     @classmethod
-    def _empty_secret(cls, value: Any) -> Any:
+    def _empty_secret(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("default_timezone")
@@ -201,7 +201,7 @@ class Settings(DatabaseSettings):
 
     @field_validator("log_level", mode="before")
     @classmethod
-    def _upper_level(cls, value: Any) -> Any:
+    def _upper_level(cls, value: object) -> object:
         return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("telegram_webhook_secret")

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 
 class InputError(ValueError):
     """A typed answer does not fit; ``reason`` is a Fluent key, ``args`` its arguments.
@@ -9,7 +7,7 @@ class InputError(ValueError):
     A ``ValueError`` so aiogram-dialog's ``TextInput`` routes it to ``on_error``.
     """
 
-    def __init__(self, reason: str, **args: Any) -> None:
+    def __init__(self, reason: str, **args: object) -> None:
         super().__init__(reason)
         self.reason = reason
         self.args_ = args

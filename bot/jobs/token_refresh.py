@@ -23,12 +23,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api_client.auth import OAuthTokenProvider, TokenPair, exchange_refresh_token
+from api_client.auth import OAuthTokenProvider, TokenPair, TokenProvider, exchange_refresh_token
 from api_client.errors import ApiUnavailable, AuthError
 from bot.alerts import AlertKind, alert_admins, incident_token
 from bot.i18n import I18n
@@ -173,7 +172,8 @@ class TokenRefreshJob:
     """
 
     refresher: TokenRefresher
-    provider: Any = None  # OAuthTokenProvider | None
+    # The bot's provider; only an OAuthTokenProvider is renewed through (see ``_run``).
+    provider: TokenProvider | None = None
     margin: timedelta = DEFAULT_MARGIN
     last_result: str = field(default="not run")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import NextMiddlewareType
@@ -38,17 +38,22 @@ STRANGER_COMMANDS = frozenset({"/start"})
 Handler = NextMiddlewareType[TelegramObject]
 
 
-def role_of(user: Any) -> str | None:
+class HasRole(Protocol):
+    """What ``role_of`` reads: a storage ``User`` fits."""
+
+    @property
+    def role(self) -> Role | str: ...
+
+
+def role_of(user: HasRole | None) -> str | None:
     """The role value of a storage user ("admin", "coordinator", "doctor") or None."""
-    role = getattr(user, "role", None) if user is not None else None
-    if role is None:
-        return None
-    return str(getattr(role, "value", role))
+    # Role is a StrEnum: str() is its value.
+    return None if user is None else str(user.role)
 
 
-def has_role(user: Any, roles: Iterable[str | Role]) -> bool:
+def has_role(user: HasRole | None, roles: Iterable[str | Role]) -> bool:
     role = role_of(user)
-    return role is not None and role in {str(getattr(r, "value", r)) for r in roles}
+    return role is not None and role in {str(r) for r in roles}
 
 
 async def _say(event: Message | CallbackQuery, text: str) -> None:
@@ -197,8 +202,9 @@ class RoleFlagMiddleware(BaseMiddleware):
     """Inner middleware for message/callback_query observers: enforces ``roles`` flags."""
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        roles = get_flag(data, "roles")
-        if roles and not has_role(data.get("user"), roles):
+        roles: Iterable[str | Role] | None = get_flag(data, "roles")
+        user: StoredUser | None = data.get("user")
+        if roles and not has_role(user, roles):
             t: Translator = data["t"]
             if isinstance(event, Message | CallbackQuery):
                 await answer_forbidden(event, t)

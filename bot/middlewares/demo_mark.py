@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import (
@@ -69,7 +68,7 @@ class DemoMarkMiddleware(BaseRequestMiddleware):
             dict.fromkeys(i18n.translator(lang)("demo-mark") for lang in ("ru", "en"))
         )
 
-    async def mark_for(self, chat_id: Any) -> str:
+    async def mark_for(self, chat_id: int | str | None) -> str:
         current = current_chat_language.get()
         if current is not None and current[0] == chat_id:
             return self.i18n.translator(current[1])("demo-mark")
@@ -90,12 +89,16 @@ class DemoMarkMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
+        marked: str | None = None
         if isinstance(method, SendMessage | EditMessageText) and isinstance(method.text, str):
             text = method.text
             if not self.is_marked(text):
                 mark = await self.mark_for(method.chat_id)
-                marked = f"{text}\n\n{mark}"
+                candidate = f"{text}\n\n{mark}"
                 # Telegram refuses > 4096 characters; a missing mark beats a lost message.
-                if len(marked) <= TEXT_LIMIT:
-                    method = method.model_copy(update={"text": marked})
+                if len(candidate) <= TEXT_LIMIT:
+                    marked = candidate
+        if marked is not None:
+            # Copied outside the isinstance branch: the copy keeps the method's own type.
+            method = method.model_copy(update={"text": marked})
         return await make_request(bot, method)

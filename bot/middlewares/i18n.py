@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import NextMiddlewareType
-from aiogram.types import TelegramObject, User
+from aiogram.types import Chat, TelegramObject, User
 
 from bot.i18n import I18n, resolve_language
 from bot.middlewares.demo_mark import current_chat_language
+from storage.models import User as StoredUser
 
 log = logging.getLogger(__name__)
 
 Handler = NextMiddlewareType[TelegramObject]
 
 
-def user_zone(db_user: Any, default: ZoneInfo) -> ZoneInfo:
+class HasTimezone(Protocol):
+    """What ``user_zone`` reads: a storage ``User`` fits."""
+
+    @property
+    def timezone(self) -> str | None: ...
+
+
+def user_zone(db_user: HasTimezone | None, default: ZoneInfo) -> ZoneInfo:
     """The stored zone of a user, or ``default`` when unset or no longer known."""
-    name = getattr(db_user, "timezone", None) if db_user is not None else None
+    name = db_user.timezone if db_user is not None else None
     if not name:
         return default
     try:
@@ -38,16 +46,16 @@ class LanguageMiddleware(BaseMiddleware):
         self.default_zone = default_zone
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        db_user = data.get("db_user")
+        db_user: StoredUser | None = data.get("db_user")
         tg_user: User | None = data.get("event_from_user")
         lang = resolve_language(
-            getattr(db_user, "language", None) if db_user is not None else None,
+            db_user.language if db_user is not None else None,
             tg_user.language_code if tg_user else None,
         )
         data["lang"] = lang
         data["t"] = self.i18n.translator(lang)
         data["tz"] = user_zone(db_user, self.default_zone)
-        chat = data.get("event_chat")
+        chat: Chat | None = data.get("event_chat")
         token = current_chat_language.set((chat.id, lang) if chat is not None else None)
         try:
             return await handler(event, data)

@@ -29,8 +29,9 @@ import httpx
 from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api_client.auth import OAuthTokenProvider, StaticTokenProvider, TokenPair
+from api_client.auth import OAuthTokenProvider, StaticTokenProvider, TokenPair, TokenProvider
 from api_client.client import PartnerApiClient, PhoneFormField
 from api_client.errors import ApiUnavailable, AuthError, PartnerApiError, RouteUnavailable
 from api_client.retry import RetryPolicy
@@ -118,7 +119,7 @@ async def run_check(
 
 
 async def _check_database(
-    settings: Settings, session_factory: Any, report: Report
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession], report: Report
 ) -> tuple[bool, TokenPair | None]:
     """Whether the schema is there, and the stored token pair if there is one."""
     try:
@@ -143,12 +144,12 @@ async def _check_database(
 
 async def _token_provider(
     settings: Settings,
-    session_factory: Any,
+    session_factory: async_sessionmaker[AsyncSession] | None,
     http: httpx.AsyncClient,
     stored: TokenPair | None,
     report: Report,
     stack: AsyncExitStack,
-) -> tuple[str, Any]:
+) -> tuple[str, TokenProvider | None]:
     if settings.is_sandbox:
         from api_client.sandbox import SandboxConfig, SandboxServer
 
@@ -173,7 +174,7 @@ async def _token_provider(
         f", expires {pair.expires_at:%Y-%m-%d %H:%M} UTC" if pair.expires_at else ""
     )
     report.ok("partner token", f"from the {source}{expiry}")
-    provider: Any
+    provider: TokenProvider
     if session_factory is None:
         # No partner_tokens table to lock or store into: a renewal here would spend the
         # refresh token and lose the new pair. The bot's first start creates the schema.

@@ -76,8 +76,13 @@ class _TerminalInput:
     async def _read(fd: int) -> bytes:
         loop = asyncio.get_running_loop()
         ready: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
         try:
-            loop.add_reader(fd, lambda: ready.done() or ready.set_result(None))
+            loop.add_reader(fd, wake)
         except (OSError, ValueError, NotImplementedError):
             # A regular file (stdin redirected from one) cannot be watched; it never blocks.
             return os.read(fd, 4096)

@@ -9,14 +9,14 @@ from __future__ import annotations
 import html
 import re
 import zoneinfo
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from functools import cache
-from typing import Any, Protocol
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-Translate = Callable[..., str]
+from bot.i18n import Translate as Translate  # re-exported: the keyboards import it from here
 
 # --- time zones ---------------------------------------------------------------------------
 
@@ -270,7 +270,7 @@ def _list_text(t: Translate, kind: str, page: Page, total: int, lines: Sequence[
     return "\n".join([title, *lines])
 
 
-def _user_fields(t: Translate, user: UserLike, role: str | None) -> dict[str, Any]:
+def _user_fields(t: Translate, user: UserLike, role: str | None) -> dict[str, object]:
     """What a user's list line and card both say."""
     return {
         "name": user_display_name(user),
@@ -345,7 +345,7 @@ def help_key(role: str | None) -> str:
     return f"help-{role}" if role in ("admin", "coordinator", "doctor") else "help-stranger"
 
 
-def format_args(**kwargs: Any) -> dict[str, Any]:
+def format_args(**kwargs: object) -> dict[str, object]:
     """Drop None so Fluent selectors see a missing variable, not the string "None"."""
     return {k: v for k, v in kwargs.items() if v is not None}
 

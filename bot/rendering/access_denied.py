@@ -6,9 +6,7 @@ rendering does not depend on the services.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-Translate = Callable[..., str]
+from bot.i18n import Translate
 
 
 def denied_text(t: Translate, *, reason: str, action: str, role: str | None, user_id: int) -> str:

@@ -19,7 +19,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from html import escape as _html_escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -34,6 +34,11 @@ from bot.callback_data import (
 from bot.i18n import Translator
 from bot.input_parsing.phone import format_phone
 from bot.rendering.time import format_local
+
+if TYPE_CHECKING:
+    from api_client.models import Callback
+    from bot.middlewares.access import HasRole
+    from storage.models import Consultation
 
 FINAL_STATUSES = frozenset({"Processed", "Unsuccessful"})
 STAFF_ROLES = frozenset({"admin", "coordinator"})
@@ -92,16 +97,22 @@ class CardView:
         return self.state in ("final", "failed") or self.status in FINAL_STATUSES
 
     @classmethod
-    def of(cls, consultation: Any, callback: Any = None, *, offline: bool = False) -> CardView:
+    def of(
+        cls,
+        consultation: Consultation,
+        callback: Callback | None = None,
+        *,
+        offline: bool = False,
+    ) -> CardView:
         """From a storage ``Consultation``, merged with the partner's ``Callback`` if any."""
-        state = consultation.state
-        purged = getattr(consultation, "purged_at", None) is not None
-        origin = getattr(consultation, "origin", None)
-        external = str(getattr(origin, "value", origin)) == "external"
+        purged = consultation.purged_at is not None
+        # The storage enums are StrEnums: str() is the value. ``origin`` is None on a row not
+        # flushed yet (its default is applied on insert).
+        external = str(consultation.origin) == "external"
         view = cls(
             id=consultation.id,
             partner_id=consultation.partner_id,
-            state=str(getattr(state, "value", state)),
+            state=str(consultation.state),
             status=current_status(consultation, callback),
             doctor_id=consultation.doctor_id,
             doctor_name=consultation.doctor_name,
@@ -165,14 +176,13 @@ class CardViewer:
     @classmethod
     def of(
         cls,
-        user: Any,
+        user: HasRole | None,
         *,
         private: bool = True,
         back: ListPosition | None = None,
         reads_conclusion: bool = True,
     ) -> CardViewer:
-        role = getattr(user, "role", None) if user is not None else None
-        value = None if role is None else str(getattr(role, "value", role))
+        value = None if user is None else str(user.role)
         return cls(role=value, private=private, back=back, reads_conclusion=reads_conclusion)
 
     @property
@@ -180,16 +190,15 @@ class CardViewer:
         return self.role in STAFF_ROLES
 
 
-def current_status(consultation: Any, callback: Any = None) -> str | None:
+def current_status(consultation: Consultation, callback: Callback | None = None) -> str | None:
     if callback is not None and callback.current_status.value != "Unknown":
         return str(callback.current_status.value)
     status = consultation.last_status
     return None if status is None else str(status)
 
 
-def is_final(consultation: Any, callback: Any = None) -> bool:
-    state = consultation.state
-    if str(getattr(state, "value", state)) in ("final", "failed"):
+def is_final(consultation: Consultation, callback: Callback | None = None) -> bool:
+    if str(consultation.state) in ("final", "failed"):
         return True
     return current_status(consultation, callback) in FINAL_STATUSES
 
