@@ -49,7 +49,9 @@ class I18nText(Text):
         self.args = dict(args or {})
 
     def fluent_args(self, data: dict[str, Any]) -> dict[str, Any]:
-        out = {k: v for k, v in data.items() if isinstance(v, _PLAIN) and not k.startswith("_")}
+        out: dict[str, Any] = {
+            k: v for k, v in data.items() if isinstance(v, _PLAIN) and not k.startswith("_")
+        }
         for name, source in self.args.items():
             out[name] = source(data) if callable(source) else data.get(source)
         return out

@@ -107,8 +107,8 @@ async def show(
     session: AsyncSession = data["session"]
     await session.refresh(consultation)
     actor = actor_of(data)
-    viewer = CardViewer.of(
-        actor,
+    viewer = CardViewer(
+        role=actor.role.value if actor.role is not None else None,
         private=message.chat.type == ChatType.PRIVATE,
         back=back,
         reads_conclusion=allowed(actor, Action.READ_CONCLUSION, consultation),

@@ -173,7 +173,7 @@ async def on_row(
     # The id's shape was checked by AnswerFirst, which left this press unanswered: whether
     # the user may see the row decides between the card and a short alert.
     consultation = await ConsultationRepository(md["session"]).get(int(item_id))
-    if not allowed(actor_of(md), Action.VIEW, consultation):
+    if consultation is None or not allowed(actor_of(md), Action.VIEW, consultation):
         await answer_early(
             callback, md, text=translator_of(manager)("list-not-found"), show_alert=True
         )
