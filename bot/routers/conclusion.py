@@ -25,6 +25,7 @@ from api_client.errors import PartnerApiError
 from bot.i18n import Translator
 from bot.notifications.callback_data import ConclusionCallback, StartAgainCallback
 from bot.notifications.messages import short_id, split_message
+from bot.rendering.partner_errors import partner_error_text
 from bot.settings import Settings
 from bot.states import StartCallbackSG
 from storage.enums import Role
@@ -103,7 +104,7 @@ async def show_conclusion(
         log.info(
             "conclusion_unavailable consultation=%s error=%s", consultation.id, type(exc).__name__
         )
-        reason = exc.user_message(t.lang)
+        reason = partner_error_text(t, exc)
         await bot.send_message(chat_id, t("notify-conclusion-unavailable", reason=reason))
         return
     report = callback.medical_report

@@ -52,6 +52,7 @@ from bot.rendering.card import (
     is_final,
     render_card,
 )
+from bot.rendering.partner_errors import partner_error_text
 from bot.rendering.time import format_local
 from bot.routers.conclusion import may_read
 from storage.enums import EventSource, Role
@@ -240,7 +241,7 @@ async def _terminate(
         return True
     except PartnerApiError as exc:
         log.info("terminate_failed consultation=%s error=%s", consultation.id, type(exc).__name__)
-        await message.answer(t("list-terminate-failed", reason=exc.user_message(t.lang)))
+        await message.answer(t("list-terminate-failed", reason=partner_error_text(t, exc)))
         await _show(message, consultation, pos, data)
         return False
     if not confirmed:
