@@ -7,13 +7,7 @@ from datetime import timedelta
 
 from .life import SandboxLife
 from .records import CallbackRecord, TimelineEntry, new_id
-from .seed import (
-    DISABLED_DOCTOR_ID,
-    FINAL_STATUSES,
-    STATUS_ORDER,
-    patient_name,
-    patient_phone,
-)
+from .seed import DISABLED_DOCTOR_ID, FINAL_STATUSES, STATUS_ORDER, patient_name, patient_phone
 
 
 class SandboxSeeding(SandboxLife):

@@ -28,12 +28,7 @@ from .records import (
     normalize_status,
 )
 from .render import callback_json, doctor_json
-from .seed import (
-    JSON,
-    STATUS_NUMBER,
-    build_doctors,
-    callback_type,
-)
+from .seed import JSON, STATUS_NUMBER, build_doctors, callback_type
 from .seeding import SandboxSeeding
 from .tokens import TokenBook
 
