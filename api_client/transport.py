@@ -1,10 +1,10 @@
-r"""Transport of the partner API client: one request, retries, token refresh, errors.
+"""Transport of the partner API client: one request, retries, token refresh, errors.
 
 ``Transport`` is the base of ``PartnerApiClient`` (``api_client/client.py``, where the
 safety rules of repeats are described): it owns the ``httpx.AsyncClient``, sends a request
 once (``_send_once``, which logs it) or with retries per ``RetryPolicy``
 (``_send_repeatable``), refreshes a refused token once, and turns error answers into
-``PartnerApiError``\ s. The routes live in ``callbacks.py`` and ``doctors.py``.
+``PartnerApiError`` exceptions. The routes live in ``callbacks.py`` and ``doctors.py``.
 
 Logging (logger ``api_client.client``, as before the split): method, route, status,
 duration, attempt and callback id as key=value pairs (also in ``extra``) — never the
