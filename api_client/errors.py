@@ -2,7 +2,7 @@
 
 Hierarchy::
 
-    PartnerApiError                      every error of this package; .user_message(lang)
+    PartnerApiError                      every error of this package; .code names the kind
     ├── ApiError                         the service answered with an error status
     │   ├── BadArgument          400 bad_argument (``value`` names the parameter)
     │   ├── LimitExceeded        400 limit_exceeded
@@ -22,12 +22,15 @@ Hierarchy::
 unavailability must never repeat a start whose answer was lost (the patient would be
 called twice). ``str(error)`` carries status, type and value only — never the
 ``description`` or body, which may echo what was sent (a patient's name or phone).
+
+Every class has a stable ``code`` ("unavailable", "not_found", "bad_argument", …) and its
+fields (``status``, ``value``, ``retry_after``, ``size``…): this package holds no sentences
+for people; the bot words each code in its own locales (``bot/rendering/partner_errors.py``).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, ClassVar
 
 __all__ = [
@@ -50,30 +53,20 @@ __all__ = [
 ]
 
 
-def _lang(lang: str) -> str:
-    return "ru" if lang.lower().startswith("ru") else "en"
-
-
 class PartnerApiError(Exception):
-    """Base of all partner API errors."""
+    """Base of all partner API errors.
 
-    _messages: ClassVar[dict[str, str]] = {
-        "ru": "Сервис консультаций вернул ошибку, попробуйте позже.",
-        "en": "The consultation service returned an error; try again later.",
-    }
+    ``code`` is stable and names the kind of failure; the bot words it for people
+    (``bot/rendering/partner_errors.py``). This package holds no user-facing sentences.
+    """
 
-    def user_message(self, lang: str = "ru") -> str:
-        """One plain sentence for a coordinator, in Russian ("ru") or English."""
-        return self._messages[_lang(lang)]
+    code: ClassVar[str] = "error"
 
 
 class ApiError(PartnerApiError):
     """The service answered with an error status and (usually) an error body."""
 
-    _messages: ClassVar[dict[str, str]] = {
-        "ru": "Сервис консультаций отклонил запрос.",
-        "en": "The consultation service refused the request.",
-    }
+    code: ClassVar[str] = "refused"
 
     def __init__(
         self,
@@ -103,124 +96,45 @@ class ApiError(PartnerApiError):
 
 
 class BadArgument(ApiError):
-    # Parameter names of start-callback in words a coordinator knows.
-    _FIELDS: ClassVar[dict[str, tuple[str, str]]] = {
-        "doctorid": ("номер врача", "doctor id"),
-        "patientphone": ("телефон пациента", "patient's phone"),
-        "patientfullname": ("ФИО пациента", "patient's full name"),
-        "beginatutc": ("время начала", "start time"),
-        "duration": ("длительность", "duration"),
-        "attachment": ("вложение", "attachment"),
-        "externalnotificationurl": ("адрес уведомлений", "notification URL"),
-        "ids": ("номера консультаций", "consultation ids"),
-        "id": ("номер консультации", "consultation id"),
-        "requestid": ("номер консультации", "consultation id"),
-        "statuses": ("статусы", "statuses"),
-        "limit": ("размер страницы", "page size"),
-        "offset": ("смещение", "offset"),
-    }
+    """``value`` names the refused parameter (e.g. "patientPhone.number"), when given."""
 
-    def user_message(self, lang: str = "ru") -> str:
-        ru = _lang(lang) == "ru"
-        field = self._field_words(ru)
-        if field is None:
-            return (
-                "Сервис консультаций отклонил один из параметров запроса."
-                if ru
-                else "The consultation service rejected one of the request's parameters."
-            )
-        return (
-            f"Сервис консультаций отклонил параметр «{field}»."
-            if ru
-            else f"The consultation service rejected the {field}."
-        )
-
-    def _field_words(self, ru: bool) -> str | None:
-        if not self.value:
-            return None
-        key = re.sub(r"[^a-z]", "", self.value.lower())
-        # "patientPhone.number" → patientphone…: match on the longest known prefix.
-        for name in sorted(self._FIELDS, key=len, reverse=True):
-            if key.startswith(name):
-                words = self._FIELDS[name]
-                return words[0] if ru else words[1]
-        # An unknown but harmless-looking parameter name is shown as is; anything else
-        # (free text, JSON) is not.
-        if re.fullmatch(r"[A-Za-z][\w.\[\]-]{0,39}", self.value):
-            return self.value if ru else f"parameter “{self.value}”"
-        return None
+    code: ClassVar[str] = "bad_argument"
 
 
 class LimitExceeded(ApiError):
-    _messages: ClassVar[dict[str, str]] = {
-        "ru": "Операция превысила бы лимит партнёрского аккаунта и не выполнена.",
-        "en": "The operation would exceed a limit of the partner account and was not done.",
-    }
+    code: ClassVar[str] = "limit_exceeded"
 
 
 class InsufficientFunds(ApiError):
-    _messages: ClassVar[dict[str, str]] = {
-        "ru": "На счёте партнёра недостаточно средств для консультации.",
-        "en": "The partner account does not have enough funds for the consultation.",
-    }
+    code: ClassVar[str] = "insufficient_funds"
 
 
 class AuthError(ApiError):
-    _messages: ClassVar[dict[str, str]] = {
-        "ru": "Бот не авторизован в сервисе консультаций, сообщите администратору.",
-        "en": "The bot is not authorised with the consultation service; tell an administrator.",
-    }
+    code: ClassVar[str] = "auth"
 
 
 class Forbidden(ApiError):
-    _messages: ClassVar[dict[str, str]] = {
-        "ru": "Сервис консультаций запретил эту операцию.",
-        "en": "The consultation service does not allow this operation.",
-    }
+    code: ClassVar[str] = "forbidden"
 
 
 class NotFound(ApiError):
-    _KINDS: ClassVar[dict[str, tuple[str, str]]] = {
-        "doctor": ("Врач с таким номером не найден.", "No doctor with this id."),
-        "callback": ("Консультация не найдена.", "No such consultation."),
-        "callbackrequest": ("Консультация не найдена.", "No such consultation."),
-        "request": ("Консультация не найдена.", "No such consultation."),
-        "consultation": ("Консультация не найдена.", "No such consultation."),
-    }
-    _messages: ClassVar[dict[str, str]] = {
-        "ru": "Запрошенная запись не найдена.",
-        "en": "The requested record was not found.",
-    }
+    """``value`` names the kind of record that was not found (e.g. "doctor"), when given."""
 
-    def user_message(self, lang: str = "ru") -> str:
-        key = re.sub(r"[^a-z]", "", (self.value or "").lower())
-        if key in self._KINDS:
-            ru, en = self._KINDS[key]
-            return ru if _lang(lang) == "ru" else en
-        return super().user_message(lang)
+    code: ClassVar[str] = "not_found"
 
 
 class Conflict(ApiError):
-    _messages: ClassVar[dict[str, str]] = {
-        "ru": "Операция невозможна в текущем состоянии консультации.",
-        "en": "The operation is not possible in the consultation's current state.",
-    }
+    code: ClassVar[str] = "conflict"
 
 
 class ServerError(ApiError):
-    _messages: ClassVar[dict[str, str]] = {
-        "ru": "В сервисе консультаций произошёл сбой, попробуйте позже.",
-        "en": "The consultation service failed; try again later.",
-    }
+    code: ClassVar[str] = "server_error"
 
 
 class RouteUnavailable(ApiError):
     """The deployment does not offer this route (e.g. the doctor directory)."""
 
-    _messages: ClassVar[dict[str, str]] = {
-        "ru": "Справочник врачей в этом сервисе недоступен, введите номер врача вручную.",
-        "en": "This service does not offer the doctor directory; type the doctor's id instead.",
-    }
+    code: ClassVar[str] = "route_unavailable"
 
 
 class ApiUnavailable(PartnerApiError):
@@ -229,10 +143,7 @@ class ApiUnavailable(PartnerApiError):
     Nothing was done by the service — or, for idempotent calls, it does not matter.
     """
 
-    _messages: ClassVar[dict[str, str]] = {
-        "ru": "Сервис консультаций сейчас недоступен, попробуйте через минуту.",
-        "en": "The consultation service is unavailable right now; try again in a minute.",
-    }
+    code: ClassVar[str] = "unavailable"
 
     def __init__(
         self,
@@ -261,12 +172,7 @@ class OutcomeUnknown(PartnerApiError):
     cannot repeat it by accident.
     """
 
-    _messages: ClassVar[dict[str, str]] = {
-        "ru": "Ответ сервиса потерялся, и пока неизвестно, запущена ли консультация; "
-        "не запускайте её повторно, мы проверяем.",
-        "en": "The service's answer was lost and it is not yet known whether the "
-        "consultation started; do not start it again, we are checking.",
-    }
+    code: ClassVar[str] = "outcome_unknown"
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
@@ -276,10 +182,7 @@ class OutcomeUnknown(PartnerApiError):
 class AttachmentTooLarge(PartnerApiError, ValueError):
     """The attachment exceeds the service's limit; refused before anything was sent."""
 
-    _messages: ClassVar[dict[str, str]] = {
-        "ru": "Вложение больше 10 МБ, приложите файл поменьше.",
-        "en": "The attachment is larger than 10 MB; attach a smaller file.",
-    }
+    code: ClassVar[str] = "attachment_too_large"
 
     def __init__(self, size: int, limit: int) -> None:
         self.size = size

@@ -38,6 +38,7 @@ from api_client.retry import RetryPolicy
 from bot.i18n import I18n
 from bot.jobs.token_refresh import TokenRefresher
 from bot.ops import FAIL, OK
+from bot.rendering.partner_errors import partner_error_text
 from bot.settings import Settings
 from storage.db import create_engine, create_session_factory
 from storage.repositories import TokenRepository
@@ -71,7 +72,7 @@ def _reason(exc: BaseException) -> str:
             return _reason(cause)
         return f"unavailable: {exc}"
     if isinstance(exc, PartnerApiError):
-        detail = exc.user_message("en")
+        detail = partner_error_text(I18n().translator("en"), exc)
         status = getattr(exc, "status", None)
         return f"{detail} (HTTP {status})" if status else detail
     if isinstance(exc, httpx.ConnectError):

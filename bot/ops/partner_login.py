@@ -26,9 +26,11 @@ import httpx
 from api_client.auth import exchange_sms_code, request_validation_code
 from api_client.errors import AuthError, PartnerApiError
 from api_client.models import Phone
+from bot.i18n import I18n
 from bot.input_parsing.errors import InputError
 from bot.input_parsing.phone import mask_phone, parse_phone
 from bot.ops import FAIL, OK
+from bot.rendering.partner_errors import partner_error_text
 from bot.settings import Settings
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
@@ -39,6 +41,11 @@ Say = Callable[[str], None]
 
 MAX_ATTEMPTS = 3
 HTTP_TIMEOUT = 20.0
+
+
+def _plain(exc: PartnerApiError) -> str:
+    """The error in plain English words (the sentences of the bot's English locale)."""
+    return partner_error_text(I18n().translator("en"), exc)
 
 
 class _TerminalInput:
@@ -134,7 +141,7 @@ async def partner_login(
         try:
             await request_validation_code(http, base_url, Phone.from_e164(phone))
         except PartnerApiError as exc:
-            say(f"{FAIL} requesting the SMS code failed: {exc.user_message('en')}")
+            say(f"{FAIL} requesting the SMS code failed: {_plain(exc)}")
             return 1
         say(f"{OK} SMS code requested for {mask_phone(phone)}")
         if settings.is_sandbox:
@@ -154,7 +161,7 @@ async def partner_login(
                 ))
                 continue
             except PartnerApiError as exc:
-                say(f"{FAIL} the token endpoint failed: {exc.user_message('en')}")
+                say(f"{FAIL} the token endpoint failed: {_plain(exc)}")
                 return 1
             break
         else:

@@ -35,6 +35,7 @@ from bot.rendering.access import (
     page_of,
     parse_doctor_id,
 )
+from bot.rendering.partner_errors import partner_error_text
 from bot.routers.start import (
     ADMIN_FLAGS,
     TYPED_ANSWER,
@@ -291,7 +292,7 @@ async def doctor_add_id_typed(
     except PartnerApiError as exc:
         log.warning("doctor_lookup_failed doctor_id=%s error=%s", doctor_id, type(exc).__name__)
         await message.answer(
-            t("access-doctor-api-error", error=html.escape(exc.user_message(t.lang))),
+            t("access-doctor-api-error", error=html.escape(partner_error_text(t, exc))),
             reply_markup=cancel_keyboard(t),
         )
         return
@@ -352,7 +353,9 @@ async def doctors_sync(
         return
     except PartnerApiError as exc:
         log.warning("doctor_sync_failed error=%s", type(exc).__name__)
-        await show(query, t("access-doctor-api-error", error=html.escape(exc.user_message(t.lang))))
+        await show(
+            query, t("access-doctor-api-error", error=html.escape(partner_error_text(t, exc)))
+        )
         return
     await audit(session, user.telegram_id, "doctors_synced", f"updated:{updated} missing:{missing}")
     done = t("access-doctors-synced", updated=updated, missing=missing)

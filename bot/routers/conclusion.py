@@ -26,6 +26,7 @@ from api_client.errors import PartnerApiError
 from bot.callback_data import ConclusionCallback, StartAgainCallback
 from bot.i18n import Translator
 from bot.notifications.messages import short_id, split_message
+from bot.rendering.partner_errors import partner_error_text
 from bot.services.access import Action, Actor
 from bot.services.consultation_actions import (
     ConclusionOutcome,
@@ -74,7 +75,7 @@ async def show_conclusion(
         log.info(
             "conclusion_unavailable consultation=%s error=%s", consultation.id, type(exc).__name__
         )
-        reason = exc.user_message(t.lang)
+        reason = partner_error_text(t, exc)
         await bot.send_message(chat_id, t("notify-conclusion-unavailable", reason=reason))
         return
     if conclusion.outcome is ConclusionOutcome.EMPTY:

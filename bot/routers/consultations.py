@@ -46,6 +46,7 @@ from bot.rendering.card import (
     current_status,
     is_final,
 )
+from bot.rendering.partner_errors import partner_error_text
 from bot.rendering.time import format_local
 from bot.services.access import Action, authorize
 from bot.services.consultation_actions import (
@@ -126,8 +127,8 @@ async def _terminate(
         return True
     if done.outcome is not TerminateOutcome.DONE:
         reason = (
-            exc.user_message(t.lang)
-            if (exc := done.error) is not None
+            partner_error_text(t, done.error)
+            if done.error is not None
             else t("list-terminate-refused")
         )
         await message.answer(t("list-terminate-failed", reason=reason))

@@ -257,7 +257,7 @@ async def test_start_refusals_map_to_their_errors(
         with pytest.raises(NotFound) as missing:
             await api.start_callback(999, PHONE, PATIENT)
     assert bad.value.value == "patientPhone"
-    assert missing.value.user_message("en") == "No doctor with this id."
+    assert missing.value.code == "not_found" and missing.value.value == "doctor"
     assert len(mock_api.requests) == 3
 
 
@@ -676,7 +676,7 @@ async def test_unknown_doctor_is_not_found(make_client: ClientFactory, mock_api:
         with pytest.raises(NotFound) as info:
             await api.get_doctor(999)
     assert not isinstance(info.value, RouteUnavailable)
-    assert info.value.user_message("ru") == "Врач с таким номером не найден."
+    assert info.value.code == "not_found" and info.value.value == "doctor"
 
 
 @pytest.mark.parametrize(

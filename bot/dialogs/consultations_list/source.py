@@ -22,6 +22,7 @@ from api_client.models import Callback
 from bot.callback_data import ListFilter, SortKey
 from bot.i18n import Translator
 from bot.rendering.consultation_list import PAGE_SIZE, ListRow, clamp_page, statuses_for
+from bot.rendering.partner_errors import partner_error_text
 from bot.services.access import Action, Actor, authorize
 from storage.enums import Origin
 from storage.models import Consultation
@@ -135,7 +136,7 @@ async def _from_api(
     except PartnerApiError as exc:
         log.info("list_page_failed error=%s", type(exc).__name__)
         return PageResult(
-            page=query.page, note=t("list-unavailable", reason=exc.user_message(t.lang))
+            page=query.page, note=t("list-unavailable", reason=partner_error_text(t, exc))
         )
     total = page.total_count if page.total_count is not None else len(page.items)
     if not page.items and total and query.page != clamp_page(query.page, total, page_size):

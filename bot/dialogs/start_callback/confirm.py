@@ -46,6 +46,7 @@ from bot.i18n import Translator
 from bot.input_parsing.errors import InputError
 from bot.input_parsing.start_time import check_start_time
 from bot.rendering.card import CardView, CardViewer, render_card
+from bot.rendering.partner_errors import partner_error_text
 from bot.services.consultation_start import (
     ConsultationStarter,
     OutcomeLost,
@@ -305,7 +306,7 @@ async def _upstream_error(
 ) -> None:
     t: Translator = manager.middleware_data["t"]
     data = manager.dialog_data
-    message = t("wizard-upstream-error", error=exc.user_message(t.lang))
+    message = t("wizard-upstream-error", error=partner_error_text(t, exc))
     log.info("wizard start refused consultation_id=%s: %r", consultation_id, exc)
     if isinstance(exc, InsufficientFunds):
         await _alert_admins(manager)
@@ -323,7 +324,7 @@ async def _upstream_error(
         await manager.switch_to(SG.retry)
         return
     if isinstance(exc, ApiUnavailable):
-        data[S.ERROR] = t("wizard-try-again", error=exc.user_message(t.lang))
+        data[S.ERROR] = t("wizard-try-again", error=partner_error_text(t, exc))
         await manager.switch_to(SG.summary)
         return
     target = SG.summary
