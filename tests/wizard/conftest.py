@@ -162,9 +162,7 @@ async def env(
         tg = await stack.enter_async_context(FakeTelegram())
         sandbox = await stack.enter_async_context(
             # fault_hold: a "timeout" fault holds the answer past the client's 1 s timeout.
-            SandboxServer(
-                SandboxConfig(doctor_routes=doctor_routes, fault_hold=3.0, now=clock)
-            )
+            SandboxServer(SandboxConfig(doctor_routes=doctor_routes, fault_hold=3.0, now=clock))
         )
         settings = load_settings(
             {

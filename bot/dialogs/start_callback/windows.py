@@ -142,9 +142,7 @@ class _MonthView(CalendarMonthView):
     ) -> InlineKeyboardButton:
         today = _today(manager)
         this_month = today.month if offset.year == today.year else -1
-        return await super()._render_month_button(
-            month, this_month, data, offset, config, manager
-        )
+        return await super()._render_month_button(month, this_month, data, offset, config, manager)
 
 
 class _YearsView(CalendarYearsView):
@@ -156,9 +154,7 @@ class _YearsView(CalendarYearsView):
         config: CalendarConfig,
         manager: DialogManager,
     ) -> InlineKeyboardButton:
-        return await super()._render_year_button(
-            year, _today(manager).year, data, config, manager
-        )
+        return await super()._render_year_button(year, _today(manager).year, data, config, manager)
 
 
 class ZonedCalendar(Calendar):
