@@ -1,9 +1,12 @@
-"""Retention purges exactly the rows past the boundary and keeps ids and statuses."""
+"""Retention purges exactly the rows past the boundary and keeps ids and statuses.
+
+Every test runs at the fixed "todays" of tests/fixed_days.py (the ``now`` fixture): the
+boundary 30 days back crosses a month, a year end and February of a leap year."""
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -17,11 +20,17 @@ from storage.repositories import (
     OutboxRepository,
     StatusEventRepository,
 )
-from tests.ops.conftest import NOW
+from tests.fixed_days import FIXED_TODAYS
 
 Factory = async_sessionmaker[AsyncSession]
 DAYS = 30
-CUTOFF = NOW - timedelta(days=DAYS)
+
+
+@pytest.fixture(params=FIXED_TODAYS)
+def now(request: pytest.FixtureRequest) -> datetime:
+    """The job's clock reading (aware UTC), one of the fixed todays."""
+    moment: datetime = request.param
+    return moment.astimezone(UTC)
 
 
 async def _bot_consultation(
@@ -67,57 +76,63 @@ async def _bot_consultation(
 
 
 @pytest.fixture
-async def rows(session_factory: Factory) -> dict[str, int]:
+async def rows(session_factory: Factory, now: datetime) -> dict[str, int]:
     ids: dict[str, int] = {}
+    cutoff = now - timedelta(days=DAYS)
     async with session_factory() as session:
         final = ConsultationState.FINAL
         ids["final_old"] = await _bot_consultation(
-            session, "old", created=NOW - timedelta(days=40), state=final,
-            final_at=NOW - timedelta(days=31),
+            session, "old", created=now - timedelta(days=40), state=final,
+            final_at=now - timedelta(days=31),
         )
         ids["final_boundary"] = await _bot_consultation(
-            session, "edge", created=NOW - timedelta(days=40), state=final, final_at=CUTOFF,
+            session, "edge", created=now - timedelta(days=40), state=final, final_at=cutoff,
         )
         ids["final_recent"] = await _bot_consultation(
-            session, "recent", created=NOW - timedelta(days=40), state=final,
-            final_at=CUTOFF + timedelta(minutes=1),
+            session, "recent", created=now - timedelta(days=40), state=final,
+            final_at=cutoff + timedelta(minutes=1),
         )
         ids["active_old"] = await _bot_consultation(
-            session, "active", created=NOW - timedelta(days=60), state=ConsultationState.ACTIVE,
+            session, "active", created=now - timedelta(days=60), state=ConsultationState.ACTIVE,
         )
         ids["draft_old"] = await _bot_consultation(
-            session, "draft", created=NOW - timedelta(days=31), state=ConsultationState.DRAFT,
+            session, "draft", created=now - timedelta(days=31), state=ConsultationState.DRAFT,
             partner=False,
         )
         ids["failed_old"] = await _bot_consultation(
-            session, "failed", created=NOW - timedelta(days=31),
+            session, "failed", created=now - timedelta(days=31),
             state=ConsultationState.FAILED, partner=False,
         )
         ids["draft_recent"] = await _bot_consultation(
-            session, "fresh", created=NOW - timedelta(days=29), state=ConsultationState.DRAFT,
+            session, "fresh", created=now - timedelta(days=29), state=ConsultationState.DRAFT,
             partner=False,
         )
         outbox = OutboxRepository(session)
-        await outbox.enqueue(1, "alert old", dedupe_key="alert:old", now=NOW - timedelta(days=40))
-        await outbox.enqueue(1, "alert new", dedupe_key="alert:new", now=NOW - timedelta(days=1))
+        await outbox.enqueue(1, "alert old", dedupe_key="alert:old", now=now - timedelta(days=40))
+        await outbox.enqueue(1, "alert new", dedupe_key="alert:new", now=now - timedelta(days=1))
         await session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.dedupe_key == "alert:old")
-            .values(sent_at=NOW - timedelta(days=31))
+            .values(sent_at=now - timedelta(days=31))
         )
         await session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.dedupe_key == "alert:new")
-            .values(sent_at=NOW - timedelta(days=1))
+            .values(sent_at=now - timedelta(days=1))
         )
         for user_id, age in ((7, 31), (8, 1)):
             session.add(
                 FsmRecord(
                     bot_id=1, chat_id=user_id, user_id=user_id, thread_id=0,
                     business_connection_id="", destiny="default", state="Wizard:phone",
-                    data='{"phone": "+79099708593"}', updated_at=NOW - timedelta(days=age),
+                    data='{"phone": "+79099708593"}', updated_at=now - timedelta(days=age),
                 )
             )
+        # Every consultation was last touched "now" by the test's clock: the storage's own
+        # default (updated_at = the wall clock) would put it years away from a fixed today,
+        # and FAILED rows then fall to the final purge (by updated_at) instead of the
+        # abandoned one.
+        await session.execute(update(Consultation).values(updated_at=now))
         await session.commit()
     return ids
 
@@ -127,9 +142,12 @@ KEPT = ("final_recent", "active_old", "draft_recent")
 
 
 async def test_purges_exactly_past_the_boundary(
-    session_factory: Factory, rows: dict[str, int], caplog: pytest.LogCaptureFixture
+    session_factory: Factory,
+    rows: dict[str, int],
+    caplog: pytest.LogCaptureFixture,
+    now: datetime,
 ) -> None:
-    job = RetentionJob(session_factory, timedelta(days=DAYS), now=lambda: NOW)
+    job = RetentionJob(session_factory, timedelta(days=DAYS), now=lambda: now)
     with caplog.at_level(logging.INFO, logger="bot.jobs.retention"):
         counts = await job.run()
     assert counts.final_consultations == 2
@@ -146,7 +164,7 @@ async def test_purges_exactly_past_the_boundary(
         for name in PURGED:
             c = by_id[rows[name]]
             assert (c.patient_name, c.patient_name_search, c.patient_phone) == (None, None, None)
-            assert c.attachment_name is None and c.purged_at == NOW
+            assert c.attachment_name is None and c.purged_at == now
         for name in KEPT:
             c = by_id[rows[name]]
             assert c.patient_name is not None and c.patient_phone == "+79099708593"
@@ -175,17 +193,17 @@ async def test_purges_exactly_past_the_boundary(
         fsm = list(await session.scalars(select(FsmRecord.chat_id)))
         assert fsm == [8]
 
-    again = await RetentionJob(session_factory, timedelta(days=DAYS), now=lambda: NOW).run()
+    again = await RetentionJob(session_factory, timedelta(days=DAYS), now=lambda: now).run()
     assert (again.final_consultations, again.abandoned_consultations, again.other_messages) == (
         0, 0, 0,
     )
 
 
 async def test_conversations_left_alone_with_redis(
-    session_factory: Factory, rows: dict[str, int]
+    session_factory: Factory, rows: dict[str, int], now: datetime
 ) -> None:
     job = RetentionJob(
-        session_factory, timedelta(days=DAYS), purge_conversations=False, now=lambda: NOW
+        session_factory, timedelta(days=DAYS), purge_conversations=False, now=lambda: now
     )
     assert (await job.run()).conversations == 0
     async with session_factory() as session:

@@ -22,10 +22,10 @@ import pytest
 from redis.asyncio import Redis
 
 from tests.bot_fixtures import *  # noqa: F403  (db_url, fake_tg, session_factory, …)
-from tests.wizard.conftest import Env, doctor_routes, no_second_callback_answer
+from tests.wizard.conftest import Env, doctor_routes, no_second_callback_answer, today
 from tests.wizard.conftest import env as sql_env
 
-__all__ = ["doctor_routes", "no_second_callback_answer", "sql_env"]
+__all__ = ["doctor_routes", "no_second_callback_answer", "sql_env", "today"]
 
 SKIP_REASON = (
     "TEST_REDIS_URL is not set: these tests need a throwaway Redis server "

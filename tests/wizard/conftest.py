@@ -1,13 +1,17 @@
 """End-to-end harness of the /start_callback wizard: the production dispatcher polling the
 fake Telegram Bot API over HTTP, a migrated SQLite database, and the sandbox partner API
-over HTTP. ``Env.restart()`` replaces the dispatcher (same DB) as a bot restart would."""
+over HTTP. ``Env.restart()`` replaces the dispatcher (same DB) as a bot restart would.
+
+The wizard (workflow data ``clock``) and the sandbox (``SandboxConfig.now``) share one clock,
+``Env.clock``: the wall clock, or a fixed "today" when a test parametrizes the ``today``
+fixture with ``tests.fixed_days.FIXED_TODAYS``."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -29,6 +33,7 @@ from storage.repositories.users import UserRepository
 from tests.bot_fixtures import *  # noqa: F403  (db_url, engine, session_factory)
 from tests.bot_fixtures import no_second_callback_answer  # noqa: F401  (autouse)
 from tests.fake_telegram import FakeTelegram, FakeUser, make_bot, run_polling
+from tests.fixed_days import FixedClock
 
 ADMIN_ID = 1000
 SECOND_ADMIN_ID = 1001  # in ADMIN_IDS too: admin alerts go to ADMIN_IDS only
@@ -46,12 +51,12 @@ class Env:
     session_factory: async_sessionmaker[AsyncSession]
     api: PartnerApiClient
     stack: AsyncExitStack
+    # The wizard's clock (middleware data "clock") and the sandbox's (its "past" check).
+    clock: FixedClock
     wakeups: list[int] = field(default_factory=list)
     dp: Dispatcher | None = None
     # Routers a test adds in front of the wizard (e.g. a button starting it prefilled).
     test_routers: list[Callable[[], Router]] = field(default_factory=list)
-    # The wizard's clock (middleware data "clock"): move it to let a chosen time pass.
-    clock_offset: timedelta = timedelta(0)
     handle_as_tasks: bool = False  # True: updates of one batch are handled concurrently
 
     @property
@@ -61,8 +66,17 @@ class Env:
     def user(self, user_id: int = COORDINATOR_ID, language_code: str = "ru") -> FakeUser:
         return self.tg.user(user_id, first_name="Коорд", language_code=language_code)
 
+    @property
+    def clock_offset(self) -> timedelta:
+        return self.clock.offset
+
+    @clock_offset.setter
+    def clock_offset(self, offset: timedelta) -> None:
+        """Move the clock (wizard and sandbox) to let a chosen time pass."""
+        self.clock.offset = offset
+
     def now(self) -> datetime:
-        return datetime.now(UTC) + self.clock_offset
+        return self.clock()
 
     def build_dispatcher(self) -> Dispatcher:
         dp = create_dispatcher(
@@ -129,15 +143,26 @@ def doctor_routes(request: pytest.FixtureRequest) -> bool:
 
 
 @pytest.fixture
+def today() -> datetime | None:
+    """The moment the test's clock starts at; None: the wall clock. Date-sensitive tests
+    parametrize it: ``@pytest.mark.parametrize("today", FIXED_TODAYS)``."""
+    return None
+
+
+@pytest.fixture
 async def env(
-    db_url: str, session_factory: async_sessionmaker[AsyncSession], doctor_routes: bool
+    db_url: str,
+    session_factory: async_sessionmaker[AsyncSession],
+    doctor_routes: bool,
+    today: datetime | None,
 ) -> AsyncIterator[Env]:
     await _add_users(session_factory)
+    clock = FixedClock(today)
     async with AsyncExitStack() as stack:
         tg = await stack.enter_async_context(FakeTelegram())
         sandbox = await stack.enter_async_context(
             # fault_hold: a "timeout" fault holds the answer past the client's 1 s timeout.
-            SandboxServer(SandboxConfig(doctor_routes=doctor_routes, fault_hold=3.0))
+            SandboxServer(SandboxConfig(doctor_routes=doctor_routes, fault_hold=3.0, now=clock))
         )
         settings = load_settings(
             {
@@ -160,7 +185,7 @@ async def env(
                 timeout=httpx.Timeout(1.0, connect=1.0),
             )
         )
-        env = Env(tg, bot, sandbox, settings, session_factory, api, stack)
+        env = Env(tg, bot, sandbox, settings, session_factory, api, stack, clock)
         await env.start_polling()
         try:
             yield env

@@ -58,7 +58,21 @@ async def to_summary(user: FakeUser, **kw: str) -> None:
     assert SUMMARY in text(user), text(user)
 
 
-def local_tomorrow(tz: ZoneInfo, hh: int, mm: int) -> datetime:
-    today = datetime.now(UTC).astimezone(tz).date()
+def local_tomorrow(tz: ZoneInfo, hh: int, mm: int, now: datetime) -> datetime:
+    """hh:mm tomorrow in ``tz`` (tomorrow by ``now``, the test's clock), in UTC."""
+    today = now.astimezone(tz).date()
     local = datetime.combine(today + timedelta(days=1), time(hh, mm), tzinfo=tz)
     return local.astimezone(UTC)
+
+
+CALENDAR_MONTHS = (
+    "Январь", "Февраль", "Март", "Апрель", "Май", "Июнь",
+    "Июль", "Август", "Сентябрь", "Октябрь", "Ноябрь", "Декабрь",
+)  # fmt: skip
+
+
+def day_number(button_text: str) -> int | None:
+    """The day a calendar button stands for, whatever its format ("5", "05", "[ 05 ]");
+    None for any other button."""
+    digits = button_text.strip("[]* \u2800")
+    return int(digits) if digits.isdigit() and len(digits) <= 2 else None

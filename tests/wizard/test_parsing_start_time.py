@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,6 +11,7 @@ from bot.input_parsing.start_time import (
     parse_start_time,
     quick_start,
 )
+from tests.fixed_days import FIXED_TODAYS
 
 MSK = ZoneInfo("Europe/Moscow")  # UTC+3
 NSK = ZoneInfo("Asia/Novosibirsk")  # UTC+7
@@ -217,3 +218,52 @@ def test_dotted_forms_refused_with_the_right_reason(text: str, reason: str) -> N
     with pytest.raises(InputError) as info:
         parse_start_time(text, MSK, NOW)
     assert info.value.reason == reason
+
+
+@pytest.mark.parametrize("today", FIXED_TODAYS)
+@pytest.mark.parametrize("tz", [MSK, NSK], ids=["msk", "nsk"])
+class TestAtFixedTodays:
+    """Day words, quick buttons and typed dates at the fixed todays (tests/fixed_days.py):
+    the 1st of a month at 01:30 Moscow (still the 31st in UTC), 31 December 23:50 Moscow
+    (already 1 January in Novosibirsk) and 29 February 2028 — in both zones."""
+
+    @staticmethod
+    def at(day: date, hh: int, mm: int, tz: ZoneInfo) -> datetime:
+        return datetime.combine(day, time(hh, mm), tzinfo=tz).astimezone(UTC)
+
+    def test_day_words_count_from_the_local_date(self, today: datetime, tz: ZoneInfo) -> None:
+        local = today.astimezone(tz).date()
+        assert parse_start_time("завтра 10:00", tz, today) == self.at(
+            local + timedelta(days=1), 10, 0, tz
+        )
+        assert parse_start_time("tomorrow 00:00", tz, today) == self.at(
+            local + timedelta(days=1), 0, 0, tz
+        )
+        assert parse_start_time("послезавтра 9:05", tz, today) == self.at(
+            local + timedelta(days=2), 9, 5, tz
+        )
+        assert quick_start(QuickStart.TOMORROW_9, tz, today) == self.at(
+            local + timedelta(days=1), 9, 0, tz
+        )
+
+    def test_relative_and_quick_cross_midnight(self, today: datetime, tz: ZoneInfo) -> None:
+        start = today.astimezone(UTC)
+        assert parse_start_time("через 1 ч", tz, today) == start + timedelta(hours=1)
+        assert quick_start(QuickStart.IN_15_MIN, tz, today) == start + timedelta(minutes=15)
+
+    def test_typed_date_of_tomorrow_without_year(self, today: datetime, tz: ZoneInfo) -> None:
+        # 31.12 in Moscow: "01.01 10:00" is the coming 1 January, in the next year.
+        tomorrow = today.astimezone(tz).date() + timedelta(days=1)
+        typed = f"{tomorrow:%d.%m} 10:00"
+        assert parse_start_time(typed, tz, today) == self.at(tomorrow, 10, 0, tz)
+
+    def test_earlier_today_is_refused_not_moved(self, today: datetime, tz: ZoneInfo) -> None:
+        # Today's date, one hour back: "past today", never a year ahead (and 29.02 of a
+        # year without one is no crash).
+        local = today.astimezone(tz)
+        earlier = local - timedelta(hours=1)
+        if earlier.date() != local.date():
+            earlier = local.replace(hour=0, minute=0)
+        with pytest.raises(InputError) as err:
+            parse_start_time(f"{local:%d.%m} {earlier:%H:%M}", tz, today)
+        assert err.value.reason == "wizard-time-error-past-today"

@@ -4,7 +4,7 @@ first-time coordinators."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from bot.services import consultation_start
 from bot.states import StartCallbackSG
 from storage.enums import ConsultationState
 from storage.models import AuditEntry
+from tests.fixed_days import FIXED_TODAYS
 from tests.wizard.conftest import COORDINATOR_ID, NSK_COORDINATOR_ID, Env
 from tests.wizard.helpers import (
     ASK_DOCTOR,
@@ -323,13 +324,14 @@ async def test_time_step_has_one_quick_button_and_says_what_it_skips(env: Env) -
     assert "Выбрано:" in text(u) and "Сейчас выбрано" not in text(u)
 
 
+@pytest.mark.parametrize("today", FIXED_TODAYS)
 async def test_calendar_speaks_russian(env: Env) -> None:
     u = env.user()
     await to_time_step(u)
     await u.press(PICK_DATE)
     buttons = u.buttons()
     months = "Январь Февраль Март Апрель Май Июнь Июль Август Сентябрь Октябрь Ноябрь Декабрь"
-    today = datetime.now(UTC).astimezone(MSK).date()
+    today = env.now().astimezone(MSK).date()
     title = f"{months.split()[today.month - 1]} {today.year}"
     assert any(title in b for b in buttons), buttons
     assert [

@@ -4,12 +4,13 @@ sandbox partner API over HTTP, SQLite."""
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from storage.enums import ConsultationState, EventSource
+from tests.fixed_days import FIXED_TODAYS
 from tests.wizard.conftest import (
     COORDINATOR_ID,
     EN_COORDINATOR_ID,
@@ -25,6 +26,7 @@ from tests.wizard.helpers import (
     ASK_PHONE,
     ASK_TIME,
     BACK,
+    CALENDAR_MONTHS,
     CANCEL,
     CHANGE_PHONE,
     CONFIRM,
@@ -38,9 +40,11 @@ from tests.wizard.helpers import (
     NOW_ONLY,
     PHONE,
     PHONE_E164,
+    PICK_DATE,
     SKIP,
     SUMMARY,
     TOMORROW_9,
+    day_number,
     local_tomorrow,
     text,
     to_summary,
@@ -93,6 +97,7 @@ async def test_short_path_is_five_actions(env: Env) -> None:
     assert not env.tg.unanswered_queries()
 
 
+@pytest.mark.parametrize("today", FIXED_TODAYS)
 @pytest.mark.parametrize(
     ("user_id", "tz"), [(COORDINATOR_ID, MSK), (NSK_COORDINATOR_ID, NSK)], ids=["msk", "nsk"]
 )
@@ -108,7 +113,12 @@ async def test_full_path_with_attachment(env: Env, user_id: int, tz: ZoneInfo) -
     summary = text(u)
     assert "анализы.pdf" in summary and "90 мин" in summary
     zone = "МСК" if tz is MSK else "UTC+7"
-    assert f"10:00 {zone}" in summary
+    # Tomorrow by the wizard's clock in the coordinator's zone; the year only when it is
+    # not this year there (31 Dec in Moscow: next year; in Novosibirsk already 1 Jan).
+    local_now = env.now().astimezone(tz)
+    tomorrow = local_now.date() + timedelta(days=1)
+    shown = tomorrow.strftime("%d.%m" if tomorrow.year == local_now.year else "%d.%m.%Y")
+    assert f"{shown} 10:00 {zone}" in summary, summary
     await u.press(CONFIRM)
 
     (remote,) = env.sandbox.callbacks.values()
@@ -117,7 +127,7 @@ async def test_full_path_with_attachment(env: Env, user_id: int, tz: ZoneInfo) -
         "application/pdf",
         content,
     )
-    expected = local_tomorrow(tz, 10, 0)
+    expected = local_tomorrow(tz, 10, 0, env.now())
     assert remote.begin_at == expected  # the time the coordinator meant, in their zone
     assert remote.duration_min == 90
     (record,) = await env.consultations()
@@ -205,6 +215,7 @@ async def test_contact_card_phone(env: Env) -> None:
     assert ASK_NAME in text(u) and "+7 909 970-85-93" in text(u)
 
 
+@pytest.mark.parametrize("today", FIXED_TODAYS)
 async def test_bad_input_on_every_step(env: Env) -> None:
     u = env.user()
     await u.send_command("start_callback")
@@ -285,6 +296,7 @@ async def test_back_from_every_step(env: Env) -> None:
     assert NAME in text(u)
 
 
+@pytest.mark.parametrize("today", FIXED_TODAYS)
 async def test_skip_paths(env: Env) -> None:
     u = env.user()
     await to_time_step(u)
@@ -297,9 +309,10 @@ async def test_skip_paths(env: Env) -> None:
     (remote,) = env.sandbox.callbacks.values()
     assert remote.duration_min is None
     assert remote.begin_at is not None
-    assert timedelta(minutes=59) <= remote.begin_at - datetime.now(UTC) <= timedelta(minutes=61)
+    assert timedelta(minutes=59) <= remote.begin_at - env.now() <= timedelta(minutes=61)
 
 
+@pytest.mark.parametrize("today", FIXED_TODAYS)
 async def test_edit_each_field_returns_to_summary(env: Env) -> None:
     u = env.user()
     await to_summary(u)
@@ -348,25 +361,33 @@ async def test_edit_each_field_returns_to_summary(env: Env) -> None:
     (remote,) = env.sandbox.callbacks.values()
     assert remote.doctor_id == 102 and remote.phone == ("44", "2079460958")
     assert remote.patient_name == "O'Brien Sean" and remote.duration_min == 30
-    assert remote.begin_at == local_tomorrow(MSK, 9, 0)
+    assert remote.begin_at == local_tomorrow(MSK, 9, 0, env.now())
     assert env.sandbox.received_attachments[remote.id][2] == b"data"
 
 
+@pytest.mark.parametrize("today", FIXED_TODAYS)
 async def test_calendar_and_time_select(env: Env) -> None:
     u = env.user()
     await to_time_step(u)
-    await u.press("📅 Выбрать дату")
-    target = datetime.now(UTC).astimezone(MSK).date() + timedelta(days=2)
-    if target.month != datetime.now(UTC).astimezone(MSK).date().month:
-        await u.press(">")  # the calendar's next-month button
+    await u.press(PICK_DATE)
+    today = env.now().astimezone(MSK).date()
     calendar = u.last_bot_message()
-    day_button = next(
-        b
-        for b in calendar.buttons
-        if b.text.strip("[]* ") == str(target.day)
-        and b.callback_data
-        and target.strftime("%Y") not in b.text
-    )
+    # Today's month by the wizard's clock (in Moscow, not UTC), today marked and first.
+    assert f"🗓 {CALENDAR_MONTHS[today.month - 1]} {today.year}" in calendar.button_texts
+    days = {day_number(b.text): b.text for b in calendar.buttons if day_number(b.text)}
+    assert min(days) == today.day, calendar.button_texts
+    assert [day for day, label in days.items() if "[" in label] == [today.day], days
+
+    target = today + timedelta(days=2)
+    if target.month != today.month:
+        # The next-month button, read from the keyboard ("Январь ▶").
+        (forward,) = [b for b in calendar.button_texts if b.endswith("▶")]
+        assert forward == f"{CALENDAR_MONTHS[target.month - 1]} ▶", calendar.button_texts
+        await u.press(forward)
+        calendar = u.last_bot_message()
+        header = f"🗓 {CALENDAR_MONTHS[target.month - 1]} {target.year}"
+        assert header in calendar.button_texts, calendar.button_texts
+    (day_button,) = [b for b in calendar.buttons if day_number(b.text) == target.day]
     await u.press_data(day_button.callback_data or "", calendar.message_id)
     assert "Выберите час и минуты" in text(u) and target.strftime("%d.%m.%Y") in text(u)
     await u.press("14")
@@ -375,6 +396,11 @@ async def test_calendar_and_time_select(env: Env) -> None:
     await u.press(SKIP)
     await u.press(SKIP)
     assert f"{target.strftime('%d.%m')}" in text(u) and "14:35 МСК" in text(u)
+    await u.press(CONFIRM)  # the sandbox judges "past" by the same clock
+    (remote,) = env.sandbox.callbacks.values()
+    assert remote.begin_at is not None
+    assert remote.begin_at.astimezone(MSK).date() == target
+    assert remote.begin_at.astimezone(MSK).strftime("%H:%M") == "14:35"
 
 
 async def test_cancel_closes_the_wizard(env: Env) -> None:

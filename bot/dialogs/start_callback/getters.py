@@ -100,11 +100,14 @@ def _doctor_text(data: dict[str, Any], t: Translator) -> str:
     return t("wizard-doctor-unnamed", doctor_id=data.get(S.DOCTOR_ID) or 0)
 
 
-def start_text(data: dict[str, Any], t: Translator, tz: ZoneInfo) -> str:
+def start_text(
+    data: dict[str, Any], t: Translator, tz: ZoneInfo, now: datetime | None = None
+) -> str:
+    """The chosen start with its date; the year only when it is not ``now``'s."""
     begin = S.begin_at_of(data)
     if begin is None:
         return t("wizard-start-now")
-    return format_local(begin, tz, t.lang, with_date=True)
+    return format_local(begin, tz, t.lang, now=now, with_date=True)
 
 
 def duration_text(data: dict[str, Any], t: Translator) -> str:
@@ -173,7 +176,9 @@ async def phone_warning_getter(
         "doctor": escape(doctor)
         if doctor
         else t("wizard-doctor-unnamed", doctor_id=warning.get("doctor_id") or 0),
-        "start": format_local(datetime.fromisoformat(begin), tz, t.lang, with_date=True)
+        "start": format_local(
+            datetime.fromisoformat(begin), tz, t.lang, now=now_of(dialog_manager), with_date=True
+        )
         if begin
         else t("wizard-start-now"),
     }
@@ -193,8 +198,8 @@ async def time_getter(
     return {
         **_common(dialog_manager),
         "name": escape(data.get(S.NAME, "")),
-        "zone": zone_label(tz, t.lang),
-        "start": start_text(data, t, tz),
+        "zone": zone_label(tz, t.lang, now_of(dialog_manager)),
+        "start": start_text(data, t, tz, now_of(dialog_manager)),
         "has_start": bool(data.get(S.BEGIN_AT)),
     }
 
@@ -204,7 +209,8 @@ async def clock_getter(
 ) -> dict[str, Any]:
     picked = dialog_manager.dialog_data.get(S.PICKED_DATE)
     shown = datetime.fromisoformat(picked).strftime("%d.%m.%Y") if picked else ""
-    return {**_common(dialog_manager), "date": shown, "zone": zone_label(tz, t.lang)}
+    zone = zone_label(tz, t.lang, now_of(dialog_manager))
+    return {**_common(dialog_manager), "date": shown, "zone": zone}
 
 
 async def duration_getter(
@@ -212,7 +218,7 @@ async def duration_getter(
 ) -> dict[str, Any]:
     return {
         **_common(dialog_manager),
-        "start": start_text(dialog_manager.dialog_data, t, tz),
+        "start": start_text(dialog_manager.dialog_data, t, tz, now_of(dialog_manager)),
         "min": MIN_MINUTES,
         "max": MAX_MINUTES,
         "quick": [
@@ -246,7 +252,7 @@ async def summary_getter(
         "doctor_unavailable": _unavailable(data),
         "phone": data.get(S.PHONE_DISPLAY, ""),
         "name": escape(data.get(S.NAME, "")),
-        "start": start_text(data, t, tz),
+        "start": start_text(data, t, tz, now_of(dialog_manager)),
         "duration": duration_text(data, t),
         "attachment": attachment_text(data, t),
     }
@@ -261,3 +267,10 @@ async def retry_getter(dialog_manager: DialogManager, **_: Any) -> dict[str, Any
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def now_of(manager: DialogManager) -> datetime:
+    """The wizard's "now": the ``clock`` of the dispatcher's workflow data (a
+    ``Callable[[], datetime]``, aware) when one is set, else the wall clock."""
+    clock = manager.middleware_data.get("clock")
+    return clock() if callable(clock) else utcnow()

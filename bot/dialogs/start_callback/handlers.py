@@ -26,7 +26,7 @@ from api_client.errors import NotFound, PartnerApiError
 from api_client.models import Doctor
 from bot.dialogs.answered import answer_early
 from bot.dialogs.start_callback import state as S
-from bot.dialogs.start_callback.getters import doctor_unavailable, escape, utcnow
+from bot.dialogs.start_callback.getters import doctor_unavailable, escape, now_of
 from bot.i18n import Translator
 from bot.input_parsing.duration import check_duration
 from bot.input_parsing.errors import InputError
@@ -354,11 +354,6 @@ async def on_input_error(
 
 
 # ---------------------------------------------------------------------------- start time
-
-
-def now_of(manager: DialogManager) -> datetime:
-    clock = manager.middleware_data.get("clock")
-    return clock() if callable(clock) else utcnow()
 
 
 def _set_begin(manager: DialogManager, begin: datetime | None) -> None:

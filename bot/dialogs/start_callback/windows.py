@@ -28,6 +28,7 @@ from aiogram_dialog.widgets.kbd import (
     TimeSelect,
 )
 from aiogram_dialog.widgets.kbd.calendar_kbd import (
+    CalendarConfig,
     CalendarDaysView,
     CalendarMonthView,
     CalendarScope,
@@ -116,9 +117,51 @@ class _CalendarText(Text):
         }[self.kind]
 
 
+def _today(manager: DialogManager) -> date:
+    """Today in the coordinator's zone by the wizard's clock (handlers.now_of), not by the
+    server's wall clock that aiogram-dialog's views read (``get_today``)."""
+    return handlers.calendar_bounds(manager)[0]
+
+
+class _DaysView(CalendarDaysView):
+    async def _render_date_button(
+        self, selected_date: date, today: date, data: dict[str, Any], manager: DialogManager
+    ) -> InlineKeyboardButton:
+        return await super()._render_date_button(selected_date, _today(manager), data, manager)
+
+
+class _MonthView(CalendarMonthView):
+    async def _render_month_button(
+        self,
+        month: int,
+        this_month: int,
+        data: dict[str, Any],
+        offset: date,
+        config: CalendarConfig,
+        manager: DialogManager,
+    ) -> InlineKeyboardButton:
+        today = _today(manager)
+        this_month = today.month if offset.year == today.year else -1
+        return await super()._render_month_button(month, this_month, data, offset, config, manager)
+
+
+class _YearsView(CalendarYearsView):
+    async def _render_year_button(
+        self,
+        year: int,
+        this_year: int,
+        data: dict[str, Any],
+        config: CalendarConfig,
+        manager: DialogManager,
+    ) -> InlineKeyboardButton:
+        return await super()._render_year_button(year, _today(manager).year, data, config, manager)
+
+
 class ZonedCalendar(Calendar):
     """Calendar in the coordinator's own zone (not the server's) and language, limited to
-    the booking window: today … MAX_DAYS_AHEAD.
+    the booking window: today … MAX_DAYS_AHEAD. "Today" — the month first shown and the
+    marked day — comes from the wizard's clock (``clock`` in the workflow data), so a test
+    at a fixed day and a coordinator east of the server both see their own today.
 
     aiogram-dialog renders the blank cells around a month as ``text=" "`` with
     ``callback_data=""``; the Bot API refuses a blank button ("text buttons are unallowed in
@@ -132,7 +175,7 @@ class ZonedCalendar(Calendar):
     def _init_views(self) -> dict[CalendarScope, CalendarScopeView]:
         callback = self._item_callback_data
         return {
-            CalendarScope.DAYS: CalendarDaysView(
+            CalendarScope.DAYS: _DaysView(
                 callback,
                 weekday_text=_CalendarText("weekday"),
                 header_text=_CalendarText("header"),
@@ -140,13 +183,13 @@ class ZonedCalendar(Calendar):
                 next_month_text=_CalendarText("next"),
                 prev_month_text=_CalendarText("prev"),
             ),
-            CalendarScope.MONTHS: CalendarMonthView(
+            CalendarScope.MONTHS: _MonthView(
                 callback,
                 month_text=_CalendarText("month"),
                 this_month_text=_CalendarText("this_month"),
                 zoom_out_text=_CalendarText("years"),
             ),
-            CalendarScope.YEARS: CalendarYearsView(callback),
+            CalendarScope.YEARS: _YearsView(callback),
         }
 
     async def _get_user_config(self, data: dict[str, Any], manager: DialogManager) -> Any:
@@ -156,6 +199,9 @@ class ZonedCalendar(Calendar):
         )
 
     async def _render_keyboard(self, data: dict[str, Any], manager: DialogManager) -> RawKeyboard:
+        if self.get_offset(manager) is None:
+            # The month first shown: aiogram-dialog would take the server's today.
+            self.set_offset(_today(manager), manager)
         rows = await super()._render_keyboard(data, manager)
         noop = self._item_callback_data(self.NOOP)
         return [
