@@ -41,7 +41,7 @@ from bot.alerts import alert_insufficient_funds
 from bot.dialogs.answered import answer_early
 from bot.dialogs.start_callback import handlers
 from bot.dialogs.start_callback import state as S
-from bot.dialogs.start_callback.getters import utcnow
+from bot.dialogs.start_callback.getters import now_of
 from bot.i18n import Translator
 from bot.input_parsing.errors import InputError
 from bot.input_parsing.start_time import check_start_time
@@ -95,12 +95,10 @@ async def on_confirm(callback: CallbackQuery, button: Button, manager: DialogMan
             manager.dialog_data.pop(S.CONFIRMING, None)
 
 
-def starter_of(md: dict[str, Any]) -> ConsultationStarter:
+def starter_of(manager: DialogManager) -> ConsultationStarter:
+    md = manager.middleware_data
     settings: Settings = md["settings"]
-    clock = md.get("clock")
-    return ConsultationStarter(
-        md["session"], md["api"], settings.hook_url, clock if callable(clock) else utcnow
-    )
+    return ConsultationStarter(md["session"], md["api"], settings.hook_url, lambda: now_of(manager))
 
 
 async def _start(callback: CallbackQuery, manager: DialogManager) -> None:
@@ -108,7 +106,7 @@ async def _start(callback: CallbackQuery, manager: DialogManager) -> None:
     md = manager.middleware_data
     data = manager.dialog_data
     actor = actor_of(md)
-    starter = starter_of(md)
+    starter = starter_of(manager)
     starter.may_start(actor)  # before anything else: a demoted coordinator is told why
     bot: Bot = md["bot"]
     chat_id = callback.message.chat.id if callback.message else callback.from_user.id
@@ -120,7 +118,7 @@ async def _start(callback: CallbackQuery, manager: DialogManager) -> None:
     if begin_at is not None:
         # "In 15 min" left on the summary for 20 minutes is in the past now.
         try:
-            check_start_time(begin_at, handlers.now_of(manager))
+            check_start_time(begin_at, now_of(manager))
         except InputError as exc:
             handlers.set_input_error(manager, exc)
             data[S.EDITING] = True
