@@ -38,11 +38,13 @@ from bot.i18n import language_of
 from bot.notifications.messages import (
     ConsultationView,
     Rendered,
+    markup_json,
     render_start_confirmed,
     render_start_failed,
 )
-from bot.notifications.worker import StatusProcessor, fetch_and_apply, markup_json
+from bot.notifications.worker import fetch_and_apply
 from bot.scheduler import add_interval_job
+from bot.services.status_changes import StatusProcessor
 from bot.start_outcome import find_started, record_start
 from storage.enums import ConsultationState, EventSource
 from storage.models import Consultation

@@ -41,8 +41,7 @@ from bot.dialogs.consultations_list.dialog import position_data
 from bot.dialogs.consultations_list.source import doctor_name_of, is_staff, may_see, role_value
 from bot.i18n import I18n, Translator, language_of
 from bot.notifications.messages import short_id
-from bot.notifications.runtime import card_renderer
-from bot.notifications.worker import StatusProcessor
+from bot.notifications.runtime import status_processor
 from bot.rendering.card import (
     CONS_ACTIONS,
     CardView,
@@ -54,6 +53,7 @@ from bot.rendering.card import (
 )
 from bot.rendering.time import format_local
 from bot.routers.conclusion import may_read
+from bot.services.status_changes import StatusProcessor
 from storage.enums import EventSource, Role
 from storage.models import Consultation
 from storage.repositories import (
@@ -190,11 +190,11 @@ def _processor(data: dict[str, Any]) -> StatusProcessor:
     if isinstance(processor, StatusProcessor):
         return processor
     settings = data["settings"]
-    return StatusProcessor(
-        i18n=data["i18n"],
+    return status_processor(
+        data["i18n"],
+        admin_ids=settings.admin_ids,
         default_timezone=settings.default_timezone,
         team_chat_id=settings.team_chat_id,
-        card_renderer=card_renderer,
     )
 
 

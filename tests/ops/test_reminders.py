@@ -26,6 +26,7 @@ DOCTOR_ACCOUNTS = (2001, 2002)
 INACTIVE_DOCTOR_ACCOUNT = 2003
 OTHER_DOCTOR_ACCOUNT = 2004
 LEAD = timedelta(minutes=15)
+ADMIN_IDS = frozenset({1})
 
 Factory = async_sessionmaker[AsyncSession]
 
@@ -78,6 +79,7 @@ def _job(session_factory: Factory, i18n: I18n, now: Callable[[], datetime]) -> R
         i18n=i18n,
         lead=LEAD,
         default_timezone="Europe/Moscow",
+        admin_ids=ADMIN_IDS,
         now=now,
     )
 
