@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -118,6 +119,31 @@ async def test_reminded_once_per_recipient_across_restart(
     async with session_factory() as session:
         consultation = await session.get(Consultation, cid)
         assert consultation is not None and consultation.reminder_sent_at == NOW
+
+
+@pytest.mark.parametrize(
+    ("role", "doctor_id"),
+    [
+        (Role.DOCTOR, DOCTOR_ID + 1),  # demoted to another doctor's account
+        (Role.ADMIN, None),  # a stored admin whose id is not (any more) in ADMIN_IDS
+    ],
+)
+async def test_no_reminder_to_whoever_lost_the_right(
+    session_factory: Factory, i18n: I18n, role: Role, doctor_id: int | None
+) -> None:
+    """The coordinator's seat is checked at the run, not when the consultation started."""
+    await _people(session_factory)
+    cid = await _consultation(session_factory, "ffff6666", NOW + timedelta(minutes=10))
+    async with session_factory() as session:
+        await UserRepository(session).set_role(COORDINATOR, role, doctor_id)
+        await session.commit()
+
+    counts = await _job(session_factory, i18n, lambda: NOW).run()
+
+    assert (counts.reminded, counts.queued) == (1, 2)
+    rows = await _outbox(session_factory)
+    assert sorted(r.chat_id for r in rows) == sorted(DOCTOR_ACCOUNTS)  # the linked doctors
+    assert all(r.consultation_id == cid for r in rows)
 
 
 async def test_concurrent_runs_remind_once(session_factory: Factory, i18n: I18n) -> None:
