@@ -7,9 +7,9 @@ incident once; a new incident (a new refresh token that fails, the next day's 40
 new key.
 
 Recipients: chosen by the access policy (``RECEIVE_ALERTS``, bot/services/recipients.py):
-the ids in ``ADMIN_IDS`` with a reachable stored row — a stored role=admin row outside it
-is no admin, and an id that never talked to the bot cannot be written to — each in their
-own language and time zone. Alerts never carry tokens or patient data.
+the ids in ``ADMIN_IDS`` but those who blocked the bot (a stored role=admin row outside it
+is no admin), each in their own language and time zone. Alerts never carry tokens or
+patient data.
 
 Routers, dialogs and jobs import these from bot/alerts.py (a thin re-export).
 """

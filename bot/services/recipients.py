@@ -6,8 +6,10 @@ the id's place in ADMIN_IDS. So every push (status changes, reminders, admin ale
 its recipients here, from the stored rows *now*, asking ``allowed(Actor.of(...), RECEIVE
 or RECEIVE_ALERTS, consultation)`` — never from who started the consultation back then.
 
-A recipient must also be reachable: a stored row (the bot can only write to someone who
-has talked to it) that is active (``is_active`` False: they blocked the bot).
+A recipient must also be reachable: a stored row that is active (``is_active`` False: they
+blocked the bot). The one exception is an id in ADMIN_IDS with no row yet: the operator's
+word makes it an admin, and an admin who messaged the bot before being listed has no row
+until they write again, yet can be written to — so the alerts still go there.
 
 Each person comes with their language and time zone: ``zone_of`` is the one "this user's
 zone, else the deployment's default" of the pushes.
@@ -56,13 +58,15 @@ class Person:
     mode: NotifyMode = NotifyMode.ESSENTIALS
 
     @classmethod
-    def of(cls, user: User, default_timezone: str) -> Person:
+    def of(cls, telegram_id: int, user: User | None, default_timezone: str) -> Person:
+        """``user`` None: nothing stored yet, so the deployment's language and zone."""
+        timezone = user.timezone if user is not None else None
         return cls(
-            telegram_id=user.telegram_id,
+            telegram_id=telegram_id,
             lang=language_of(user),
-            timezone=user.timezone,
-            tz=zone_of(user.timezone, default_timezone),
-            mode=user.notify_mode or NotifyMode.ESSENTIALS,
+            timezone=timezone,
+            tz=zone_of(timezone, default_timezone),
+            mode=(user.notify_mode if user is not None else None) or NotifyMode.ESSENTIALS,
         )
 
 
@@ -76,8 +80,8 @@ def may_receive(
 
 
 def receives_alerts(user: User | None, telegram_id: int, admin_ids: Collection[int]) -> bool:
-    """May ``telegram_id`` (stored as ``user``) be sent the admins' alerts now?"""
-    if user is None or not user.is_active:
+    """May ``telegram_id`` (stored as ``user``, or not at all) be sent the admins' alerts?"""
+    if user is not None and not user.is_active:
         return False
     return allowed(Actor.of(telegram_id, user, admin_ids), Action.RECEIVE_ALERTS)
 
@@ -114,11 +118,11 @@ async def consultation_recipients(
         # linked to this consultation still hears it, as a doctor (the doctors below), with
         # no coordinator's buttons they could no longer use.
         if actor.is_staff:
-            coordinator = Person.of(stored, default_timezone)
+            coordinator = Person.of(stored.telegram_id, stored, default_timezone)
     doctors: list[Person] = []
     if consultation.doctor_id is not None:
         doctors = [
-            Person.of(u, default_timezone)
+            Person.of(u.telegram_id, u, default_timezone)
             for u in await users.by_doctor_id(consultation.doctor_id)
             if may_receive(u, consultation, admin_ids)
         ]
@@ -132,11 +136,11 @@ async def consultation_recipients(
 async def alert_recipients(
     session: AsyncSession, *, admin_ids: Collection[int], default_timezone: str
 ) -> list[Person]:
-    """The admins who get operational alerts: ids in ADMIN_IDS with a reachable stored row,
-    in id order. A stored role=admin row whose id left ADMIN_IDS is nobody."""
+    """The admins who get operational alerts: the ids in ADMIN_IDS, in id order, but for
+    those who blocked the bot. A stored role=admin row whose id left ADMIN_IDS is nobody."""
     stored = await UserRepository(session).get_many(admin_ids)
     return [
-        Person.of(stored[i], default_timezone)
+        Person.of(i, stored.get(i), default_timezone)
         for i in sorted(admin_ids)
         if receives_alerts(stored.get(i), i, admin_ids)
     ]

@@ -63,7 +63,7 @@ def test_may_receive_over_the_roles(user: _User | None, expected: bool) -> None:
     [
         (1, _User(1, Role.ADMIN), True),
         (1, _User(1, Role.COORDINATOR), True),  # ADMIN_IDS makes the admin
-        (1, None, False),  # listed but never talked to the bot: cannot be written to
+        (1, None, True),  # listed, no row yet: ADMIN_IDS is the operator's word
         (1, _User(1, Role.ADMIN, is_active=False), False),
         (2, _User(2, Role.ADMIN), False),  # removed from ADMIN_IDS
         (10, _User(10, Role.COORDINATOR), False),
@@ -176,13 +176,14 @@ async def test_alert_recipients_are_listed_reachable_admins(session_factory: Fac
         await users.set_timezone(3, "Asia/Novosibirsk")
         await users.upsert(4, Role.ADMIN)
         await users.deactivate(4)  # blocked the bot
-        # 5: listed, never talked to the bot
+        # 5: listed, no row yet (messaged the bot before being listed): the defaults
         await session.commit()
         got = await alert_recipients(
             session, admin_ids=admin_ids, default_timezone="Europe/Moscow"
         )
-    assert [(p.telegram_id, p.lang) for p in got] == [(1, "en"), (3, "ru")]
+    assert [(p.telegram_id, p.lang) for p in got] == [(1, "en"), (3, "ru"), (5, "ru")]
     assert got[1].tz == ZoneInfo("Asia/Novosibirsk")
+    assert got[2].tz == ZoneInfo("Europe/Moscow")
 
 
 def test_services_import_no_aiogram() -> None:

@@ -87,8 +87,6 @@ async def test_insufficient_funds_alert_once_a_day(
 ) -> None:
     settings = make_settings(admin_ids=f"{ADMIN_ID},2")
     async with session_factory() as session:
-        # Both admins have talked to the bot (a stored row): the bot can write to them.
-        await UserRepository(session).upsert(ADMIN_ID, Role.ADMIN)
         await UserRepository(session).upsert(2, Role.ADMIN)
         await UserRepository(session).set_language(2, "en")
         await UserRepository(session).upsert(3, Role.ADMIN)
