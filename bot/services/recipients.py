@@ -98,6 +98,33 @@ class ConsultationRecipients:
     coordinator_name: str | None = None
 
 
+def _in_coordinators_seat(
+    stored: User | None, consultation: ConsultationLike, admin_ids: Collection[int]
+) -> bool:
+    if stored is None or not may_receive(stored, consultation, admin_ids):
+        return False
+    # Heard in the coordinator's words only while staff: someone demoted to a doctor linked
+    # to this consultation still hears it, as a doctor (its linked accounts), with no
+    # coordinator's buttons they could no longer use.
+    return Actor.of(stored.telegram_id, stored, admin_ids).is_staff
+
+
+async def coordinator_recipient(
+    session: AsyncSession,
+    consultation: ConsultationLike,
+    *,
+    admin_ids: Collection[int],
+    default_timezone: str,
+) -> Person | None:
+    """Whoever started it, if they may still hear of it as its coordinator."""
+    if consultation.coordinator_id is None:
+        return None
+    stored = await UserRepository(session).get(consultation.coordinator_id)
+    if stored is None or not _in_coordinators_seat(stored, consultation, admin_ids):
+        return None
+    return Person.of(stored.telegram_id, stored, default_timezone)
+
+
 async def consultation_recipients(
     session: AsyncSession,
     consultation: ConsultationLike,
@@ -111,14 +138,11 @@ async def consultation_recipients(
         if consultation.coordinator_id is not None
         else None
     )
-    coordinator = None
-    if stored is not None and may_receive(stored, consultation, admin_ids):
-        actor = Actor.of(stored.telegram_id, stored, admin_ids)
-        # Heard in the coordinator's words only while staff: someone demoted to a doctor
-        # linked to this consultation still hears it, as a doctor (the doctors below), with
-        # no coordinator's buttons they could no longer use.
-        if actor.is_staff:
-            coordinator = Person.of(stored.telegram_id, stored, default_timezone)
+    coordinator = (
+        Person.of(stored.telegram_id, stored, default_timezone)
+        if stored is not None and _in_coordinators_seat(stored, consultation, admin_ids)
+        else None
+    )
     doctors: list[Person] = []
     if consultation.doctor_id is not None:
         doctors = [
