@@ -34,20 +34,22 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_client.client import PartnerApiClient
 from api_client.errors import PartnerApiError
-from bot.i18n import language_of
 from bot.notifications.messages import (
     ConsultationView,
     Rendered,
+    markup_json,
     render_start_confirmed,
     render_start_failed,
 )
-from bot.notifications.worker import StatusProcessor, fetch_and_apply, markup_json
+from bot.notifications.worker import fetch_and_apply
 from bot.scheduler import add_interval_job
 from bot.services.consultation_start import bind_start
+from bot.services.recipients import coordinator_recipient
+from bot.services.status_changes import StatusProcessor
 from bot.start_outcome import find_started
 from storage.enums import ConsultationState, EventSource
 from storage.models import Consultation
-from storage.repositories import ConsultationRepository, OutboxRepository, UserRepository
+from storage.repositories import ConsultationRepository, OutboxRepository
 
 log = logging.getLogger(__name__)
 
@@ -219,16 +221,15 @@ class Reconciler:
         what: str,
         renderer: Callable[[ConsultationView, StatusProcessor, str, ZoneInfo], Rendered],
     ) -> int:
-        if consultation.coordinator_id is None:
+        # As the access policy sees them now: demoted, or out of ADMIN_IDS, since the start?
+        person = await coordinator_recipient(
+            session,
+            consultation,
+            admin_ids=self.processor.admin_ids,
+            default_timezone=self.processor.default_timezone,
+        )
+        if person is None:
             return 0
-        user = await UserRepository(session).get(consultation.coordinator_id)
-        if user is None or not user.is_active:
-            return 0
-        lang = language_of(user)
-        try:
-            tz = ZoneInfo(user.timezone or self.processor.default_timezone)
-        except (KeyError, ValueError):
-            tz = ZoneInfo(self.processor.default_timezone)
         view = ConsultationView(
             id=consultation.id,
             partner_id=consultation.partner_id,
@@ -238,12 +239,12 @@ class Reconciler:
             duration_min=consultation.duration_min,
             created_at=consultation.start_attempted_at or consultation.created_at,
         )
-        rendered = renderer(view, self.processor, lang, tz)
+        rendered = renderer(view, self.processor, person.lang, person.tz)
         queued = await OutboxRepository(session).enqueue(
-            user.telegram_id,
+            person.telegram_id,
             rendered.text,
             reply_markup=markup_json(rendered.reply_markup),
-            dedupe_key=f"cons:{consultation.id}:{what}:to:{user.telegram_id}",
+            dedupe_key=f"cons:{consultation.id}:{what}:to:{person.telegram_id}",
             consultation_id=consultation.id,
         )
         return 1 if queued else 0

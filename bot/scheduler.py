@@ -88,6 +88,7 @@ def build_jobs(rt: Any) -> dict[str, Any]:
             i18n=rt.i18n,
             lead=timedelta(minutes=settings.reminder_lead_minutes),
             default_timezone=settings.default_timezone,
+            admin_ids=settings.admin_ids,
             outbox_wake=wake,
         )
     jobs[retention.JOB_ID] = RetentionJob(

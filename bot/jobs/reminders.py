@@ -1,7 +1,9 @@
 """Reminders: REMINDER_LEAD_MINUTES before a scheduled consultation's start, once.
 
 Who: the coordinator who started it and the doctor's linked (active) accounts — in every
-notify mode, muted included ("mute everything but reminders and failures").
+notify mode, muted included ("mute everything but reminders and failures") — as the access
+policy sees them at the run (bot/services/recipients.py): a coordinator demoted since, or
+taken out of ADMIN_IDS, is no longer told about the patient.
 
 Once, even across restarts and replicas: in one transaction the job sets the durable mark
 (``reminder_sent_at``, only the first caller wins) and queues the messages with per-recipient
@@ -24,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from html import escape
@@ -33,12 +35,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_client.models import RequestStatus
-from bot.i18n import I18n, Translator, language_of
+from bot.i18n import I18n, Translator
 from bot.notifications.messages import short_id
 from bot.rendering.time import format_local
+from bot.services.recipients import Person, consultation_recipients
 from storage.enums import FINAL_STATUSES, ConsultationState, Origin
-from storage.models import Consultation, User
-from storage.repositories import ConsultationRepository, OutboxRepository, UserRepository
+from storage.models import Consultation
+from storage.repositories import ConsultationRepository, OutboxRepository
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +93,7 @@ class ReminderJob:
     i18n: I18n
     lead: timedelta
     default_timezone: str
+    admin_ids: Collection[int]  # ADMIN_IDS: the access policy's say on who is an admin now
     outbox_wake: Callable[[], None] = lambda: None
     now: Callable[[], datetime] = _utcnow
     last_counts: ReminderCounts = field(default_factory=ReminderCounts)
@@ -143,29 +147,29 @@ class ReminderJob:
         if skip is not None:
             log.info("reminder_skipped consultation=%s reason=%s", consultation.id, skip)
             return -1
-        users = UserRepository(session)
-        recipients: list[tuple[User, bool]] = []
-        if consultation.coordinator_id is not None:
-            coordinator = await users.get(consultation.coordinator_id)
-            if coordinator is not None:
-                recipients.append((coordinator, False))
-        if consultation.doctor_id is not None:
-            recipients += [(u, True) for u in await users.by_doctor_id(consultation.doctor_id)]
+        people = await consultation_recipients(
+            session,
+            consultation,
+            admin_ids=self.admin_ids,
+            default_timezone=self.default_timezone,
+        )
+        recipients: list[tuple[Person, bool]] = []
+        if people.coordinator is not None:
+            recipients.append((people.coordinator, False))
+        recipients += [(p, True) for p in people.doctors]
         outbox = OutboxRepository(session)
         queued = 0
         seen: set[int] = set()
-        for user, for_doctor in recipients:
-            if not user.is_active or user.telegram_id in seen:
+        for person, for_doctor in recipients:
+            if person.telegram_id in seen:  # both its coordinator and a linked doctor
                 continue
-            seen.add(user.telegram_id)
-            t = self.i18n.translator(language_of(user))
-            text = reminder_text(
-                consultation, t, self._zone(user.timezone), for_doctor=for_doctor, now=now
-            )
+            seen.add(person.telegram_id)
+            t = self.i18n.translator(person.lang)
+            text = reminder_text(consultation, t, person.tz, for_doctor=for_doctor, now=now)
             if await outbox.enqueue(
-                user.telegram_id,
+                person.telegram_id,
                 text,
-                dedupe_key=f"remind:{consultation.id}:to:{user.telegram_id}",
+                dedupe_key=f"remind:{consultation.id}:to:{person.telegram_id}",
                 consultation_id=consultation.id,
                 now=now,
             ):
@@ -191,9 +195,3 @@ class ReminderJob:
         if c.last_status and RequestStatus(c.last_status).number > RequestStatus.DELAYED.number:
             return "under_way"
         return None
-
-    def _zone(self, name: str | None) -> ZoneInfo:
-        try:
-            return ZoneInfo(name or self.default_timezone)
-        except (KeyError, ValueError):
-            return ZoneInfo(self.default_timezone)

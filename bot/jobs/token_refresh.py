@@ -29,8 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_client.auth import OAuthTokenProvider, TokenPair, TokenProvider, exchange_refresh_token
 from api_client.errors import ApiUnavailable, AuthError
-from bot.alerts import AlertKind, alert_admins, incident_token
 from bot.i18n import I18n
+from bot.services.alerts import AlertKind, alert_admins, incident_token
 from bot.settings import Settings
 from storage.models import PartnerToken
 from storage.repositories import TokenRepository

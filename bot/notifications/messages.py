@@ -6,6 +6,7 @@ chat's line carries the short id, status, doctor and coordinator, nothing else.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from html import escape
@@ -16,8 +17,8 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from api_client.models import RequestStatus
 from bot.callback_data import ConclusionCallback, StartAgainCallback
 from bot.i18n import Translator
-from bot.notifications.audience import Notice, NoticeKind
 from bot.rendering.time import format_local
+from bot.services.audience import Notice, NoticeKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,13 @@ class ConsultationView:
 class Rendered:
     text: str
     reply_markup: InlineKeyboardMarkup | None = None
+
+
+def markup_json(markup: InlineKeyboardMarkup | None) -> str | None:
+    """The keyboard as the outbox stores it (Bot API JSON)."""
+    if markup is None:
+        return None
+    return json.dumps(markup.model_dump(mode="json", exclude_none=True), ensure_ascii=False)
 
 
 def short_id(partner_id: str | None, local_id: int) -> str:

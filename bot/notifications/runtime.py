@@ -1,5 +1,9 @@
 """Joins the status notifications to the running bot (a component of bot/app.py).
 
+It also wires the Telegram rendering into the use case of applying a status change
+(bot/services/status_changes.py, which knows no aiogram): ``render_notice`` and
+``card_renderer`` return the text and the keyboard as the outbox stores them.
+
 configure(rt): the hook route on the HTTP listener, the buttons' router.
 start(rt): the status worker (stopped through rt.stack) and the reconcile job, on the bot's
 one scheduler (bot/scheduler.py, which starts and stops it).
@@ -8,18 +12,22 @@ Everything lives on one `Notifications` object kept in rt.workflow_data (no modu
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from api_client.models import Callback
-from bot.i18n import Translator
-from bot.notifications.messages import Rendered
+from bot.i18n import I18n, Translator
+from bot.notifications.messages import ConsultationView, markup_json, render
 from bot.notifications.receiver import HookReceiver, db_mark_refresh
-from bot.notifications.worker import StatusProcessor, StatusWorker
+from bot.notifications.worker import StatusWorker
 from bot.reconcile import Reconciler
 from bot.rendering.card import CardView, CardViewer, render_card
 from bot.scheduler import scheduler_of
+from bot.services.audience import Notice
+from bot.services.status_changes import Outgoing, StatusProcessor
 from storage.models import Consultation
 
 KEY = "notifications"
@@ -27,7 +35,7 @@ KEY = "notifications"
 
 def card_renderer(
     consultation: Consultation, callback: Callback | None, t: Translator, tz: ZoneInfo
-) -> Rendered:
+) -> Outgoing:
     """The one card (bot/rendering/card.py), re-rendered for the in-place edit.
 
     The card message is the one the wizard sent to the coordinator who started it (only
@@ -37,7 +45,49 @@ def card_renderer(
     chat_id = consultation.card_chat_id
     viewer = CardViewer(role="coordinator", private=chat_id is not None and chat_id > 0)
     text, keyboard = render_card(CardView.of(consultation, callback), t, tz, viewer)
-    return Rendered(text, keyboard)
+    return Outgoing(text, markup_json(keyboard))
+
+
+def render_notice(
+    notice: Notice,
+    consultation: Consultation,
+    coordinator_name: str | None,
+    t: Translator,
+    tz: ZoneInfo,
+    now: datetime,
+) -> Outgoing:
+    """A personal or team notice (notifications/messages.py), from a plain copy of the row."""
+    view = ConsultationView(
+        id=consultation.id,
+        partner_id=consultation.partner_id,
+        doctor_name=consultation.doctor_name,
+        coordinator_name=coordinator_name,
+        patient_name=consultation.patient_name,
+        begin_at=consultation.begin_at,
+        duration_min=consultation.duration_min,
+        created_at=consultation.start_attempted_at or consultation.created_at,
+    )
+    rendered = render(notice, view, t, tz, now=now)
+    return Outgoing(rendered.text, markup_json(rendered.reply_markup))
+
+
+def status_processor(
+    i18n: I18n,
+    *,
+    admin_ids: Collection[int],
+    default_timezone: str = "Europe/Moscow",
+    team_chat_id: int | None = None,
+    cards: bool = True,
+) -> StatusProcessor:
+    """The use case with the Telegram rendering; ``cards=False``: no in-place card edits."""
+    return StatusProcessor(
+        i18n=i18n,
+        render_notice=render_notice,
+        admin_ids=frozenset(admin_ids),
+        default_timezone=default_timezone,
+        team_chat_id=team_chat_id,
+        card_renderer=card_renderer if cards else None,
+    )
 
 
 @dataclass
@@ -53,11 +103,11 @@ def build(rt: Any) -> Notifications:
     session_factory = rt.require("session_factory")
     api = rt.require("api")
     outbox_wake = rt.outbox.wake if rt.outbox is not None else (lambda: None)
-    processor = StatusProcessor(
-        i18n=rt.i18n,
+    processor = status_processor(
+        rt.i18n,
+        admin_ids=settings.admin_ids,
         default_timezone=settings.default_timezone,
         team_chat_id=settings.team_chat_id,
-        card_renderer=card_renderer,
     )
     worker = StatusWorker(
         session_factory=session_factory, api=api, processor=processor, outbox_wake=outbox_wake

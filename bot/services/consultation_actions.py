@@ -30,7 +30,7 @@ from storage.repositories import (
 
 if TYPE_CHECKING:
     from api_client.client import PartnerApiClient
-    from bot.notifications.worker import StatusProcessor
+    from bot.services.status_changes import StatusProcessor
 
 log = logging.getLogger(__name__)
 

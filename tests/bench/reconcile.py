@@ -51,7 +51,7 @@ def _get_alls(sandbox: Any) -> int:
 
 async def measure(n: int, changed_share: float, runs: int) -> list[dict[str, float]]:
     """One seeded world (seeding 10,000 takes a while); `runs` rounds of the three passes."""
-    from bot.notifications.worker import StatusProcessor
+    from bot.notifications.runtime import status_processor
     from bot.reconcile import Reconciler
 
     results: list[dict[str, float]] = []
@@ -60,7 +60,7 @@ async def measure(n: int, changed_share: float, runs: int) -> list[dict[str, flo
         t0 = time.perf_counter()
         tracked = await seed_tracked(w.session_factory, w.sandbox, n, coordinators=COORDINATORS)
         seeded = time.perf_counter() - t0
-        processor = StatusProcessor(i18n=w.i18n)
+        processor = status_processor(w.i18n, admin_ids=(), cards=False)
         reconciler = Reconciler(session_factory=w.session_factory, api=w.api, processor=processor)
         rng = random.Random(11)
         for _ in range(runs):

@@ -15,7 +15,8 @@ from api_client.client import PartnerApiClient
 from api_client.retry import RetryPolicy
 from api_client.sandbox import SandboxServer
 from bot.i18n import I18n
-from bot.notifications.worker import StatusProcessor, fetch_and_apply
+from bot.notifications.runtime import status_processor
+from bot.notifications.worker import fetch_and_apply
 from storage.enums import ConsultationState, EventSource
 from storage.models import OutboxMessage, StatusEvent
 from tests.consultations.conftest import COORDINATOR_ID, DOCTOR_ID, World
@@ -109,7 +110,8 @@ async def test_web_hook_during_the_look_after_terminate_tells_the_presser_nothin
 
     async def get_with_a_hook_in_between(callback_id: str) -> Any:
         if world.sb.callbacks[partner_id].status == "Unsuccessful" and not raced:
-            processor = StatusProcessor(i18n=i18n)
+            admin_ids = world.harness.settings.admin_ids
+            processor = status_processor(i18n, admin_ids=admin_ids, cards=False)
             raced.append(
                 await fetch_and_apply(
                     world.session_factory, world.api, processor, [cid], EventSource.NOTIFICATION

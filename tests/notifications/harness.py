@@ -20,7 +20,9 @@ from api_client.models import Phone
 from api_client.sandbox.server import SandboxServer
 from bot.i18n import I18n
 from bot.notifications.receiver import HookReceiver, TokenBucketLimiter, db_mark_refresh
-from bot.notifications.worker import StatusProcessor, StatusWorker
+from bot.notifications.runtime import status_processor
+from bot.notifications.worker import StatusWorker
+from bot.services.status_changes import StatusProcessor
 from storage.enums import EventSource, NotifyMode, Role
 from storage.hashing import new_secret
 from storage.models import Consultation, OutboxMessage, StatusEvent
@@ -41,6 +43,7 @@ class Harness:
     api: PartnerApiClient
     i18n: I18n
     team_chat_id: int | None = TEAM_CHAT
+    admin_ids: frozenset[int] = frozenset()
     outbox_wakes: int = 0
     hook_base: str = ""
     receiver: HookReceiver | None = None
@@ -54,7 +57,9 @@ class Harness:
         return self.sandbox_server.sandbox
 
     def processor(self) -> StatusProcessor:
-        return StatusProcessor(i18n=self.i18n, team_chat_id=self.team_chat_id)
+        return status_processor(
+            self.i18n, admin_ids=self.admin_ids, team_chat_id=self.team_chat_id, cards=False
+        )
 
     def _outbox_wake(self) -> None:
         self.outbox_wakes += 1

@@ -1,5 +1,5 @@
 from api_client.models import RequestStatus
-from bot.notifications.audience import (
+from bot.services.audience import (
     Notice,
     NoticeKind,
     Recipient,

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 from api_client.models import Callback, RequestStatus
-from bot.notifications.changes import KnownEvent, history_of, new_events
+from bot.services.status_history import KnownEvent, history_of, new_events
 
 T0 = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
 S = RequestStatus

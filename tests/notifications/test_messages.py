@@ -6,8 +6,8 @@ import pytest
 from api_client.models import RequestStatus
 from bot.callback_data import ConclusionCallback, StartAgainCallback
 from bot.i18n import I18n
-from bot.notifications.audience import Notice, NoticeKind, Recipient, RecipientRole
 from bot.notifications.messages import ConsultationView, render, split_message
+from bot.services.audience import Notice, NoticeKind, Recipient, RecipientRole
 
 S = RequestStatus
 K = NoticeKind

@@ -11,9 +11,9 @@ from api_client.models import Phone
 from api_client.retry import RetryPolicy
 from bot.reconcile import JOB_ID, Reconciler
 from bot.scheduler import new_scheduler
-from storage.enums import ConsultationState
+from storage.enums import ConsultationState, Role
 from storage.hashing import new_secret
-from storage.repositories import AuditRepository, ConsultationRepository
+from storage.repositories import AuditRepository, ConsultationRepository, UserRepository
 from tests.notifications.harness import (
     COORDINATOR,
     DOCTOR_ACCOUNT,
@@ -168,6 +168,33 @@ async def test_unknown_start_not_created_fails_after_the_bound(harness: Harness)
     assert message.dedupe_key == f"cons:{row.id}:start-failed:to:{COORDINATOR}"
     assert "again:" in (message.reply_markup or "")
     assert not harness.sandbox.requests_for("start")
+
+
+@pytest.mark.parametrize(
+    ("role", "doctor_id"),
+    [(Role.DOCTOR, DOCTOR_ID + 1), (Role.ADMIN, None)],
+    ids=["demoted-to-another-doctor", "removed-from-admin-ids"],
+)
+async def test_failed_start_not_told_to_whoever_lost_the_right(
+    harness: Harness, role: Role, doctor_id: int | None
+) -> None:
+    """The "start it again" message carries the patient: only for who may still hear it."""
+    await harness.add_users()
+    async with harness.session_factory() as session:
+        row = await ConsultationRepository(session).create_starting(
+            new_secret(),
+            coordinator_id=COORDINATOR,
+            doctor_id=DOCTOR_ID,
+            patient_name=PATIENT,
+            patient_phone=PHONE,
+        )
+        await ConsultationRepository(session).set_state(row.id, ConsultationState.UNKNOWN)
+        await UserRepository(session).set_role(COORDINATOR, role, doctor_id)
+        await session.commit()
+    later = datetime.now(UTC) + timedelta(minutes=11)
+    counts = await _reconciler(harness, now=lambda: later).run()
+    assert counts.gave_up == 1 and counts.queued == 0
+    assert await harness.outbox() == []
 
 
 async def test_reconcile_joins_the_bots_scheduler(harness: Harness) -> None:

@@ -52,6 +52,8 @@ def shown(at: datetime, tz: ZoneInfo, label: str, now: datetime) -> str:
         return clock
     return f"{local:%d.%m} {clock}" if local.year == today.year else f"{local:%d.%m.%Y} {clock}"
 
+ADMIN_IDS = frozenset({1})
+
 Factory = async_sessionmaker[AsyncSession]
 
 
@@ -107,6 +109,7 @@ def _job(session_factory: Factory, i18n: I18n, now: Callable[[], datetime]) -> R
         i18n=i18n,
         lead=LEAD,
         default_timezone="Europe/Moscow",
+        admin_ids=ADMIN_IDS,
         now=now,
     )
 
@@ -145,6 +148,31 @@ async def test_reminded_once_per_recipient_across_restart(
     async with session_factory() as session:
         consultation = await session.get(Consultation, cid)
         assert consultation is not None and consultation.reminder_sent_at == now
+
+
+@pytest.mark.parametrize(
+    ("role", "doctor_id"),
+    [
+        (Role.DOCTOR, DOCTOR_ID + 1),  # demoted to another doctor's account
+        (Role.ADMIN, None),  # a stored admin whose id is not (any more) in ADMIN_IDS
+    ],
+)
+async def test_no_reminder_to_whoever_lost_the_right(
+    session_factory: Factory, i18n: I18n, role: Role, doctor_id: int | None, now: datetime
+) -> None:
+    """The coordinator's seat is checked at the run, not when the consultation started."""
+    await _people(session_factory)
+    cid = await _consultation(session_factory, now, "ffff6666", now + timedelta(minutes=10))
+    async with session_factory() as session:
+        await UserRepository(session).set_role(COORDINATOR, role, doctor_id)
+        await session.commit()
+
+    counts = await _job(session_factory, i18n, lambda: now).run()
+
+    assert (counts.reminded, counts.queued) == (1, 2)
+    rows = await _outbox(session_factory)
+    assert sorted(r.chat_id for r in rows) == sorted(DOCTOR_ACCOUNTS)  # the linked doctors
+    assert all(r.consultation_id == cid for r in rows)
 
 
 async def test_concurrent_runs_remind_once(

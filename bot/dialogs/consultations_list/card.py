@@ -20,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api_client.errors import NotFound, PartnerApiError
 from api_client.models import Callback
 from bot.callback_data import ListPosition
-from bot.notifications.runtime import card_renderer
-from bot.notifications.worker import StatusProcessor
+from bot.notifications.runtime import status_processor
 from bot.rendering.card import CardView, CardViewer, render_card
 from bot.services.access import Action, allowed
 from bot.services.context import actor_of
+from bot.services.status_changes import StatusProcessor
 from storage.enums import EventSource
 from storage.models import Consultation
 
@@ -55,11 +55,11 @@ def processor_of(data: dict[str, Any]) -> StatusProcessor:
     if isinstance(processor, StatusProcessor):
         return processor
     settings = data["settings"]
-    return StatusProcessor(
-        i18n=data["i18n"],
+    return status_processor(
+        data["i18n"],
+        admin_ids=settings.admin_ids,
         default_timezone=settings.default_timezone,
         team_chat_id=settings.team_chat_id,
-        card_renderer=card_renderer,
     )
 
 

@@ -57,6 +57,7 @@ async def test_doctor_with_english_telegram_gets_pushes_in_english(live: Live) -
         i18n=live.harness.i18n,
         lead=timedelta(minutes=15),
         default_timezone="Europe/Moscow",
+        admin_ids=live.running.settings.admin_ids,
         outbox_wake=live.running.outbox.wake,
     )
     assert (await reminders.run()).reminded == 1
