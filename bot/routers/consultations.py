@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 from html import escape
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.enums import ChatType
@@ -37,8 +36,7 @@ from bot.callback_data import (
 from bot.dialogs.consultations_list import ConsultationsListSG, build_list_dialog
 from bot.dialogs.consultations_list import card as card_view
 from bot.dialogs.consultations_list.dialog import position_data
-from bot.i18n import I18n, Translator, language_of
-from bot.middlewares.i18n import user_zone
+from bot.i18n import I18n, Translator
 from bot.notifications.messages import short_id
 from bot.rendering.card import (
     CONS_ACTIONS,
@@ -57,7 +55,8 @@ from bot.services.consultation_actions import (
     terminate,
 )
 from bot.services.context import actor_of
-from storage.models import Consultation, User
+from bot.services.recipients import Person
+from storage.models import Consultation
 
 log = logging.getLogger(__name__)
 
@@ -291,11 +290,10 @@ async def _cant_take(
     user = data.get("user")
     doctor = escape(getattr(user, "display_name", "") or consultation.doctor_name or "—")
 
-    def render(recipient: User) -> str:
-        rt = i18n.translator(language_of(recipient))
-        zone = user_zone(recipient, ZoneInfo(settings.default_timezone))
+    def render(recipient: Person) -> str:
+        rt = i18n.translator(recipient.lang)
         when = (
-            format_local(consultation.begin_at, zone, rt.lang, with_date=True)
+            format_local(consultation.begin_at, recipient.tz, rt.lang, with_date=True)
             if consultation.begin_at is not None
             else rt("wizard-start-now")
         )
@@ -308,7 +306,12 @@ async def _cant_take(
         )
 
     told = await cant_take(
-        data["session"], actor_of(data), consultation, settings.admin_ids, render
+        data["session"],
+        actor_of(data),
+        consultation,
+        settings.admin_ids,
+        settings.default_timezone,
+        render,
     )
     if told is None:
         await query.answer(t("list-already-finished"), show_alert=True)

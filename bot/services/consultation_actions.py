@@ -18,14 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_client.errors import Conflict, PartnerApiError
 from api_client.models import Callback, RequestStatus
-from bot.services.access import Action, Actor, allowed, authorize
+from bot.services.access import Action, Actor, authorize
+from bot.services.recipients import Person, alert_recipients, coordinator_recipient
 from storage.enums import CLOSED_STATES, EventSource
-from storage.models import Consultation, User
+from storage.models import Consultation
 from storage.repositories import (
     AuditRepository,
     ConsultationRepository,
     OutboxRepository,
-    UserRepository,
 )
 
 if TYPE_CHECKING:
@@ -146,40 +146,29 @@ def prefill(consultation: Consultation, cb: Callback | None) -> dict[str, Any]:
     return data
 
 
-async def cant_take_recipients(
-    session: AsyncSession, consultation: Consultation, admin_ids: Collection[int]
-) -> list[User]:
-    """Its coordinator when they still may hear of it, else (started elsewhere, or they
-    left or lost the right) the admins."""
-    users = UserRepository(session)
-    if consultation.coordinator_id is not None:
-        coordinator = await users.get(consultation.coordinator_id)
-        if (
-            coordinator is not None
-            and coordinator.is_active
-            and allowed(
-                Actor.of(coordinator.telegram_id, coordinator, admin_ids),
-                Action.RECEIVE,
-                consultation,
-            )
-        ):
-            return [coordinator]
-    return [u for u in (await users.get_many(admin_ids)).values() if u.is_active]
-
-
 async def cant_take(
     session: AsyncSession,
     actor: Actor,
     consultation: Consultation,
     admin_ids: Collection[int],
-    render: Callable[[User], str],
+    default_timezone: str,
+    render: Callable[[Person], str],
 ) -> int | None:
-    """A linked doctor says they can't take it: queue ``render(recipient)`` to whom it
-    concerns (committed). The number told; None when it is already final; 0: nobody."""
+    """A linked doctor says they can't take it: queue ``render(recipient)`` to its
+    coordinator while they may still hear of it, else (started elsewhere, or they left or
+    lost the right) to the admins (committed). The number told; None when it is already
+    final; 0: nobody."""
     authorize(actor, Action.CANT_TAKE, consultation)
     if is_final(consultation):
         return None
-    recipients = await cant_take_recipients(session, consultation, admin_ids)
+    coordinator = await coordinator_recipient(
+        session, consultation, admin_ids=admin_ids, default_timezone=default_timezone
+    )
+    recipients = (
+        [coordinator]
+        if coordinator is not None
+        else await alert_recipients(session, admin_ids=admin_ids, default_timezone=default_timezone)
+    )
     outbox = OutboxRepository(session)
     for recipient in recipients:
         await outbox.enqueue(
