@@ -39,3 +39,10 @@ class StartCallbackSG(StatesGroup):
 
 
 # --- end of start_callback block ------------------------------------------------------------
+
+
+# --- /list and /find (bot/dialogs/consultations_list) --------------------------------------
+
+
+class ConsultationsListSG(StatesGroup):
+    main = State()  # one window: a page of consultations, filters, sort, pager

@@ -35,7 +35,6 @@ from bot.callback_data import ListFilter, ListPosition, SortKey
 from bot.dialogs.answered import answer_early
 from bot.dialogs.consultations_list.card import show_card_in_place
 from bot.dialogs.consultations_list.source import ListQuery, load_page
-from bot.dialogs.consultations_list.states import ConsultationsListSG
 from bot.dialogs.i18n_widgets import I18nText, translator_of
 from bot.dialogs.scope import own_input_only
 from bot.rendering.consultation_list import (
@@ -46,6 +45,7 @@ from bot.rendering.consultation_list import (
 )
 from bot.services.access import Action, Actor, allowed
 from bot.services.context import actor_of
+from bot.states import ConsultationsListSG
 from storage.repositories import ConsultationRepository
 
 log = logging.getLogger(__name__)
