@@ -39,7 +39,7 @@ from api_client.errors import (
 from api_client.models import Callback
 from bot.alerts import alert_insufficient_funds
 from bot.dialogs.answered import answer_early
-from bot.dialogs.start_callback import handlers
+from bot.dialogs.start_callback import handlers, patient_steps
 from bot.dialogs.start_callback import state as S
 from bot.dialogs.start_callback.getters import now_of
 from bot.i18n import Translator
@@ -151,7 +151,9 @@ async def _start(callback: CallbackQuery, manager: DialogManager) -> None:
     if isinstance(result, PhoneBusy):
         log.info("wizard start held: the phone has an open consultation")
         display = data.get(S.PHONE_DISPLAY) or request.phone_e164
-        data[S.PHONE_WARNING] = handlers.warning_of(result.open_ones, request.phone_e164, display)
+        data[S.PHONE_WARNING] = patient_steps.warning_of(
+            result.open_ones, request.phone_e164, display
+        )
         data[S.EDITING] = True  # "Continue anyway" returns to the summary
         await manager.switch_to(SG.phone_warning)
         return

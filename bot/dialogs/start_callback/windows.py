@@ -39,7 +39,15 @@ from aiogram_dialog.widgets.text import Const, Format, Text
 
 from bot.dialogs.i18n_widgets import I18nText, translator_of
 from bot.dialogs.scope import own_input_only
-from bot.dialogs.start_callback import confirm, getters, handlers
+from bot.dialogs.start_callback import (
+    attachment_step,
+    confirm,
+    doctor_step,
+    getters,
+    handlers,
+    patient_steps,
+    time_steps,
+)
 from bot.input_parsing.duration import parse_duration
 from bot.input_parsing.patient_name import parse_patient_name
 from bot.input_parsing.start_time import QuickStart
@@ -87,9 +95,9 @@ def _step(
 
 
 def _quick_time(option: QuickStart) -> Button:
-    # The id carries the option: handlers.on_quick_time reads it back.
+    # The id carries the option: time_steps.on_quick_time reads it back.
     key = option.value
-    return Button(I18nText(f"wizard-btn-{key}"), id=f"t_{key}", on_click=handlers.on_quick_time)
+    return Button(I18nText(f"wizard-btn-{key}"), id=f"t_{key}", on_click=time_steps.on_quick_time)
 
 
 class _CalendarText(Text):
@@ -120,7 +128,7 @@ class _CalendarText(Text):
 def _today(manager: DialogManager) -> date:
     """Today in the coordinator's zone by the wizard's clock (handlers.now_of), not by the
     server's wall clock that aiogram-dialog's views read (``get_today``)."""
-    return handlers.calendar_bounds(manager)[0]
+    return time_steps.calendar_bounds(manager)[0]
 
 
 class _DaysView(CalendarDaysView):
@@ -193,7 +201,7 @@ class ZonedCalendar(Calendar):
         }
 
     async def _get_user_config(self, data: dict[str, Any], manager: DialogManager) -> Any:
-        first, last = handlers.calendar_bounds(manager)
+        first, last = time_steps.calendar_bounds(manager)
         return CalendarUserConfig(
             timezone=manager.middleware_data["tz"], min_date=first, max_date=last
         )
@@ -206,9 +214,7 @@ class ZonedCalendar(Calendar):
         noop = self._item_callback_data(self.NOOP)
         return [
             [
-                b.model_copy(
-                    update={"text": b.text.strip() or self.BLANK, "callback_data": noop}
-                )
+                b.model_copy(update={"text": b.text.strip() or self.BLANK, "callback_data": noop})
                 if isinstance(b, InlineKeyboardButton)
                 and (not b.callback_data or not b.text.strip())
                 else b
@@ -239,7 +245,7 @@ doctor_window = _step(
             item_id_getter=lambda item: item["id"],
             items="doctors",
             type_factory=int,
-            on_click=handlers.on_doctor_selected,
+            on_click=doctor_step.on_doctor_selected,
         ),
         id="docs",
         width=1,
@@ -252,12 +258,10 @@ doctor_window = _step(
         NextPage(scroll="docs", text=Const("▶")),
         when="doctors_paged",
     ),
-    MessageInput(handlers.on_doctor_typed, content_types=ContentType.TEXT),
+    MessageInput(doctor_step.on_doctor_typed, content_types=ContentType.TEXT),
     # The first step has nothing to go back to, except the summary when editing.
     nav=Row(
-        Button(
-            I18nText("wizard-btn-back"), id="back", on_click=handlers.on_back, when="editing"
-        ),
+        Button(I18nText("wizard-btn-back"), id="back", on_click=handlers.on_back, when="editing"),
         _cancel(),
     ),
     getter=getters.doctor_getter,
@@ -268,7 +272,9 @@ phone_window = _step(
     _ERROR,
     I18nText("wizard-phone-ask"),
     I18nText("wizard-doctor-unavailable-note", when="doctor_unavailable"),
-    MessageInput(handlers.on_phone_input, content_types=[ContentType.TEXT, ContentType.CONTACT]),
+    MessageInput(
+        patient_steps.on_phone_input, content_types=[ContentType.TEXT, ContentType.CONTACT]
+    ),
     getter=getters.phone_getter,
 )
 
@@ -277,13 +283,17 @@ phone_warning_window = _step(
     _ERROR,
     I18nText("wizard-phone-warning"),
     Button(
-        I18nText("wizard-btn-open-card"), id="phone_card", on_click=handlers.on_phone_open_card
+        I18nText("wizard-btn-open-card"), id="phone_card", on_click=patient_steps.on_phone_open_card
     ),
     Button(
-        I18nText("wizard-btn-continue-anyway"), id="phone_go", on_click=handlers.on_phone_continue
+        I18nText("wizard-btn-continue-anyway"),
+        id="phone_go",
+        on_click=patient_steps.on_phone_continue,
     ),
     Button(
-        I18nText("wizard-btn-change-phone"), id="phone_change", on_click=handlers.on_phone_change
+        I18nText("wizard-btn-change-phone"),
+        id="phone_change",
+        on_click=patient_steps.on_phone_change,
     ),
     nav=_cancel(),
     getter=getters.phone_warning_getter,
@@ -296,8 +306,8 @@ name_window = _step(
     TextInput(
         id="name",
         type_factory=parse_patient_name,
-        on_success=handlers.on_name_ok,
-        on_error=handlers.on_input_error,
+        on_success=patient_steps.on_name_ok,
+        on_error=patient_steps.on_input_error,
     ),
     getter=getters.name_getter,
 )
@@ -310,7 +320,7 @@ time_window = _step(
     Button(
         I18nText("wizard-btn-now-nothing-else"),
         id="now_only",
-        on_click=handlers.on_now_nothing_else,
+        on_click=time_steps.on_now_nothing_else,
     ),
     _quick_time(QuickStart.NOW),
     Row(_quick_time(QuickStart.IN_15_MIN), _quick_time(QuickStart.IN_1_HOUR)),
@@ -318,7 +328,7 @@ time_window = _step(
         _quick_time(QuickStart.TOMORROW_9),
         SwitchTo(I18nText("wizard-btn-pick-date"), id="pick_date", state=SG.start_date),
     ),
-    MessageInput(handlers.on_time_typed, content_types=ContentType.TEXT),
+    MessageInput(time_steps.on_time_typed, content_types=ContentType.TEXT),
     getter=getters.time_getter,
 )
 
@@ -326,7 +336,7 @@ date_window = _step(
     SG.start_date,
     _ERROR,
     I18nText("wizard-time-pick-date"),
-    ZonedCalendar(id="cal", on_click=handlers.on_date_picked),
+    ZonedCalendar(id="cal", on_click=time_steps.on_date_picked),
     getter=getters.clock_getter,
 )
 
@@ -338,7 +348,7 @@ clock_window = _step(
         id="clock",
         hour_header=I18nText("wizard-btn-hour"),
         minute_header=I18nText("wizard-btn-minute"),
-        on_value_changed=handlers.on_clock_changed,
+        on_value_changed=time_steps.on_clock_changed,
         minute_precision=5,
     ),
     getter=getters.clock_getter,
@@ -355,17 +365,17 @@ duration_window = _step(
             item_id_getter=lambda item: item["minutes"],
             items="quick",
             type_factory=int,
-            on_click=handlers.on_duration_quick,
+            on_click=time_steps.on_duration_quick,
         ),
         width=4,
     ),
     TextInput(
         id="duration",
         type_factory=parse_duration,
-        on_success=handlers.on_duration_ok,
-        on_error=handlers.on_input_error,
+        on_success=time_steps.on_duration_ok,
+        on_error=patient_steps.on_input_error,
     ),
-    Button(I18nText("wizard-btn-skip"), id="skip", on_click=handlers.on_duration_skip),
+    Button(I18nText("wizard-btn-skip"), id="skip", on_click=time_steps.on_duration_skip),
     getter=getters.duration_getter,
 )
 
@@ -374,9 +384,11 @@ attachment_window = _step(
     _ERROR,
     I18nText("wizard-attachment-ask"),
     I18nText("wizard-attachment-current", when="has_attachment"),
-    MessageInput(handlers.on_attachment, content_types=[ContentType.DOCUMENT, ContentType.PHOTO]),
-    Button(I18nText("wizard-btn-skip"), id="skip", on_click=handlers.on_attachment_skip),
-    catch_all=MessageInput(handlers.on_attachment_other),
+    MessageInput(
+        attachment_step.on_attachment, content_types=[ContentType.DOCUMENT, ContentType.PHOTO]
+    ),
+    Button(I18nText("wizard-btn-skip"), id="skip", on_click=attachment_step.on_attachment_skip),
+    catch_all=MessageInput(attachment_step.on_attachment_other),
     getter=getters.attachment_getter,
 )
 
