@@ -1,11 +1,10 @@
 """The bot's one scheduler: every periodic job runs on it (issue 6, issue 8).
 
-A component of ``bot/app.py`` (``COMPONENT_MODULES``). ``configure(rt)`` creates the
-``AsyncIOScheduler`` and shares it as ``rt.workflow_data["scheduler"]`` (``scheduler_of``);
-other components register their jobs on it from their own ``start(rt)`` (the notifications
-component adds reconcile); ``start(rt)`` here adds the operator's jobs (reminders,
-retention, token refresh), starts the scheduler and pushes its stop onto ``rt.stack`` — so
-it stops before anything a job uses (the stack unwinds in reverse).
+``run_bot`` (bot/app/runtime.py) creates it with ``new_scheduler()`` as ``rt.scheduler``
+and hands it to handlers as ``data["scheduler"]``; the notifications step adds reconcile to
+it; ``start(rt, scheduler)`` here adds the operator's jobs (reminders, retention, token
+refresh), starts the scheduler and pushes its stop onto ``rt.stack`` — so it stops before
+anything a job uses (the stack unwinds in reverse).
 
 Jobs live in the in-memory job store and are rebuilt from the settings at every start-up:
 nothing is pickled. Each job callable holds only long-lived factories (session factory,
@@ -20,7 +19,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -31,26 +30,20 @@ from bot.jobs.reminders import ReminderJob
 from bot.jobs.retention import RetentionJob
 from bot.jobs.token_refresh import TokenRefresher, TokenRefreshJob
 
+if TYPE_CHECKING:
+    from bot.app.runtime import Runtime
+
 log = logging.getLogger(__name__)
 
-KEY = "ops_jobs"
-SCHEDULER_KEY = "scheduler"
 REMINDER_INTERVAL = timedelta(minutes=1)
 RETENTION_INTERVAL = timedelta(days=1)
 TOKEN_REFRESH_INTERVAL = timedelta(hours=1)
 
+Job = ReminderJob | RetentionJob | TokenRefreshJob
+
 
 def new_scheduler() -> AsyncIOScheduler:
     return AsyncIOScheduler(jobstores={"default": MemoryJobStore()}, timezone=UTC)
-
-
-def scheduler_of(rt: Any) -> AsyncIOScheduler:
-    """The runtime's scheduler (created on first use: component order does not matter)."""
-    scheduler = rt.workflow_data.get(SCHEDULER_KEY)
-    if not isinstance(scheduler, AsyncIOScheduler):
-        scheduler = new_scheduler()
-        rt.workflow_data[SCHEDULER_KEY] = scheduler
-    return scheduler
 
 
 def add_interval_job(
@@ -77,11 +70,11 @@ def add_interval_job(
     )
 
 
-def build_jobs(rt: Any) -> dict[str, Any]:
+def build_jobs(rt: Runtime) -> dict[str, Job]:
     settings = rt.settings
     session_factory = rt.require("session_factory")
     wake = rt.outbox.wake if rt.outbox is not None else (lambda: None)
-    jobs: dict[str, Any] = {}
+    jobs: dict[str, Job] = {}
     if settings.reminder_lead_minutes > 0:
         jobs[reminders.JOB_ID] = ReminderJob(
             session_factory=session_factory,
@@ -95,25 +88,18 @@ def build_jobs(rt: Any) -> dict[str, Any]:
         retention=timedelta(days=settings.retention_days),
         purge_conversations=not settings.redis_url,
     )
-    refresher = rt.workflow_data.get("token_refresher")
+    refresher = rt.token_refresher  # the API client's own, when it refreshes tokens
     if refresher is None and settings.tmapi_auth_url and not settings.is_sandbox:
         refresher = TokenRefresher(session_factory, rt.require("http"), settings, rt.i18n)
-    if isinstance(refresher, TokenRefresher):
+    if refresher is not None:
         refresher.outbox_wake = wake
-        jobs[token_refresh.JOB_ID] = TokenRefreshJob(
-            refresher, provider=rt.workflow_data.get("token_provider")
-        )
+        jobs[token_refresh.JOB_ID] = TokenRefreshJob(refresher, provider=rt.token_provider)
     return jobs
 
 
-def configure(rt: Any) -> None:
-    scheduler_of(rt)
-
-
-async def start(rt: Any) -> None:
-    scheduler = scheduler_of(rt)
+async def start(rt: Runtime, scheduler: AsyncIOScheduler) -> dict[str, Job]:
+    """The operator's jobs on ``scheduler``, which starts now; its stop goes on ``rt.stack``."""
     jobs = build_jobs(rt)
-    rt.workflow_data[KEY] = jobs
     intervals = {
         reminders.JOB_ID: (REMINDER_INTERVAL, timedelta(seconds=10)),
         retention.JOB_ID: (RETENTION_INTERVAL, timedelta(minutes=1)),
@@ -132,3 +118,4 @@ async def start(rt: Any) -> None:
             await asyncio.sleep(0)
 
     rt.stack.push_async_callback(stop)
+    return jobs
