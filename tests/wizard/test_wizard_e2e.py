@@ -363,7 +363,7 @@ async def test_calendar_and_time_select(env: Env) -> None:
     day_button = next(
         b
         for b in calendar.buttons
-        if b.text.strip("[]* ") == str(target.day)
+        if b.text.strip("[]* ") == f"{target.day:02d}"  # the calendar pads days: "05"
         and b.callback_data
         and target.strftime("%Y") not in b.text
     )
