@@ -44,14 +44,14 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.app import run_bot
+    from bot.app.runtime import run_bot
 
     asyncio.run(run_bot(settings))
     return 0
 
 
 def _cmd_migrate(settings: DatabaseSettings, args: argparse.Namespace) -> int:
-    from bot.app import migrate_database
+    from bot.app.preflight import migrate_database
 
     asyncio.run(migrate_database(settings.database_url))
     print("database is at the latest revision")

@@ -1,11 +1,10 @@
 """The bot's one scheduler: every periodic job runs on it (issue 6, issue 8).
 
-A component of ``bot/app.py`` (``COMPONENT_MODULES``). ``configure(rt)`` creates the
-``AsyncIOScheduler`` and shares it as ``rt.workflow_data["scheduler"]`` (``scheduler_of``);
-other components register their jobs on it from their own ``start(rt)`` (the notifications
-component adds reconcile); ``start(rt)`` here adds the operator's jobs (reminders,
-retention, token refresh), starts the scheduler and pushes its stop onto ``rt.stack`` — so
-it stops before anything a job uses (the stack unwinds in reverse).
+``run_bot`` (bot/app/runtime.py) creates it with ``new_scheduler()`` as ``rt.scheduler``
+and hands it to handlers as ``data["scheduler"]``; the notifications step adds reconcile to
+it; bot/app/scheduler.py adds the operator's jobs (reminders, retention, token refresh),
+starts it and pushes its stop onto ``rt.stack``. This module is a leaf (APScheduler only),
+so any job's module may use ``add_interval_job`` without an import cycle.
 
 Jobs live in the in-memory job store and are rebuilt from the settings at every start-up:
 nothing is pickled. Each job callable holds only long-lived factories (session factory,
@@ -16,8 +15,6 @@ session. Every job is ``max_instances=1`` (a slow run is never overlapped) and
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,31 +23,9 @@ from apscheduler.jobstores.memory import MemoryJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.jobs import reminders, retention, token_refresh
-from bot.jobs.reminders import ReminderJob
-from bot.jobs.retention import RetentionJob
-from bot.jobs.token_refresh import TokenRefresher, TokenRefreshJob
-
-log = logging.getLogger(__name__)
-
-KEY = "ops_jobs"
-SCHEDULER_KEY = "scheduler"
-REMINDER_INTERVAL = timedelta(minutes=1)
-RETENTION_INTERVAL = timedelta(days=1)
-TOKEN_REFRESH_INTERVAL = timedelta(hours=1)
-
 
 def new_scheduler() -> AsyncIOScheduler:
     return AsyncIOScheduler(jobstores={"default": MemoryJobStore()}, timezone=UTC)
-
-
-def scheduler_of(rt: Any) -> AsyncIOScheduler:
-    """The runtime's scheduler (created on first use: component order does not matter)."""
-    scheduler = rt.workflow_data.get(SCHEDULER_KEY)
-    if not isinstance(scheduler, AsyncIOScheduler):
-        scheduler = new_scheduler()
-        rt.workflow_data[SCHEDULER_KEY] = scheduler
-    return scheduler
 
 
 def add_interval_job(
@@ -75,61 +50,3 @@ def add_interval_job(
         misfire_grace_time=max(1, int(interval.total_seconds())),
         next_run_time=datetime.now(UTC) + first_in,
     )
-
-
-def build_jobs(rt: Any) -> dict[str, Any]:
-    settings = rt.settings
-    session_factory = rt.require("session_factory")
-    wake = rt.outbox.wake if rt.outbox is not None else (lambda: None)
-    jobs: dict[str, Any] = {}
-    if settings.reminder_lead_minutes > 0:
-        jobs[reminders.JOB_ID] = ReminderJob(
-            session_factory=session_factory,
-            i18n=rt.i18n,
-            lead=timedelta(minutes=settings.reminder_lead_minutes),
-            default_timezone=settings.default_timezone,
-            admin_ids=settings.admin_ids,
-            outbox_wake=wake,
-        )
-    jobs[retention.JOB_ID] = RetentionJob(
-        session_factory=session_factory,
-        retention=timedelta(days=settings.retention_days),
-        purge_conversations=not settings.redis_url,
-    )
-    refresher = rt.workflow_data.get("token_refresher")
-    if refresher is None and settings.tmapi_auth_url and not settings.is_sandbox:
-        refresher = TokenRefresher(session_factory, rt.require("http"), settings, rt.i18n)
-    if isinstance(refresher, TokenRefresher):
-        refresher.outbox_wake = wake
-        jobs[token_refresh.JOB_ID] = TokenRefreshJob(
-            refresher, provider=rt.workflow_data.get("token_provider")
-        )
-    return jobs
-
-
-def configure(rt: Any) -> None:
-    scheduler_of(rt)
-
-
-async def start(rt: Any) -> None:
-    scheduler = scheduler_of(rt)
-    jobs = build_jobs(rt)
-    rt.workflow_data[KEY] = jobs
-    intervals = {
-        reminders.JOB_ID: (REMINDER_INTERVAL, timedelta(seconds=10)),
-        retention.JOB_ID: (RETENTION_INTERVAL, timedelta(minutes=1)),
-        token_refresh.JOB_ID: (TOKEN_REFRESH_INTERVAL, timedelta(seconds=15)),
-    }
-    for job_id, job in jobs.items():
-        interval, first_in = intervals[job_id]
-        add_interval_job(scheduler, job.run, job_id, interval, first_in)
-    scheduler.start()
-    log.info("scheduler_started jobs=%s", ",".join(job.id for job in scheduler.get_jobs()))
-
-    async def stop() -> None:
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
-            # AsyncIOScheduler stops through call_soon: let that callback run.
-            await asyncio.sleep(0)
-
-    rt.stack.push_async_callback(stop)

@@ -21,8 +21,10 @@ Fixtures (all function-scoped, offline, on 127.0.0.1):
                    sandbox mode)
   outbox           OutboxSender for `bot` (not running; call .start()/.stop() or use
                    `running_bot`)
-  extra_routers    list of routers passed to create_dispatcher (override to add yours)
-  dispatcher       the production Dispatcher from create_dispatcher(...)
+  routers_for_test test-only routers (a /boom command, …) put into the production
+                   dispatcher just before `fallback` (override to add yours; production
+                   routers are always there: never list them)
+  dispatcher       the production Dispatcher from create_dispatcher(...), as run_bot builds it
   running_bot      a BotHarness: the dispatcher polling the fake (handle_as_tasks=False,
                    so fake_tg.wait_handled is exact) and the outbox sender running; stopped
                    after the test
@@ -30,9 +32,9 @@ Fixtures (all function-scoped, offline, on 127.0.0.1):
 `make_harness(...)` is the same as an async context manager, for tests that need two
 dispatchers in sequence (a restart) on one database.
 
-`run_app(settings)` runs the whole production start-up (bot/app.py DEFAULT_STEPS: the
-database, partner API, bot, outbox, components — notifications, scheduler — HTTP listener,
-menus) and polls until exit; it yields the `Runtime`. For what only the composed app has
+`run_app(settings)` runs the whole production start-up (bot/app/runtime.py DEFAULT_STEPS:
+the database, partner API, bot, outbox, scheduler, notifications, HTTP listener, menus) and
+polls until exit; it yields the `Runtime`. For what only the composed app has
 (the one scheduler, start-up reads of stored state); a second `run_app` on the same
 database is a restart.
 """
@@ -41,7 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,7 +56,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from api_client import StaticTokenProvider
 from api_client.client import PartnerApiClient
 from api_client.sandbox import SandboxConfig, SandboxServer
-from bot.app import DEFAULT_STEPS, Runtime, create_dispatcher, install_demo_mark, serve_updates
+from bot.app.dispatcher import create_dispatcher
+from bot.app.runtime import DEFAULT_STEPS, Runtime
+from bot.app.telegram import install_demo_mark, serve_updates
 from bot.http_server import HealthState
 from bot.i18n import I18n
 from bot.outbox_sender import OutboxSender
@@ -74,11 +78,12 @@ __all__ = [
     "db_url",
     "dispatcher",
     "engine",
-    "extra_routers",
     "fake_tg",
     "i18n",
+    "include_test_routers",
     "make_harness",
     "outbox",
+    "routers_for_test",
     "run_app",
     "running_bot",
     "sandbox",
@@ -180,8 +185,20 @@ def outbox(
 
 
 @pytest.fixture
-def extra_routers() -> list[Router]:
+def routers_for_test() -> list[Router]:
     return []
+
+
+def include_test_routers(dp: Dispatcher, routers: Iterable[Router]) -> Dispatcher:
+    """Test-only routers on a production dispatcher, in front of ``fallback`` (which would
+    answer their commands and buttons as unknown); production's own order is untouched."""
+    at = [router.name for router in dp.sub_routers].index("fallback")
+    for router in routers:
+        dp.include_router(router)  # sets the parent; appended after aiogram-dialog's router
+        dp.sub_routers.remove(router)
+        dp.sub_routers.insert(at, router)
+        at += 1
+    return dp
 
 
 def build_dispatcher(
@@ -190,21 +207,21 @@ def build_dispatcher(
     session_factory: async_sessionmaker[AsyncSession],
     i18n: I18n,
     outbox: OutboxSender,
-    extra_routers: Sequence[Router],
+    routers_for_test: Sequence[Router] = (),
     **dispatcher_kwargs: Any,
 ) -> Dispatcher:
     """The production dispatcher, its outbox woken by ``outbox``."""
-    return create_dispatcher(
+    dp = create_dispatcher(
         settings=settings,
         api=api,
         session_factory=session_factory,
         i18n=i18n,
         outbox_wakeup=outbox.wake,
-        extra_routers=extra_routers,
         health=HealthState(is_sandbox=settings.is_sandbox),
         outbox=outbox,
         **dispatcher_kwargs,
     )
+    return include_test_routers(dp, routers_for_test)
 
 
 @pytest.fixture
@@ -214,9 +231,9 @@ def dispatcher(
     session_factory: async_sessionmaker[AsyncSession],
     i18n: I18n,
     outbox: OutboxSender,
-    extra_routers: list[Router],
+    routers_for_test: list[Router],
 ) -> Dispatcher:
-    return build_dispatcher(settings, api, session_factory, i18n, outbox, extra_routers)
+    return build_dispatcher(settings, api, session_factory, i18n, outbox, routers_for_test)
 
 
 @dataclass
@@ -238,14 +255,14 @@ async def make_harness(
     api: Any,
     session_factory: async_sessionmaker[AsyncSession],
     i18n: I18n,
-    extra_routers: Sequence[Router] = (),
+    routers_for_test: Sequence[Router] = (),
     **dispatcher_kwargs: Any,
 ) -> AsyncIterator[BotHarness]:
     """A bot (own Bot session, dispatcher, outbox sender) polling the fake until exit."""
     bot = build_bot(fake_tg, settings, i18n, session_factory)
     sender = OutboxSender(bot, session_factory, team_chat_id=settings.team_chat_id)
     dp = build_dispatcher(
-        settings, api, session_factory, i18n, sender, extra_routers, **dispatcher_kwargs
+        settings, api, session_factory, i18n, sender, routers_for_test, **dispatcher_kwargs
     )
     sender.start()
     try:

@@ -1,13 +1,15 @@
-"""Joins the status notifications to the running bot (a component of bot/app.py).
+"""The status notifications' parts in the running bot (steps of bot/app/runtime.py).
 
 It also wires the Telegram rendering into the use case of applying a status change
 (bot/services/status_changes.py, which knows no aiogram): ``render_notice`` and
 ``card_renderer`` return the text and the keyboard as the outbox stores them.
 
-configure(rt): the hook route on the HTTP listener, the buttons' router.
-start(rt): the status worker (stopped through rt.stack) and the reconcile job, on the bot's
-one scheduler (bot/scheduler.py, which starts and stops it).
-Everything lives on one `Notifications` object kept in rt.workflow_data (no module state).
+``build(rt)``: processor, worker, hook receiver and reconciler over the runtime's database,
+API, outbox and health, nothing started yet. ``start(rt, parts, scheduler)``: the status
+worker (stopped through ``rt.stack``) and the reconcile job on the bot's one scheduler
+(bot/scheduler.py starts and stops it). The buttons' router (bot/routers/conclusion.py) is
+in the dispatcher (bot/app/dispatcher.py); ``run_bot`` routes the receiver on the HTTP
+listener and gives ``parts`` to handlers as ``data["notifications"]``.
 """
 
 from __future__ import annotations
@@ -15,22 +17,24 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from api_client.models import Callback
 from bot.i18n import I18n, Translator
 from bot.notifications.messages import ConsultationView, markup_json, render
 from bot.notifications.receiver import HookReceiver, db_mark_refresh
+from bot.notifications.reconcile import ReconcileCounts, Reconciler
 from bot.notifications.worker import StatusWorker
-from bot.reconcile import Reconciler
 from bot.rendering.card import CardView, CardViewer, render_card
-from bot.scheduler import scheduler_of
 from bot.services.audience import Notice
 from bot.services.status_changes import Outgoing, StatusProcessor
 from storage.models import Consultation
 
-KEY = "notifications"
+if TYPE_CHECKING:
+    from bot.app.runtime import Runtime
 
 
 def card_renderer(
@@ -98,7 +102,7 @@ class Notifications:
     reconciler: Reconciler
 
 
-def build(rt: Any) -> Notifications:
+def build(rt: Runtime) -> Notifications:
     settings = rt.settings
     session_factory = rt.require("session_factory")
     api = rt.require("api")
@@ -115,7 +119,7 @@ def build(rt: Any) -> Notifications:
     receiver = HookReceiver(db_mark_refresh(session_factory), worker.wake)
     health = rt.health
 
-    def reconciled(at: Any, counts: Any) -> None:
+    def reconciled(at: datetime, counts: ReconcileCounts) -> None:
         if health is not None:
             health.reconciled(at)
 
@@ -129,19 +133,9 @@ def build(rt: Any) -> Notifications:
     return Notifications(processor, worker, receiver, reconciler)
 
 
-def configure(rt: Any) -> None:
-    from bot.routers import conclusion
-
-    parts = build(rt)
-    rt.workflow_data[KEY] = parts
-    rt.http_routes.append(parts.receiver.setup)
-    rt.extra_routers.append(conclusion.setup())
-
-
-async def start(rt: Any) -> None:
-    parts: Notifications = rt.workflow_data[KEY]
+async def start(rt: Runtime, parts: Notifications, scheduler: AsyncIOScheduler) -> None:
     await rt.stack.enter_async_context(parts.worker)
     # Runs after the scheduler's stop (pushed later by bot/scheduler.py's start): a pass
     # still in progress at shutdown is cancelled; the next start-up redoes it.
     rt.stack.push_async_callback(parts.reconciler.cancel_running)
-    parts.reconciler.schedule(scheduler_of(rt), rt.settings.reconcile_interval_seconds)
+    parts.reconciler.schedule(scheduler, rt.settings.reconcile_interval_seconds)

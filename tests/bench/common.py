@@ -290,7 +290,7 @@ async def world(**settings_extra: str) -> AsyncIterator[World]:
     from api_client.auth import StaticTokenProvider
     from api_client.client import PartnerApiClient
     from api_client.sandbox import SandboxConfig, SandboxServer
-    from bot.app import install_demo_mark
+    from bot.app.telegram import install_demo_mark
     from bot.i18n import I18n
     from bot.settings import load_settings
     from tests.fake_telegram import FakeTelegram, make_bot
@@ -312,7 +312,7 @@ async def world(**settings_extra: str) -> AsyncIterator[World]:
 def hook_app(w: World, outbox: Any) -> tuple[Any, Any]:
     """The notifications' parts (receiver, worker) built as the app builds them, and the bot's
     HTTP app serving the receiver — as in production, without Telegram polling."""
-    from bot.app import Runtime
+    from bot.app.runtime import Runtime
     from bot.http_server import HealthState, build_http_app
     from bot.notifications.runtime import build
 

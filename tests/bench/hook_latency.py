@@ -27,7 +27,8 @@ from aiohttp import web
 from api_client.auth import StaticTokenProvider
 from api_client.client import PartnerApiClient
 from api_client.sandbox import SandboxConfig, SandboxServer
-from bot.app import Runtime, install_demo_mark
+from bot.app.runtime import Runtime
+from bot.app.telegram import install_demo_mark
 from bot.http_server import HealthState, build_http_app
 from bot.i18n import I18n
 from bot.notifications.runtime import build

@@ -4,8 +4,8 @@
 
 One world per invocation: the sandbox holds N open consultations and the local SQLite DB
 tracks the same N, in step (every status event already stored; see common.seed_tracked).
-One pass of the production `bot.reconcile.Reconciler.run()` (the scheduled job's body) is
-timed, counting the get-all requests the sandbox received (`sandbox.requests`).
+One pass of the production `bot.notifications.reconcile.Reconciler.run()` (the scheduled
+job's body) is timed, counting the get-all requests the sandbox received (`sandbox.requests`).
 Each run, on that world:
   steady:  nothing changed at the partner since the last look (the usual tick);
   changed: `--changed` of them moved one status on (set_status without notify: the web-hooks
@@ -51,8 +51,8 @@ def _get_alls(sandbox: Any) -> int:
 
 async def measure(n: int, changed_share: float, runs: int) -> list[dict[str, float]]:
     """One seeded world (seeding 10,000 takes a while); `runs` rounds of the three passes."""
+    from bot.notifications.reconcile import Reconciler
     from bot.notifications.runtime import status_processor
-    from bot.reconcile import Reconciler
 
     results: list[dict[str, float]] = []
     async with world() as w:

@@ -145,10 +145,9 @@ async def _drive(tg: Any, users: int, total: int, player: Any) -> RunResult:
 
 
 async def run_wizard(total: int, users: int) -> RunResult:
-    from bot.app import create_dispatcher
+    from bot.app.dispatcher import create_dispatcher
     from bot.http_server import HealthState
     from bot.outbox_sender import OutboxSender
-    from bot.routers import start_callback
     from tests.fake_telegram import run_polling
 
     async with world() as w:
@@ -160,7 +159,6 @@ async def run_wizard(total: int, users: int) -> RunResult:
             session_factory=w.session_factory,
             i18n=w.i18n,
             outbox_wakeup=sender.wake,
-            extra_routers=[start_callback.setup()],
             health=HealthState(is_sandbox=True),
             outbox=sender,
         )

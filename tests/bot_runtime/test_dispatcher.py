@@ -37,7 +37,7 @@ def _boom_router() -> Router:
 
 
 @pytest.fixture
-def extra_routers() -> list[Router]:
+def routers_for_test() -> list[Router]:
     return [_boom_router()]
 
 

@@ -1,4 +1,4 @@
-"""The running app has one scheduler, owned by bot/scheduler.py, carrying every periodic job."""
+"""The running app has one scheduler (run_bot's ``rt.scheduler``), carrying every periodic job."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from api_client.sandbox import SandboxServer
-from bot import scheduler as app_scheduler
 from tests.bot_fixtures import app_settings, run_app
 from tests.fake_telegram import FakeTelegram
 
@@ -44,7 +43,7 @@ async def test_running_app_has_one_scheduler_with_every_job(
         RECONCILE_INTERVAL_SECONDS="60",
     )
     async with run_app(settings) as rt:
-        scheduler = rt.workflow_data[app_scheduler.SCHEDULER_KEY]
+        scheduler = rt.require("scheduler")
         assert started == [scheduler] and scheduler.running
         jobs = {job.id: job for job in scheduler.get_jobs()}
         assert set(jobs) == {"reconcile", "reminders", "retention", "token_refresh"}

@@ -48,7 +48,7 @@ def _router() -> Router:
 
 
 @pytest.fixture
-def extra_routers() -> list[Router]:
+def routers_for_test() -> list[Router]:
     return [_router()]
 
 

@@ -11,9 +11,8 @@ from aiogram.methods.base import Response
 from aiogram.types import Message
 from pydantic import SecretStr
 
-from bot.app import make_bot
+from bot.app.telegram import TelegramSession, make_bot
 from bot.settings import Settings
-from bot.telegram_session import TelegramSession
 from tests.fake_telegram import FakeTelegram
 
 

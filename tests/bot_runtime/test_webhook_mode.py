@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 
 from api_client.sandbox import SandboxServer
-from bot.app import WEBHOOK_PATH
+from bot.app.telegram import WEBHOOK_PATH
 from tests.bot_fixtures import app_settings, run_app
 from tests.fake_telegram import FakeTelegram
 from tests.fake_telegram.state import WebhookRecord

@@ -9,14 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiogram import Router
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_client import StaticTokenProvider
 from api_client.client import PartnerApiClient
 from api_client.retry import RetryPolicy
 from api_client.sandbox import SandboxServer
-from bot.routers import start_callback
 from storage.enums import ConsultationState, EventSource, Role
 from storage.hashing import new_secret
 from storage.models import Consultation
@@ -46,11 +44,6 @@ async def api(sandbox: SandboxServer) -> AsyncIterator[PartnerApiClient]:
         sandbox.url, StaticTokenProvider("test-token"), retry=RetryPolicy(sleep=_no_sleep)
     ) as client:
         yield client
-
-
-@pytest.fixture
-def extra_routers() -> list[Router]:
-    return [start_callback.setup()]  # Repeat/Reschedule open the wizard
 
 
 @dataclass

@@ -6,19 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from aiogram import Router
 
-from bot.routers import conclusion, start_callback
 from tests.consultations.conftest import COORDINATOR_ID, World
 from tests.consultations.test_card_e2e import _open, show_card
 
 BUTTON = "📄 Conclusion"
-
-
-@pytest.fixture
-def extra_routers() -> list[Router]:
-    # As in production, where the notifications component adds the conclusion router.
-    return [start_callback.setup(), conclusion.setup()]
 
 
 def _answers(world: World) -> int:

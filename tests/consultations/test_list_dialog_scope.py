@@ -3,20 +3,9 @@ notice's "Conclusion", "Start again") reaches that button's router, not the list
 
 from __future__ import annotations
 
-import pytest
-from aiogram import Router
-
 from bot.callback_data import ConclusionCallback
-from bot.routers import conclusion, start_callback
 from tests.consultations.conftest import COORDINATOR_ID, World
 from tests.consultations.test_card_e2e import _open
-
-
-@pytest.fixture
-def extra_routers() -> list[Router]:
-    # As in production: the notifications component adds the conclusion router after the
-    # core routers (the list dialog among them).
-    return [start_callback.setup(), conclusion.setup()]
 
 
 async def test_conclusion_press_with_the_list_open_shows_the_conclusion(world: World) -> None:

@@ -11,7 +11,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.telegram_session import TelegramSession
+from bot.app.telegram import TelegramSession
 
 if TYPE_CHECKING:
     from .server import FakeTelegram

@@ -9,7 +9,7 @@ import pytest
 from api_client.errors import OutcomeUnknown
 from api_client.models import Phone
 from api_client.retry import RetryPolicy
-from bot.reconcile import JOB_ID, Reconciler
+from bot.notifications.reconcile import JOB_ID, Reconciler
 from bot.scheduler import new_scheduler
 from storage.enums import ConsultationState, Role
 from storage.hashing import new_secret

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from api_client.retry import RetryPolicy
-from bot.reconcile import ReconcileCounts, Reconciler
+from bot.notifications.reconcile import ReconcileCounts, Reconciler
 from storage.enums import ConsultationState
 from storage.hashing import new_secret
 from storage.repositories import ConsultationRepository

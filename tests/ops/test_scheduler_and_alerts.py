@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from contextlib import AsyncExitStack
 from datetime import timedelta
-from types import SimpleNamespace
+from typing import Any
 
 import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot import scheduler as ops_scheduler
 from bot.alerts import alert_insufficient_funds
+from bot.app import scheduler as ops_scheduler
+from bot.app.runtime import Runtime
 from bot.i18n import I18n
 from bot.jobs.token_refresh import TokenRefresher
+from bot.scheduler import add_interval_job, new_scheduler
+from bot.settings import Settings
 from storage.enums import Role
 from storage.models import OutboxMessage
 from storage.repositories import UserRepository
@@ -22,31 +25,26 @@ from tests.ops.conftest import ADMIN_ID, NOW, MakeSettings
 Factory = async_sessionmaker[AsyncSession]
 
 
-def _runtime(settings: object, session_factory: Factory, i18n: I18n, **extra: object) -> object:
-    def require(name: str) -> object:
-        value = getattr(rt, name)
-        assert value is not None
-        return value
-
-    rt = SimpleNamespace(
-        settings=settings, session_factory=session_factory, i18n=i18n, outbox=None,
-        http=None, workflow_data=dict(extra), stack=AsyncExitStack(), require=require,
+def _runtime(
+    settings: Settings, session_factory: Factory, i18n: I18n, **started: Any
+) -> Runtime:
+    """What run_bot has started when its start_scheduler step runs (no outbox, no HTTP)."""
+    return Runtime(
+        settings=settings, stack=AsyncExitStack(), i18n=i18n, session_factory=session_factory,
+        **started,
     )
-    return rt
 
 
 async def test_jobs_on_the_scheduler_in_sandbox_mode(
     make_settings: MakeSettings, session_factory: Factory, i18n: I18n
 ) -> None:
     rt = _runtime(make_settings(), session_factory, i18n)
-    async with rt.stack:  # type: ignore[attr-defined]
-        ops_scheduler.configure(rt)
-        await ops_scheduler.start(rt)
-        jobs = rt.workflow_data[ops_scheduler.KEY]  # type: ignore[attr-defined]
+    scheduler = new_scheduler()
+    async with rt.stack:
+        jobs = await ops_scheduler.start(rt, scheduler)
         assert set(jobs) == {"reminders", "retention"}  # no token refresh in sandbox mode
-        assert jobs["reminders"].lead == timedelta(minutes=15)
-        assert jobs["retention"].retention == timedelta(days=30)
-        scheduler = ops_scheduler.scheduler_of(rt)
+        assert jobs["reminders"].lead == timedelta(minutes=15)  # type: ignore[union-attr]
+        assert jobs["retention"].retention == timedelta(days=30)  # type: ignore[union-attr]
         assert scheduler.running
     assert not scheduler.running  # stopped through rt.stack
 
@@ -61,21 +59,18 @@ async def test_jobs_join_the_one_scheduler_with_the_bots_refresher(
     async with httpx.AsyncClient() as http:
         refresher = TokenRefresher(session_factory, http, settings, i18n)
         rt = _runtime(settings, session_factory, i18n, token_refresher=refresher)
-        async with rt.stack:  # type: ignore[attr-defined]
-            ops_scheduler.configure(rt)
-            shared = ops_scheduler.scheduler_of(rt)
-            # Another component (notifications) registers its job before the start.
-            ops_scheduler.add_interval_job(
+        shared = new_scheduler()
+        async with rt.stack:
+            # The notifications step registers its job before the scheduler starts.
+            add_interval_job(
                 shared, _noop, "reconcile", timedelta(minutes=3), timedelta(seconds=5)
             )
-            await ops_scheduler.start(rt)
-            assert ops_scheduler.scheduler_of(rt) is shared
+            jobs = await ops_scheduler.start(rt, shared)
             assert {job.id for job in shared.get_jobs()} == {
                 "reconcile", "retention", "token_refresh"
             }
             assert shared.running
-            jobs = rt.workflow_data[ops_scheduler.KEY]  # type: ignore[attr-defined]
-            assert jobs["token_refresh"].refresher is refresher
+            assert jobs["token_refresh"].refresher is refresher  # type: ignore[union-attr]
 
 
 async def _noop() -> None:

@@ -1,4 +1,4 @@
-"""The Redis FSM storage and lock as bot/app.py builds them (redis_fsm), on a real server."""
+"""The Redis FSM storage and lock as bot/app/fsm.py builds them (redis_fsm), on a real server."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import timedelta
 from aiogram.fsm.storage.base import StorageKey
 from redis.asyncio import Redis
 
-from bot.app import redis_client, redis_fsm
+from bot.app.fsm import redis_client, redis_fsm
 from bot.settings import Settings, load_settings
 from tests.redis.helpers import on_refusal
 

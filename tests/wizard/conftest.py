@@ -23,15 +23,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api_client import PartnerApiClient, StaticTokenProvider
 from api_client.sandbox.config import SandboxConfig
 from api_client.sandbox.server import SandboxServer
-from bot.app import create_dispatcher
+from bot.app.dispatcher import create_dispatcher
 from bot.i18n import I18n
-from bot.routers import start_callback
 from bot.settings import Settings, load_settings
 from storage.enums import Role
 from storage.models import Consultation, OutboxMessage, StatusEvent, User
 from storage.repositories.users import UserRepository
 from tests.bot_fixtures import *  # noqa: F403  (db_url, engine, session_factory)
-from tests.bot_fixtures import no_second_callback_answer  # noqa: F401  (autouse)
+from tests.bot_fixtures import (
+    include_test_routers,
+    no_second_callback_answer,  # noqa: F401  (autouse)
+)
 from tests.fake_telegram import FakeTelegram, FakeUser, make_bot, run_polling
 from tests.fixed_days import FixedClock
 
@@ -55,7 +57,7 @@ class Env:
     clock: FixedClock
     wakeups: list[int] = field(default_factory=list)
     dp: Dispatcher | None = None
-    # Routers a test adds in front of the wizard (e.g. a button starting it prefilled).
+    # Test-only routers (e.g. a command starting the wizard prefilled), before fallback.
     test_routers: list[Callable[[], Router]] = field(default_factory=list)
     handle_as_tasks: bool = False  # True: updates of one batch are handled concurrently
 
@@ -85,10 +87,9 @@ class Env:
             session_factory=self.session_factory,
             i18n=I18n(strict=True),
             outbox_wakeup=lambda: self.wakeups.append(1),
-            extra_routers=[*(make() for make in self.test_routers), start_callback.setup()],
         )
         dp["clock"] = self.now
-        return dp
+        return include_test_routers(dp, (make() for make in self.test_routers))
 
     async def start_polling(self) -> None:
         self.dp = self.build_dispatcher()

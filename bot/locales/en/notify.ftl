@@ -1,5 +1,5 @@
 # Status notifications (bot/notifications/), the conclusion button (bot/routers/conclusion.py)
-# and reconcile (bot/reconcile.py).
+# and reconcile (bot/notifications/reconcile.py).
 
 notify-status-Registered = Registered
 notify-status-PreProcessing = Being prepared

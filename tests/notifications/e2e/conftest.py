@@ -9,17 +9,16 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiogram import Bot, Router
+from aiogram import Bot
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_client.client import PartnerApiClient
 from api_client.sandbox import SandboxServer
-from bot.app import Runtime
+from bot.app.runtime import Runtime
 from bot.http_server import HealthState, build_http_app
 from bot.i18n import I18n
 from bot.notifications.runtime import Notifications, build
-from bot.routers import conclusion, start_callback
 from bot.settings import Settings
 from tests.bot_fixtures import *  # noqa: F403
 from tests.bot_fixtures import BotHarness
@@ -30,11 +29,6 @@ from tests.notifications.harness import COORDINATOR, DOCTOR_ACCOUNT, TEAM_CHAT, 
 @pytest.fixture
 def settings_env() -> dict[str, str]:
     return {"ADMIN_IDS": "1", "TEAM_CHAT_ID": str(TEAM_CHAT)}
-
-
-@pytest.fixture
-def extra_routers() -> list[Router]:
-    return [conclusion.setup(), start_callback.setup()]
 
 
 @dataclass

@@ -2,8 +2,8 @@
 after Confirm (no reconcile run needed), and a terminate from the card tells the doctor
 exactly once even when the sandbox's notification GET follows.
 
-Unlike the `live` fixture, the dispatcher here carries the notifications component in its
-data (``data["notifications"]``), as bot/app.py wires it in production, and PUBLIC_URL
+Unlike the `live` fixture, the dispatcher here carries the notifications' parts in its
+data (``data["notifications"]``), as bot/app/runtime.py wires them in production, and PUBLIC_URL
 points at the listener, so the wizard's own notification URL reaches the receiver.
 """
 
@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiogram import Dispatcher, Router
+from aiogram import Dispatcher
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_client.client import PartnerApiClient
 from api_client.sandbox import SandboxServer
-from bot.app import Runtime, create_dispatcher
+from bot.app.dispatcher import create_dispatcher
+from bot.app.runtime import Runtime
 from bot.http_server import HealthState, build_http_app
 from bot.i18n import I18n
 from bot.notifications.runtime import Notifications, build
@@ -94,7 +95,6 @@ def dispatcher(
     session_factory: async_sessionmaker[AsyncSession],
     i18n: I18n,
     outbox: OutboxSender,
-    extra_routers: list[Router],
     parts: Notifications,
     health: HealthState,
 ) -> Dispatcher:
@@ -104,10 +104,9 @@ def dispatcher(
         session_factory=session_factory,
         i18n=i18n,
         outbox_wakeup=outbox.wake,
-        extra_routers=extra_routers,
         health=health,
         outbox=outbox,
-        notifications=parts,  # what notifications.runtime.configure puts in workflow_data
+        notifications=parts,  # as run_bot's build_dispatcher step passes it
     )
 
 
