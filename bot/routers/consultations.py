@@ -35,8 +35,9 @@ from bot.callback_data import (
 )
 from bot.dialogs.consultations_list import ConsultationsListSG, build_list_dialog
 from bot.dialogs.consultations_list import card as card_view
+from bot.dialogs.consultations_list.card import CardContext, CardContextMiddleware
 from bot.dialogs.consultations_list.dialog import position_data
-from bot.i18n import I18n, Translator
+from bot.i18n import Translator
 from bot.notifications.messages import short_id
 from bot.rendering.card import (
     CONS_ACTIONS,
@@ -56,7 +57,7 @@ from bot.services.consultation_actions import (
 )
 from bot.services.context import actor_of
 from bot.services.recipients import Person
-from storage.models import Consultation
+from storage.models import Consultation, User
 
 log = logging.getLogger(__name__)
 
@@ -98,15 +99,15 @@ async def _terminate(
     query: CallbackQuery,
     consultation: Consultation,
     pos: ListPosition | None,
-    data: dict[str, Any],
+    ctx: CardContext,
 ) -> bool:
     """True when the consultation is finished now (by us, or already before)."""
-    t: Translator = data["t"]
+    t = ctx.t
     message = query.message
     assert message is not None
     if is_final(consultation):
         await query.answer(t("list-already-finished"), show_alert=True)
-        await card_view.show(message, consultation, pos, data, header=t("list-already-finished"))
+        await card_view.show(message, consultation, pos, ctx, header=t("list-already-finished"))
         return True
     await query.answer()
     drawn = (message.chat.id, message.message_id) == (
@@ -114,15 +115,10 @@ async def _terminate(
         consultation.card_message_id,
     )
     done = await terminate(
-        data["session"],
-        data["api"],
-        card_view.processor_of(data),
-        actor_of(data),
-        consultation,
-        card_drawn=drawn,
+        ctx.session, ctx.api, ctx.processor, ctx.actor, consultation, card_drawn=drawn
     )
     if done.outcome is TerminateOutcome.ALREADY_FINAL:
-        await card_view.show(message, consultation, pos, data, header=t("list-already-finished"))
+        await card_view.show(message, consultation, pos, ctx, header=t("list-already-finished"))
         return True
     if done.outcome is not TerminateOutcome.DONE:
         reason = (
@@ -131,13 +127,13 @@ async def _terminate(
             else t("list-terminate-refused")
         )
         await message.answer(t("list-terminate-failed", reason=reason))
-        await card_view.show(message, consultation, pos, data)
+        await card_view.show(message, consultation, pos, ctx)
         return False
-    fetched = await card_view.fetch(data["api"], consultation)
+    fetched = await card_view.fetch(ctx.api, consultation)
     if done.queued:
-        data["outbox_wakeup"]()
+        ctx.outbox_wakeup()
     await card_view.show(
-        message, consultation, pos, data, header=t("list-terminated"), fetched=fetched
+        message, consultation, pos, ctx, header=t("list-terminated"), fetched=fetched
     )
     return True
 
@@ -200,10 +196,17 @@ async def on_card_button(
     query: CallbackQuery,
     callback_data: ConsCallback,
     dialog_manager: DialogManager,
-    **data: Any,
+    card: CardContext,
+    user: User | None,
 ) -> None:
     await _handle(
-        query, callback_data.act, callback_data.cid, callback_data.position(), dialog_manager, data
+        query,
+        callback_data.act,
+        callback_data.cid,
+        callback_data.position(),
+        dialog_manager,
+        card,
+        user,
     )
 
 
@@ -211,11 +214,12 @@ async def on_wizard_card_button(
     query: CallbackQuery,
     callback_data: CardCallback,
     dialog_manager: DialogManager,
-    **data: Any,
+    card: CardContext,
+    user: User | None,
 ) -> None:
     # A card drawn outside a list: the same actions, no list to go back to.
     act = CONS_ACTIONS[callback_data.action]
-    await _handle(query, act, callback_data.consultation_id, None, dialog_manager, data)
+    await _handle(query, act, callback_data.consultation_id, None, dialog_manager, card, user)
 
 
 async def _handle(
@@ -224,24 +228,25 @@ async def _handle(
     cid: int,
     pos: ListPosition | None,
     dialog_manager: DialogManager,
-    data: dict[str, Any],
+    ctx: CardContext,
+    user: User | None,
 ) -> None:
-    t: Translator = data["t"]
+    t = ctx.t
     if query.message is None:
         await query.answer(t("list-stale-button"), show_alert=True)
         return
     # The policy decides on the consultation as stored and the actor as stored now; a
     # refusal (AccessDenied) is answered by the errors router in one short sentence.
-    consultation = await open_consultation(data["session"], actor_of(data), cid, _ACTIONS[act])
+    consultation = await open_consultation(ctx.session, ctx.actor, cid, _ACTIONS[act])
 
     if act is ConsAction.REFRESH or act is ConsAction.CONFIRM_NO:
         await query.answer()
-        await card_view.show(query.message, consultation, pos, data)
+        await card_view.show(query.message, consultation, pos, ctx)
     elif act in (ConsAction.TERMINATE, ConsAction.RESCHEDULE):
         if is_final(consultation):
             await query.answer(t("list-already-finished"), show_alert=True)
             await card_view.show(
-                query.message, consultation, pos, data, header=t("list-already-finished")
+                query.message, consultation, pos, ctx, header=t("list-already-finished")
             )
             return
         if act is ConsAction.RESCHEDULE and consultation.last_status != "Delayed":
@@ -259,11 +264,11 @@ async def _handle(
             query.message, f"<b>{question}</b>", confirm_keyboard(cid, yes, pos, t)
         )
     elif act is ConsAction.TERMINATE_YES:
-        await _terminate(query, consultation, pos, data)
+        await _terminate(query, consultation, pos, ctx)
     elif act is ConsAction.RESCHEDULE_YES:
-        if await _terminate(query, consultation, pos, data):
-            fetched = await card_view.fetch(data["api"], consultation)
-            await data["session"].refresh(consultation)
+        if await _terminate(query, consultation, pos, ctx):
+            fetched = await card_view.fetch(ctx.api, consultation)
+            await ctx.session.refresh(consultation)
             if current_status(consultation, fetched.callback) == RequestStatus.PROCESSED.value:
                 # The 409: it took place meanwhile — nothing to reschedule. The card (drawn
                 # by _terminate) already says it has finished.
@@ -275,19 +280,16 @@ async def _handle(
             await query.answer(t("list-repeat-not-final"), show_alert=True)
             return
         await query.answer()
-        fetched = await card_view.fetch(data["api"], consultation)
+        fetched = await card_view.fetch(ctx.api, consultation)
         await _open_wizard(dialog_manager, consultation, fetched.callback)
     elif act is ConsAction.CANT_TAKE:
-        await _cant_take(query, consultation, data)
+        await _cant_take(query, consultation, ctx, user)
 
 
 async def _cant_take(
-    query: CallbackQuery, consultation: Consultation, data: dict[str, Any]
+    query: CallbackQuery, consultation: Consultation, ctx: CardContext, user: User | None
 ) -> None:
-    t: Translator = data["t"]
-    settings = data["settings"]
-    i18n: I18n = data["i18n"]
-    user = data.get("user")
+    t, settings, i18n = ctx.t, ctx.settings, ctx.i18n
     doctor = escape(getattr(user, "display_name", "") or consultation.doctor_name or "—")
 
     def render(recipient: Person) -> str:
@@ -306,8 +308,8 @@ async def _cant_take(
         )
 
     told = await cant_take(
-        data["session"],
-        actor_of(data),
+        ctx.session,
+        ctx.actor,
         consultation,
         settings.admin_ids,
         settings.default_timezone,
@@ -319,7 +321,7 @@ async def _cant_take(
         await query.answer(t("list-cant-take-nobody"), show_alert=True)
     else:
         await query.answer(t("list-cant-take-sent"), show_alert=True)
-        data["outbox_wakeup"]()
+        ctx.outbox_wakeup()
 
 
 async def on_stale(query: CallbackQuery, t: Translator) -> None:
@@ -331,6 +333,7 @@ def setup() -> Router:
     router = Router(name="consultations")
     router.message.filter(F.chat.type == ChatType.PRIVATE)
     router.callback_query.filter(F.message.chat.type == ChatType.PRIVATE)
+    router.callback_query.middleware(CardContextMiddleware())
     router.message.register(cmd_list, Command("list"))
     router.message.register(cmd_find, Command("find"))
     router.callback_query.register(on_back, ListPosition.filter(F.v == VERSION))
