@@ -517,7 +517,7 @@ async def start_bot(rt: Runtime) -> None:
 
 
 async def create_outbox(rt: Runtime) -> None:
-    from bot.outbox_sender import OutboxSender
+    from bot.outbox import OutboxSender
 
     rt.outbox = OutboxSender(
         rt.require("bot"), rt.require("session_factory"), team_chat_id=rt.settings.team_chat_id

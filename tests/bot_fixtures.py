@@ -57,7 +57,7 @@ from api_client.sandbox import SandboxConfig, SandboxServer
 from bot.app import DEFAULT_STEPS, Runtime, create_dispatcher, install_demo_mark, serve_updates
 from bot.http_server import HealthState
 from bot.i18n import I18n
-from bot.outbox_sender import OutboxSender
+from bot.outbox import OutboxSender
 from bot.settings import Settings, load_settings
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
