@@ -19,8 +19,8 @@ Fixtures (all function-scoped, offline, on 127.0.0.1):
   api              PartnerApiClient talking to `sandbox` over HTTP
   bot              aiogram Bot talking to `fake_tg` (parse_mode HTML, demo mark installed in
                    sandbox mode)
-  outbox           OutboxSender for `bot` (not running; call .start()/.stop() or use
-                   `running_bot`)
+  outbox           OutboxSender for `bot`, re-checking recipients with ADMIN_IDS (not
+                   running; call .start()/.stop() or use `running_bot`)
   extra_routers    list of routers passed to create_dispatcher (override to add yours)
   dispatcher       the production Dispatcher from create_dispatcher(...)
   running_bot      a BotHarness: the dispatcher polling the fake (handle_as_tasks=False,
@@ -176,7 +176,12 @@ async def bot(
 def outbox(
     bot: Bot, session_factory: async_sessionmaker[AsyncSession], settings: Settings
 ) -> OutboxSender:
-    return OutboxSender(bot, session_factory, team_chat_id=settings.team_chat_id)
+    return OutboxSender(
+        bot,
+        session_factory,
+        team_chat_id=settings.team_chat_id,
+        admin_ids=settings.admin_ids,  # rows with an audience are re-checked at send time
+    )
 
 
 @pytest.fixture

@@ -64,9 +64,12 @@ class RequestGate:
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        if not isinstance(method, SendMessage | EditMessageText):
+        # Not narrowed by isinstance: make_request wants the method as it came.
+        is_send = isinstance(method, SendMessage | EditMessageText)
+        if not is_send:
             return await make_request(bot, method)
-        chat_id = method.chat_id if isinstance(method.chat_id, int) else None
+        target = getattr(method, "chat_id", None)
+        chat_id = target if isinstance(target, int) else None
         if _sending.get() is not self or chat_id is None:
             # A loop, not one sleep: another 429 may extend the pause meanwhile.
             while (wait := self.limits.pause_left(chat_id)) > 0:  # noqa: ASYNC110

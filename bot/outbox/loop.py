@@ -6,7 +6,7 @@
   never hands out a row while an older row of its chat is claimed or waiting. A row that
   must wait (backoff, a 429 past its claim) hands the rest of its chat's batch back, so
   nothing overtakes it.
-* Each row: ``send.RowDelivery`` (the send, its outcome, the mark).
+* Each row: ``send.RowDelivery`` (the recipient's right, the send, its outcome, the mark).
 * At least once, not twice: ``records`` (leases) and ``gate`` (the last re-check).
 """
 
@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -26,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.outbox.gate import RequestGate
 from bot.outbox.limits import RateLimits
-from bot.outbox.records import Clock, OutboxRecords
+from bot.outbox.records import Clock, OutboxRecords, RecipientCheck
 from bot.outbox.send import ChatMigrated, RowDelivery
 from storage.models import OutboxMessage
 
@@ -64,6 +65,8 @@ class OutboxSender:
         max_attempts: int = 50,
         on_chat_migrated: ChatMigrated | None = None,
         team_chat_id: int | None = None,
+        admin_ids: Collection[int] | None = None,
+        recipient_check: RecipientCheck | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.bot = bot
@@ -72,6 +75,10 @@ class OutboxSender:
         self.batch_size = batch_size
         self.max_in_flight = max_in_flight
         self.max_idle = max_idle
+        if recipient_check is None and admin_ids is not None:
+            from bot.services.delivery import may_deliver
+
+            recipient_check = functools.partial(may_deliver, admin_ids=frozenset(admin_ids))
         self.records = OutboxRecords(session_factory, clock, lease)
         self.limits = RateLimits(
             global_rate=global_rate,
@@ -88,6 +95,8 @@ class OutboxSender:
             self.records,
             self.limits,
             self.gate,
+            # None: rows are sent whatever their audience (the application passes admin_ids).
+            recipient_check=recipient_check,
             backoff_base=backoff_base,
             backoff_cap=backoff_cap,
             max_attempts=max_attempts,

@@ -8,19 +8,24 @@ claim only while the database still shows it as this sender's.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import OutboxMessage
 from storage.repositories.app_state import AppStateRepository, chat_migrated_key
+from storage.repositories.audit import AuditRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.users import UserRepository
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+# May the row's recipient still receive it (checked in the session the drop is written in)?
+RecipientCheck = Callable[[AsyncSession, OutboxMessage], Awaitable[bool]]
+
+NO_ACCESS = "recipient_no_access"
 
 
 class OutboxRecords:
@@ -69,6 +74,23 @@ class OutboxRecords:
         if row.claimed_until is None:
             return True
         return self.clock() + timedelta(seconds=margin) < row.claimed_until
+
+    async def may_deliver(self, row: OutboxMessage, check: RecipientCheck) -> bool:
+        """Ask ``check``; when it refuses, the row is dead (no retry) and audited, at once."""
+        async with self.session_factory() as session:
+            if await check(session, row):
+                return True
+            now = self.clock()
+            await OutboxRepository(session).mark_dead(row.id, NO_ACCESS, now=now)
+            await AuditRepository(session).add(
+                None, "outbox_dropped_no_access", f"outbox:{row.id}", now=now
+            )
+            await session.commit()
+        log.info(
+            "outbox_dropped_no_access row_id=%s chat_id=%s consultation_id=%s audience=%s",
+            row.id, row.chat_id, row.consultation_id, row.audience,
+        )
+        return False
 
     async def mark_sent(self, row: OutboxMessage, message_id: int | None) -> None:
         async with self.session_factory() as session:

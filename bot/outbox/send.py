@@ -1,5 +1,8 @@
-"""One claimed row to the end: the send and what its outcome means.
+"""One claimed row to the end: the recipient's right, the send, what its outcome means.
 
+* The recipient's right is re-checked at send time for rows with an ``audience``
+  (``recipient_check``, e.g. ``bot.services.delivery.may_deliver``): a refused row is dead
+  ("recipient_no_access") and audited, never sent. Rows without an audience are not checked.
 * Outcomes (``outcomes.outcome_of``): ``RetryAfter`` is waited out (inline while the claim
   lasts, else rescheduled) and not counted as a failure; network errors and 5xx are
   rescheduled with exponential backoff (capped, jittered), ``max_attempts`` at most; a
@@ -22,7 +25,7 @@ from aiogram.types import InlineKeyboardMarkup, Message
 from bot.outbox.gate import LeaseLost, RequestGate
 from bot.outbox.limits import RateLimits
 from bot.outbox.outcomes import Kind, outcome_of
-from bot.outbox.records import OutboxRecords
+from bot.outbox.records import OutboxRecords, RecipientCheck
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -40,6 +43,7 @@ class RowDelivery:
         limits: RateLimits,
         gate: RequestGate,
         *,
+        recipient_check: RecipientCheck | None,
         backoff_base: float,
         backoff_cap: float,
         max_attempts: int,
@@ -50,6 +54,7 @@ class RowDelivery:
         self._records = records
         self._limits = limits
         self._gate = gate
+        self.recipient_check = recipient_check
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
         self.max_attempts = max_attempts
@@ -71,6 +76,8 @@ class RowDelivery:
             return True
         edit_id = row.edit_message_id
         while True:
+            if not await self._recipient_may_receive(row):
+                return True  # dropped: the chat's next row may follow
             if not await self._records.keep_lease(row):
                 return False  # another sender owns it now: leave it (and the chat) to it
             try:
@@ -116,6 +123,16 @@ class RowDelivery:
             self.sent_count += 1
             return True
 
+    async def _recipient_may_receive(self, row: OutboxMessage) -> bool:
+        """The recipient's right now, not when the row was queued (and again after an
+        inline wait): a role changed meanwhile drops the row."""
+        if row.audience is None or self.recipient_check is None:
+            return True
+        if await self._records.may_deliver(row, self.recipient_check):
+            return True
+        self.dead_count += 1
+        return False
+
     async def _send(self, row: OutboxMessage, edit_id: int | None) -> int | None:
         markup = (
             InlineKeyboardMarkup.model_validate_json(row.reply_markup)
@@ -135,7 +152,7 @@ class RowDelivery:
     # ------------------------------------------------------------------ bookkeeping
 
     def backoff(self, attempts: int) -> float:
-        raw = min(self.backoff_cap, self.backoff_base * 2 ** max(0, attempts - 1))
+        raw = min(self.backoff_cap, self.backoff_base * 2.0 ** max(0, attempts - 1))
         return raw * random.uniform(0.8, 1.2)
 
     async def _retry_later(self, row: OutboxMessage, error: str) -> bool:
