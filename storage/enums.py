@@ -48,6 +48,16 @@ class NotifyMode(StrEnum):
     MUTED = "muted"
 
 
+class Audience(StrEnum):
+    """Whose right an outbox message needs, re-checked by the sender at send time.
+
+    A row with no audience (team chat, account messages: invites, replies) is not checked.
+    """
+
+    CONSULTATION = "consultation"  # carries patient data of its consultation_id
+    ADMIN = "admin"  # an operational alert for the admins
+
+
 class Origin(StrEnum):
     BOT = "bot"
     EXTERNAL = "external"  # started outside the bot, seen through get-all

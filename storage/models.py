@@ -161,6 +161,10 @@ class OutboxMessage(Base):
     consultation_id: Mapped[int | None] = mapped_column(
         ForeignKey("consultations.id", ondelete="SET NULL"), index=True
     )
+    # storage.enums.Audience, or None: whose right the sender re-checks before sending.
+    # Plain text, not StrEnumType: an unknown stored value must not break the claim of a
+    # batch (the sender refuses it), and enqueue validates what is written.
+    audience: Mapped[str | None] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())

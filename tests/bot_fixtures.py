@@ -19,8 +19,8 @@ Fixtures (all function-scoped, offline, on 127.0.0.1):
   api              PartnerApiClient talking to `sandbox` over HTTP
   bot              aiogram Bot talking to `fake_tg` (parse_mode HTML, demo mark installed in
                    sandbox mode)
-  outbox           OutboxSender for `bot` (not running; call .start()/.stop() or use
-                   `running_bot`)
+  outbox           OutboxSender for `bot`, re-checking recipients with ADMIN_IDS (not
+                   running; call .start()/.stop() or use `running_bot`)
   routers_for_test test-only routers (a /boom command, …) put into the production
                    dispatcher just before `fallback` (override to add yours; production
                    routers are always there: never list them)
@@ -61,7 +61,7 @@ from bot.app.runtime import DEFAULT_STEPS, Runtime
 from bot.app.telegram import install_demo_mark, serve_updates
 from bot.http_server import HealthState
 from bot.i18n import I18n
-from bot.outbox_sender import OutboxSender
+from bot.outbox import OutboxSender
 from bot.settings import Settings, load_settings
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
@@ -181,7 +181,12 @@ async def bot(
 def outbox(
     bot: Bot, session_factory: async_sessionmaker[AsyncSession], settings: Settings
 ) -> OutboxSender:
-    return OutboxSender(bot, session_factory, team_chat_id=settings.team_chat_id)
+    return OutboxSender(
+        bot,
+        session_factory,
+        team_chat_id=settings.team_chat_id,
+        admin_ids=settings.admin_ids,  # rows with an audience are re-checked at send time
+    )
 
 
 @pytest.fixture
@@ -260,7 +265,9 @@ async def make_harness(
 ) -> AsyncIterator[BotHarness]:
     """A bot (own Bot session, dispatcher, outbox sender) polling the fake until exit."""
     bot = build_bot(fake_tg, settings, i18n, session_factory)
-    sender = OutboxSender(bot, session_factory, team_chat_id=settings.team_chat_id)
+    sender = OutboxSender(
+        bot, session_factory, team_chat_id=settings.team_chat_id, admin_ids=settings.admin_ids
+    )
     dp = build_dispatcher(
         settings, api, session_factory, i18n, sender, routers_for_test, **dispatcher_kwargs
     )

@@ -36,7 +36,7 @@ from bot.commands import reset_user_commands, set_admin_commands, set_default_co
 from bot.http_server import RouteRegistrar, build_http_app, partner_probe
 from bot.i18n import I18n, language_of
 from bot.notifications import runtime as notifications
-from bot.outbox_sender import OutboxSender
+from bot.outbox import OutboxSender
 from bot.scheduler import new_scheduler
 from bot.settings import Settings
 from storage.db import create_engine, create_session_factory
@@ -134,7 +134,7 @@ async def start_database(rt: Runtime) -> None:
 
 async def load_stored_settings(rt: Runtime) -> None:
     """What the bot learnt while running wins over the environment, like the token pair:
-    the team group's new id after its migration to a supergroup (bot/outbox_sender.py)."""
+    the team group's new id after its migration to a supergroup (bot/outbox/)."""
     configured = rt.settings.team_chat_id
     if configured is None:
         return
@@ -150,7 +150,12 @@ async def load_stored_settings(rt: Runtime) -> None:
 
 async def create_outbox(rt: Runtime) -> None:
     rt.outbox = OutboxSender(
-        rt.require("bot"), rt.require("session_factory"), team_chat_id=rt.settings.team_chat_id
+        rt.require("bot"),
+        rt.require("session_factory"),
+        team_chat_id=rt.settings.team_chat_id,
+        # Rows about a consultation, and admin alerts, are re-checked against the policy
+        # right before they are sent (bot/services/delivery.py).
+        admin_ids=rt.settings.admin_ids,
     )
 
 

@@ -39,7 +39,7 @@ from bot.i18n import I18n, Translator
 from bot.notifications.messages import short_id
 from bot.rendering.time import format_local
 from bot.services.recipients import Person, consultation_recipients
-from storage.enums import FINAL_STATUSES, ConsultationState, Origin
+from storage.enums import FINAL_STATUSES, Audience, ConsultationState, Origin
 from storage.models import Consultation
 from storage.repositories import ConsultationRepository, OutboxRepository
 
@@ -171,6 +171,7 @@ class ReminderJob:
                 text,
                 dedupe_key=f"remind:{consultation.id}:to:{person.telegram_id}",
                 consultation_id=consultation.id,
+                audience=Audience.CONSULTATION,
                 now=now,
             ):
                 queued += 1

@@ -47,7 +47,7 @@ from bot.services.consultation_start import bind_start
 from bot.services.recipients import coordinator_recipient
 from bot.services.status_changes import StatusProcessor
 from bot.start_outcome import find_started
-from storage.enums import ConsultationState, EventSource
+from storage.enums import Audience, ConsultationState, EventSource
 from storage.models import Consultation
 from storage.repositories import ConsultationRepository, OutboxRepository
 
@@ -246,6 +246,7 @@ class Reconciler:
             reply_markup=markup_json(rendered.reply_markup),
             dedupe_key=f"cons:{consultation.id}:{what}:to:{person.telegram_id}",
             consultation_id=consultation.id,
+            audience=Audience.CONSULTATION,
         )
         return 1 if queued else 0
 

@@ -29,6 +29,7 @@ from bot.i18n import I18n
 from bot.rendering.time import format_local
 from bot.services.recipients import alert_recipients
 from bot.settings import Settings
+from storage.enums import Audience
 from storage.repositories import OutboxRepository
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,7 @@ async def alert_admins(
             chat_id,
             t(TEXT_KEYS[kind], **args),
             dedupe_key=dedupe_key(kind, incident_key, chat_id),
+            audience=Audience.ADMIN,
             now=now,
         ):
             queued += 1

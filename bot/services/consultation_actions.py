@@ -20,7 +20,7 @@ from api_client.errors import Conflict, PartnerApiError
 from api_client.models import Callback, RequestStatus
 from bot.services.access import Action, Actor, authorize
 from bot.services.recipients import Person, alert_recipients, coordinator_recipient
-from storage.enums import CLOSED_STATES, EventSource
+from storage.enums import CLOSED_STATES, FINAL_STATUSES, Audience, EventSource
 from storage.models import Consultation
 from storage.repositories import (
     AuditRepository,
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 TERMINATED_ACTION = "consultation_terminated"
-FINAL_STATUSES = frozenset({RequestStatus.PROCESSED.value, RequestStatus.UNSUCCESSFUL.value})
 
 
 def is_final(consultation: Consultation) -> bool:
@@ -177,6 +176,7 @@ async def cant_take(
             dedupe_key=f"cons:{consultation.id}:cant:{actor.telegram_id}"
             f":to:{recipient.telegram_id}",
             consultation_id=consultation.id,
+            audience=Audience.CONSULTATION,
         )
     await session.commit()
     log.info("cant_take consultation=%s told=%d", consultation.id, len(recipients))

@@ -37,7 +37,7 @@ from bot.services.audience import (
 )
 from bot.services.recipients import Person, consultation_recipients, zone_of
 from bot.services.status_history import KnownEvent, NewEvent, history_of, new_events
-from storage.enums import ConsultationState, EventSource, Origin
+from storage.enums import Audience, ConsultationState, EventSource, Origin
 from storage.models import Consultation
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.status_events import StatusEventRepository
@@ -267,6 +267,8 @@ class StatusProcessor:
                 dedupe_key=notice.dedupe_key(consultation.id, card_version=card_version),
                 consultation_id=consultation.id,
                 edit_message_id=edit_id,
+                # The team's line carries no patient data; a person's is re-checked when sent.
+                audience=None if notice.kind is NoticeKind.TEAM else Audience.CONSULTATION,
             ):
                 queued += 1
         return queued

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.db import utcnow
+from storage.enums import Audience
 from storage.models import OutboxMessage
 from storage.repositories._sql import insert_ignore, rowcount
 
@@ -36,14 +37,19 @@ class OutboxRepository:
         edit_message_id: int | None = None,
         dedupe_key: str | None = None,
         consultation_id: int | None = None,
+        audience: str | None = None,
         not_before: datetime | None = None,
         now: datetime | None = None,
     ) -> bool:
         """Queue a message (or an edit of `edit_message_id`); False if the dedupe key exists.
 
         `reply_markup` is JSON text or a mapping serialised here; without a dedupe key the
-        message is always queued.
+        message is always queued. `audience` (an `Audience` value) is the right the sender
+        re-checks at send time: "consultation" (patient data of `consultation_id`) or
+        "admin" (an alert); None, the default, is not checked (team chat, account messages).
         """
+        if audience is not None:
+            audience = Audience(audience).value  # a typo fails here, not at send time
         now = now or utcnow()
         markup = (
             json.dumps(reply_markup, ensure_ascii=False)
@@ -61,6 +67,7 @@ class OutboxRepository:
                     "edit_message_id": edit_message_id,
                     "dedupe_key": dedupe_key or f"auto:{uuid.uuid4().hex}",
                     "consultation_id": consultation_id,
+                    "audience": audience,
                     "attempts": 0,
                     "next_attempt_at": max(not_before, now) if not_before else now,
                     "dead": False,

@@ -39,7 +39,7 @@ from tests.bench.common import (
 )
 
 WINDOWS = ("per chat", "overall", "group")
-OUTBOX_CAP = 25.0  # bot/outbox_sender.py OutboxSender(global_rate=25)
+OUTBOX_CAP = 25.0  # bot/outbox OutboxSender(global_rate=25)
 FIRST_COORDINATOR = 920_000
 DELIVERY_TIMEOUT = 180.0
 
@@ -93,7 +93,7 @@ def _classify_429s(tg: Any) -> dict[str, int]:
 
 
 async def one_run(changes: int, coordinators: int) -> BurstRun:
-    from bot.outbox_sender import OutboxSender
+    from bot.outbox import OutboxSender
     from tests.notifications.harness import Harness
 
     async with world() as w:
@@ -152,7 +152,7 @@ async def one_run(changes: int, coordinators: int) -> BurstRun:
 async def main_async(args: argparse.Namespace) -> None:
     quiet_logging()
     # Each 429 is logged by the sender as a warning; they are counted below instead.
-    logging.getLogger("bot.outbox_sender").setLevel(logging.ERROR)
+    logging.getLogger("bot.outbox").setLevel(logging.ERROR)
     runs = [await one_run(args.changes, args.coordinators) for _ in range(args.runs)]
     rate = median([r.rate for r in runs])
     rows: list[list[Any]] = [

@@ -32,7 +32,7 @@ from bot.app.telegram import install_demo_mark
 from bot.http_server import HealthState, build_http_app
 from bot.i18n import I18n
 from bot.notifications.runtime import build
-from bot.outbox_sender import OutboxSender
+from bot.outbox import OutboxSender
 from bot.settings import load_settings
 from storage.db import create_engine, create_session_factory
 from storage.enums import Role

@@ -147,7 +147,7 @@ async def _drive(tg: Any, users: int, total: int, player: Any) -> RunResult:
 async def run_wizard(total: int, users: int) -> RunResult:
     from bot.app.dispatcher import create_dispatcher
     from bot.http_server import HealthState
-    from bot.outbox_sender import OutboxSender
+    from bot.outbox import OutboxSender
     from tests.fake_telegram import run_polling
 
     async with world() as w:

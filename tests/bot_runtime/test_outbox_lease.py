@@ -12,7 +12,7 @@ from aiogram import Bot
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.outbox_sender import OutboxSender
+from bot.outbox import OutboxSender
 from storage.models import OutboxMessage
 from storage.repositories.outbox import OutboxRepository
 from tests.fake_telegram import FakeTelegram, Window

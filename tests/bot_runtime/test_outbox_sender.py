@@ -15,7 +15,7 @@ from aiogram.client.session.middlewares.base import BaseRequestMiddleware
 from aiogram.exceptions import TelegramRetryAfter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.outbox_sender import OutboxSender
+from bot.outbox import OutboxSender
 from storage.enums import Role
 from storage.models import OutboxMessage
 from storage.repositories.outbox import OutboxRepository

@@ -10,7 +10,7 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramNetworkError, TelegramServerError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.outbox_sender import OutboxSender
+from bot.outbox import OutboxSender
 from tests.bot_runtime.test_outbox_sender import (
     RequestLog,
     enqueue,

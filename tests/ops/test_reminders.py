@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import I18n
 from bot.jobs.reminders import ReminderJob
-from bot.outbox_sender import OutboxSender
+from bot.outbox import OutboxSender
 from storage.db import create_engine, create_session_factory
 from storage.enums import ConsultationState, EventSource, NotifyMode, Role
 from storage.models import Consultation, OutboxMessage

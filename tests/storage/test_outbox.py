@@ -4,8 +4,10 @@ import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.enums import Audience
 from storage.repositories import OutboxRepository
 
 T0 = datetime(2026, 3, 1, 10, 0, tzinfo=UTC)
@@ -180,3 +182,14 @@ async def test_claim_skips_held_ids_and_extend_claim_only_while_held(
     # sent or rescheduled rows are no longer held either
     assert await out.mark_sent(b.id, 5, now=later)
     assert not await out.extend_claim(b.id, T0 + LEASE, later + LEASE)
+
+
+async def test_enqueue_audience_is_stored_and_validated(session: AsyncSession) -> None:
+    out = OutboxRepository(session)
+    assert await out.enqueue(5, "card", consultation_id=None, audience="consultation", now=T0)
+    assert await out.enqueue(6, "alert", audience=Audience.ADMIN, now=T0)
+    assert await out.enqueue(7, "team line", now=T0)  # the default: no check
+    rows = await out.claim_due(T0, 10, LEASE)
+    assert [r.audience for r in rows] == ["consultation", "admin", None]
+    with pytest.raises(ValueError):
+        await out.enqueue(5, "typo", audience="consultaton", now=T0)

@@ -29,7 +29,7 @@ from bot.app.runtime import Runtime
 from bot.http_server import HealthState, build_http_app
 from bot.i18n import I18n
 from bot.notifications.runtime import Notifications, build
-from bot.outbox_sender import OutboxSender
+from bot.outbox import OutboxSender
 from bot.settings import Settings
 from storage.models import Consultation, OutboxMessage
 from tests.bot_fixtures import BotHarness
