@@ -1,5 +1,6 @@
-"""/start_callback: opens the wizard dialog (bot/dialogs/start_callback) for coordinators
-and admins, in private chats (the group guard answers groups)."""
+"""/start_callback: opens the wizard dialog (bot/dialogs/start_callback) in private chats
+(the group guard answers groups). Who may start is the access policy's answer, asked when
+the wizard opens and again at its Confirm (bot/services/consultation_start.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,6 @@ from aiogram_dialog import DialogManager, StartMode
 from bot.dialogs.start_callback import build_dialog
 from bot.states import StartCallbackSG
 
-ROLES = {"coordinator", "admin"}
-
-
 async def start_callback(message: Message, dialog_manager: DialogManager) -> None:
     await dialog_manager.start(StartCallbackSG.doctor, mode=StartMode.RESET_STACK)
 
@@ -25,7 +23,6 @@ def setup() -> Router:
         start_callback,
         Command("start_callback"),
         F.chat.type == ChatType.PRIVATE,
-        flags={"roles": ROLES},
     )
     router.include_router(build_dialog())
     return router
