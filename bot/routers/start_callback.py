@@ -13,6 +13,7 @@ from aiogram_dialog import DialogManager, StartMode
 from bot.dialogs.start_callback import build_dialog
 from bot.states import StartCallbackSG
 
+
 async def start_callback(message: Message, dialog_manager: DialogManager) -> None:
     await dialog_manager.start(StartCallbackSG.doctor, mode=StartMode.RESET_STACK)
 
