@@ -13,10 +13,13 @@ role, every button the bot drew for anyone in the test.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import shutil
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import partial
+from pathlib import Path
 
 import pytest
 from aiogram import Router
@@ -30,6 +33,7 @@ from bot.keyboards.access import DoctorsAction, DoctorsCb, InvitePick, UsersActi
 from bot.notifications.callback_data import ConclusionCallback, StartAgainCallback
 from bot.routers import conclusion, start_callback
 from bot.services.access import Action
+from storage.migrate import upgrade
 from storage.repositories.doctors import DoctorDirectoryRepository
 from storage.repositories.users import UserRepository
 from tests.access.matrix_world import (
@@ -52,6 +56,21 @@ from tests.fake_telegram import CallbackQueryRecord, FakeUser
 
 DIALOG_SEP = "\x1d"  # aiogram-dialog's separator of intent id and widget id
 SHORT = 200  # characters: "one short sentence" (the no-access answer carries an id too)
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One migrated database for the whole file: each cell starts from a copy of it
+    (running the migrations for each of the ~150 cells would be most of their time)."""
+    path = tmp_path_factory.mktemp("matrix") / "template.db"
+    asyncio.run(upgrade(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, migrated_template: Path) -> str:
+    shutil.copyfile(migrated_template, tmp_path / "bot.db")
+    return f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
 
 
 @pytest.fixture
