@@ -205,9 +205,7 @@ async def user_to_doctor(
         )
         return
     doctor_id = callback_data.doctor_id
-    target = await _pressed(
-        query, t, lambda: users.set_role(me, target_id, Role.DOCTOR, doctor_id)
-    )
+    target = await _pressed(query, t, lambda: users.set_role(me, target_id, Role.DOCTOR, doctor_id))
     if target is None:
         return
     await clear_state(session, state)

@@ -129,8 +129,6 @@ async def accept_invite(
         doctor_id=invite.doctor_id if invite.role == Role.DOCTOR else None,
     )
     await audit(session, telegram_id, "invite_accepted", f"invite:{invite.id} role:{invite.role}")
-    log.info(
-        "invite_accepted user_id=%s invite_id=%s role=%s", telegram_id, invite.id, invite.role
-    )
+    log.info("invite_accepted user_id=%s invite_id=%s role=%s", telegram_id, invite.id, invite.role)
     await session.commit()
     return Accepted(result.status, joined, invite)

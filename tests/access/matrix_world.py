@@ -52,10 +52,9 @@ class RoleSpec:
 
     @property
     def draws(self) -> bool:
-        """Whether the user could draw screens of their own before the action."""
-        return self.stored in (Role.ADMIN, Role.COORDINATOR, Role.DOCTOR) and self.name not in (
-            "removed_admin",
-        )
+        """Whether the user could draw screens of their own before the action (a stranger
+        cannot; neither can an admin already taken out of ADMIN_IDS)."""
+        return self.stored in (Role.COORDINATOR, Role.DOCTOR) or self.telegram_id == ADMIN_ID
 
 
 ROLES: dict[str, RoleSpec] = {
