@@ -1,15 +1,15 @@
 """/invite coordinator, /invite doctor <doctor_id> → a one-time deep link.
 
-The code is ``secrets.token_urlsafe``; only its sha256 is stored (InviteRepository), so the
-database never holds a usable link. The link is shown once, to the admin who asked.
+Parse → ``bot.services.invites.Invites`` (which checks, at the moment of the action, that
+the presser may invite: a refusal is answered by the errors router) → render. The link is
+shown once, to the admin who asked.
 """
 
 from __future__ import annotations
 
 import html
-import logging
-import secrets
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
@@ -24,54 +24,33 @@ from bot.i18n import Translator
 from bot.keyboards.access import InvitePick, cancel_keyboard, invite_keyboard
 from bot.rendering.access import parse_doctor_id
 from bot.rendering.time import format_local
-from bot.routers.start import ADMIN_FLAGS, TYPED_ANSWER, audit, clear_state, enter_state, show
+from bot.routers.start import TYPED_ANSWER, clear_state, enter_state, show
+from bot.services.admin_common import default_clock
+from bot.services.invites import CreatedInvite, Invites
 from bot.settings import Settings
 from bot.states import AccessStates
 from storage.enums import Role
-from storage.models import User
-from storage.repositories.doctors import DoctorDirectoryRepository
-from storage.repositories.invites import InviteRepository
-
-log = logging.getLogger(__name__)
 
 
-CODE_BYTES = 24  # 32 characters: well under Telegram's 64 for a start parameter
-
-
-async def create_invite_text(
-    *,
-    bot: Bot,
-    session: AsyncSession,
-    settings: Settings,
-    admin: User,
-    t: Translator,
-    tz: ZoneInfo,
-    role: Role,
-    doctor_id: int | None = None,
-) -> str:
-    code = secrets.token_urlsafe(CODE_BYTES)
-    invite = await InviteRepository(session).create(
-        code,
-        role,
-        created_by=admin.telegram_id,
-        ttl=timedelta(hours=settings.invite_ttl_hours),
-        doctor_id=doctor_id,
-    )
-    await audit(
+def invites(
+    session: AsyncSession, settings: Settings, clock: Callable[[], datetime] | None = None
+) -> Invites:
+    return Invites(
         session,
-        admin.telegram_id,
-        "invite_created",
-        f"invite:{invite.id} role:{role.value}" + (f" doctor:{doctor_id}" if doctor_id else ""),
+        settings.admin_ids,
+        ttl=timedelta(hours=settings.invite_ttl_hours),
+        clock=clock or default_clock,
     )
-    log.info("invite_created admin_id=%s invite_id=%s role=%s", admin.telegram_id, invite.id, role)
-    link = await create_start_link(bot, code)
-    until = format_local(invite.expires_at, tz, t.lang, with_date=True)
-    if role is Role.DOCTOR:
-        doctor = await DoctorDirectoryRepository(session).get(doctor_id or 0)
-        name = f" — {html.escape(doctor.display_name)}" if doctor else ""
+
+
+async def invite_text(bot: Bot, t: Translator, tz: ZoneInfo, created: CreatedInvite) -> str:
+    link = await create_start_link(bot, created.code)
+    until = format_local(created.expires_at, tz, t.lang, with_date=True)
+    if created.role is Role.DOCTOR:
+        name = f" — {html.escape(created.doctor_name)}" if created.doctor_name else ""
         return t(
             "access-invite-created-doctor",
-            doctor_id=doctor_id,
+            doctor_id=created.doctor_id,
             doctor_name=name,
             until=until,
             link=link,
@@ -82,18 +61,21 @@ async def create_invite_text(
 async def invite_command(
     message: Message,
     command: CommandObject,
-    user: User,
     t: Translator,
     tz: ZoneInfo,
     session: AsyncSession,
     settings: Settings,
     bot: Bot,
     state: FSMContext,
+    clock: Callable[[], datetime] | None = None,
 ) -> None:
+    assert message.from_user is not None
+    me = message.from_user.id
+    service = invites(session, settings, clock)
     args = (command.args or "").split()
     kind = args[0].lower() if args else ""
     if not args:
-        doctors, _ = await DoctorDirectoryRepository(session).list_page(limit=8)
+        doctors = await service.doctor_choices(me)
         await message.answer(t("access-invite-choose"), reply_markup=invite_keyboard(t, doctors))
         return
     if kind in ("coordinator", "координатор") and len(args) == 1:
@@ -101,41 +83,38 @@ async def invite_command(
     elif kind in ("doctor", "врач") and len(args) == 2:
         doctor_id = parse_doctor_id(args[1])
         if doctor_id is None:
+            await service.check(me)  # a non-admin learns that first, not the id's format
             await message.answer(t("access-invite-bad-doctor-id"))
             return
         role = Role.DOCTOR
     elif kind in ("doctor", "врач") and len(args) == 1:
+        await service.check(me)
         await enter_state(session, state, AccessStates.invite_doctor_id)
         await message.answer(t("access-invite-ask-doctor-id"), reply_markup=cancel_keyboard(t))
         return
     else:
+        await service.check(me)
         await message.answer(t("access-invite-usage"))
         return
+    created = await service.create(me, role, doctor_id)
     await clear_state(session, state)
-    text = await create_invite_text(
-        bot=bot,
-        session=session,
-        settings=settings,
-        admin=user,
-        t=t,
-        tz=tz,
-        role=role,
-        doctor_id=doctor_id,
-    )
-    await message.answer(text)
+    await message.answer(await invite_text(bot, t, tz, created))
 
 
 async def invite_picked(
     query: CallbackQuery,
     callback_data: InvitePick,
-    user: User,
     t: Translator,
     tz: ZoneInfo,
     session: AsyncSession,
     settings: Settings,
     bot: Bot,
     state: FSMContext,
+    clock: Callable[[], datetime] | None = None,
 ) -> None:
+    service = invites(session, settings, clock)
+    me = query.from_user.id
+    await service.check(me)  # before any answer: a refusal is the press's alert
     if callback_data.role not in ("coordinator", "doctor"):
         await query.answer(t("access-stale-button"), show_alert=True)
         return
@@ -145,57 +124,39 @@ async def invite_picked(
         await show(query, t("access-invite-ask-doctor-id"), cancel_keyboard(t))
         return
     role = Role(callback_data.role)
-    text = await create_invite_text(
-        bot=bot,
-        session=session,
-        settings=settings,
-        admin=user,
-        t=t,
-        tz=tz,
-        role=role,
-        doctor_id=callback_data.doctor_id if role is Role.DOCTOR else None,
-    )
-    await show(query, text)
+    created = await service.create(me, role, callback_data.doctor_id)
+    await show(query, await invite_text(bot, t, tz, created))
 
 
 async def invite_doctor_id_typed(
     message: Message,
-    user: User,
     t: Translator,
     tz: ZoneInfo,
     session: AsyncSession,
     settings: Settings,
     bot: Bot,
     state: FSMContext,
+    clock: Callable[[], datetime] | None = None,
 ) -> None:
+    assert message.from_user is not None
     doctor_id = parse_doctor_id(message.text or "")
+    service = invites(session, settings, clock)
     if doctor_id is None:
+        await service.check(message.from_user.id)
         await message.answer(t("access-invite-bad-doctor-id"), reply_markup=cancel_keyboard(t))
         return
     await clear_state(session, state)
-    text = await create_invite_text(
-        bot=bot,
-        session=session,
-        settings=settings,
-        admin=user,
-        t=t,
-        tz=tz,
-        role=Role.DOCTOR,
-        doctor_id=doctor_id,
-    )
-    await message.answer(text)
+    created = await service.create(message.from_user.id, Role.DOCTOR, doctor_id)
+    await message.answer(await invite_text(bot, t, tz, created))
 
 
 def setup() -> Router:
     """A fresh router per dispatcher (tests build several in one process)."""
     router = Router(name="access.invites")
     router.message.filter(F.chat.type == ChatType.PRIVATE)
-    router.message.register(invite_command, Command("invite"), flags=ADMIN_FLAGS)
-    router.callback_query.register(invite_picked, InvitePick.filter(), flags=ADMIN_FLAGS)
+    router.message.register(invite_command, Command("invite"))
+    router.callback_query.register(invite_picked, InvitePick.filter())
     router.message.register(
-        invite_doctor_id_typed,
-        StateFilter(AccessStates.invite_doctor_id),
-        *TYPED_ANSWER,
-        flags=ADMIN_FLAGS,
+        invite_doctor_id_typed, StateFilter(AccessStates.invite_doctor_id), *TYPED_ANSWER
     )
     return router

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -29,22 +30,21 @@ from bot.i18n import I18n, Translator
 from bot.keyboards.access import timezone_keyboard
 from bot.middlewares.access import answer_no_access, role_of
 from bot.rendering.access import greeting_text, role_name
+from bot.services.invites import accept_invite
 from bot.settings import Settings
 from bot.states import AccessStates
+from storage.db import utcnow
 from storage.enums import Role
 from storage.models import User
-from storage.repositories.audit import AuditRepository
-from storage.repositories.invites import ConsumeStatus, InviteRepository
-from storage.repositories.users import UserRepository
+from storage.repositories.invites import ConsumeStatus
 
 log = logging.getLogger(__name__)
 
 
 ALL_ROLES = frozenset({"admin", "coordinator", "doctor"})
-ADMIN_ONLY = frozenset({"admin"})
-# Handler flags read by the runtime's RoleFlagMiddleware.
+# Handler flags read by the runtime's RoleFlagMiddleware (the admin screens no longer use
+# them: their services ask the access policy).
 MEMBER_FLAGS = {"roles": ALL_ROLES}
-ADMIN_FLAGS = {"roles": ADMIN_ONLY}
 # Filters of a handler for a typed answer to a prompt: text, and not a command.
 TYPED_ANSWER = (F.text, ~F.text.startswith("/"))
 
@@ -87,27 +87,6 @@ async def show(
 def with_notice(notice: str | None, text: str) -> str:
     """What was just done, above the screen it leads back to."""
     return f"{notice}\n\n{text}" if notice else text
-
-
-# (session, t, page number) → the text and keyboard of one page of a list screen.
-ListPage = Callable[[AsyncSession, Translator, int], Awaitable[tuple[str, InlineKeyboardMarkup]]]
-
-
-async def show_list_page(
-    event: CallbackQuery | Message,
-    list_page: ListPage,
-    number: int,
-    *,
-    t: Translator,
-    session: AsyncSession,
-    state: FSMContext,
-) -> None:
-    """A list screen (/users, /doctors) opened by its command or paged by a button: any
-    pending prompt is left, and a press edits the list it was pressed under."""
-    if isinstance(event, CallbackQuery):
-        await event.answer()
-    await clear_state(session, state)
-    await show(event, *await list_page(session, t, number))
 
 
 @cache
@@ -174,6 +153,7 @@ async def start_with_code(
     bot: Bot,
     lang: str,
     i18n: I18n | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> None:
     if message.from_user is None:
         return
@@ -187,21 +167,13 @@ async def start_with_code(
     if not _CODE_RE.match(code):
         await message.answer(t("access-invite-unknown"))
         return
-    result = await InviteRepository(session).consume(code, tg_id)
-    if not result.ok or result.invite is None:
-        log.info("invite_refused user_id=%s status=%s", tg_id, result.status.value)
-        await message.answer(t(_CONSUME_TEXT.get(result.status, "access-invite-unknown")))
-        return
-    invite = result.invite
-    joined = await UserRepository(session).upsert(
-        tg_id,
-        Role(invite.role),
-        display_name=message.from_user.full_name[:256],
-        doctor_id=invite.doctor_id if invite.role == Role.DOCTOR else None,
+    accepted_invite = await accept_invite(
+        session, tg_id, code, display_name=message.from_user.full_name, clock=clock or utcnow
     )
-    await audit(session, tg_id, "invite_accepted", f"invite:{invite.id} role:{invite.role}")
-    log.info("invite_accepted user_id=%s invite_id=%s role=%s", tg_id, invite.id, invite.role)
-    await session.commit()  # the role is granted even if a later send fails
+    joined = accepted_invite.user
+    if joined is None:
+        await message.answer(t(_CONSUME_TEXT.get(accepted_invite.status, "access-invite-unknown")))
+        return
     await refresh_command_menu(bot, i18n, telegram_id=tg_id, role=role_of(joined), lang=lang)
     accepted = (
         t("access-invite-accepted-doctor", doctor_id=joined.doctor_id)
@@ -237,11 +209,6 @@ async def start(
 
 async def help_command(message: Message, user: User, t: Translator) -> None:
     await send_greeting(message, t, user)
-
-
-async def audit(session: AsyncSession, actor_id: int | None, action: str, target: str) -> None:
-    """An audit row: ids only, never names."""
-    await AuditRepository(session).add(actor_id, action, target)
 
 
 # Callback prefixes of the access screens (bot/keyboards/access.py).
