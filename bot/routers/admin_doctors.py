@@ -8,6 +8,7 @@ errors router) → render.
 from __future__ import annotations
 
 import html
+import logging
 from typing import Any
 
 from aiogram import F, Router
@@ -54,6 +55,8 @@ _ADMIN_TYPING = StateFilter(
     AccessStates.doctor_add_name,
     AccessStates.doctor_rename,
 )
+
+log = logging.getLogger(__name__)
 
 
 def directory(data: dict[str, Any]) -> DoctorsDirectory:
@@ -276,9 +279,9 @@ async def doctors_sync(
         await show(query, t("access-doctors-sync-unavailable"))
         return
     except PartnerApiError as exc:
-        await show(
-            query, t("access-doctor-api-error", error=html.escape(partner_error_text(t, exc)))
-        )
+        log.warning("doctor_sync_failed error=%s", type(exc).__name__)
+        error = html.escape(partner_error_text(t, exc))
+        await show(query, t("access-doctor-api-error", error=error))
         return
     done = t("access-doctors-synced", updated=result.updated, missing=result.missing)
     await show(query, *await doctors_page(doctors, me, t, callback_data.page, notice=done))

@@ -13,9 +13,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.dialogs.consultations_list.callback_data import ConsAction, ConsCallback
-from bot.notifications.callback_data import ConclusionCallback, StartAgainCallback
-
+from bot.callback_data import ConclusionCallback, ConsAction, ConsCallback, StartAgainCallback
 from bot.keyboards.access import DoctorsAction, DoctorsCb, InvitePick, UsersAction, UsersCb
 from bot.services.access import Action
 from tests.access.matrix_world import (

@@ -22,12 +22,16 @@ from pathlib import Path
 
 import pytest
 from aiogram import Router
-from bot.dialogs.consultations_list.callback_data import ConsAction, ConsCallback
-from bot.notifications.callback_data import ConclusionCallback, StartAgainCallback
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_client.sandbox import SandboxServer
-from bot.callback_data import CardCallback
+from bot.callback_data import (
+    CardCallback,
+    ConclusionCallback,
+    ConsAction,
+    ConsCallback,
+    StartAgainCallback,
+)
 from bot.i18n import I18n
 from bot.keyboards.access import DoctorsAction, DoctorsCb, UsersAction, UsersCb
 from bot.routers import conclusion, start_callback
