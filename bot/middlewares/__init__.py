@@ -11,8 +11,8 @@ Outer update middlewares, after aiogram's own ErrorsMiddleware, UserContextMiddl
 5. ``AccessGateMiddleware`` → ``is_stranger``; strangers pass only with ``/start [code]``
    in a private chat.
 
-Inner middleware on message and callback_query: ``RoleFlagMiddleware`` enforcing handler
-flags ``flags={"roles": {"coordinator", "admin"}}``; and, registered after
+No role flags on handlers: every action is authorized by the service it calls
+(bot/services/access.py), against ``actor`` (set by ``UserMiddleware``). Registered after
 ``setup_dialogs``, ``CommitBeforeStateSaveMiddleware`` (commit the update's session when the
 handler returns, before FSM/dialog state is written through another connection).
 Handlers that write through ``session`` and then call ``state.set_state`` themselves must
@@ -30,11 +30,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.i18n import I18n
 from bot.middlewares.access import (
     AccessGateMiddleware,
-    RoleFlagMiddleware,
     UserMiddleware,
-    answer_forbidden,
     answer_no_access,
-    has_role,
     role_of,
 )
 from bot.middlewares.database import CommitBeforeStateSaveMiddleware, DbSessionMiddleware
@@ -47,11 +44,8 @@ __all__ = [
     "DbSessionMiddleware",
     "GroupGuardMiddleware",
     "LanguageMiddleware",
-    "RoleFlagMiddleware",
     "UserMiddleware",
-    "answer_forbidden",
     "answer_no_access",
-    "has_role",
     "role_of",
     "setup_commit_before_state_save",
     "setup_middlewares",
@@ -73,10 +67,6 @@ def setup_middlewares(
     dp.update.outer_middleware(LanguageMiddleware(i18n, default_zone))
     dp.update.outer_middleware(GroupGuardMiddleware(team_chat_id))
     dp.update.outer_middleware(AccessGateMiddleware())
-    role_flags = RoleFlagMiddleware()
-    dp.message.middleware(role_flags)
-    dp.callback_query.middleware(role_flags)
-    dp.edited_message.middleware(role_flags)
 
 
 def setup_commit_before_state_save(dp: Dispatcher) -> None:

@@ -7,19 +7,19 @@
 * ``AccessGateMiddleware`` (outer, update, after the language middleware): a stranger reaches
   handlers only with ``/start`` (with or without an invite code) in a private chat; anything
   else is answered here with ``access-no-access`` and their id. Sets ``is_stranger``.
-* ``RoleFlagMiddleware`` (inner, message/callback_query): handlers declare roles with
-  ``flags={"roles": {"coordinator", "admin"}}``; others get ``access-forbidden``.
+  It also puts the update's ``actor`` (bot/services/access.py: the role stored now, and
+  ADMIN_IDS) into the data: what every service authorizes against. There are no role
+  flags on handlers: what a screen shows is never a permission.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from typing import Any, Protocol
 
 from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import NextMiddlewareType
-from aiogram.dispatcher.flags import get_flag
 from aiogram.enums import ChatMemberStatus, ChatType
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,11 +51,6 @@ def role_of(user: HasRole | None) -> str | None:
     return None if user is None else str(user.role)
 
 
-def has_role(user: HasRole | None, roles: Iterable[str | Role]) -> bool:
-    role = role_of(user)
-    return role is not None and role in {str(r) for r in roles}
-
-
 async def _say(event: Message | CallbackQuery, text: str) -> None:
     # A press has no message of its own to reply with: it gets an alert.
     if isinstance(event, CallbackQuery):
@@ -67,10 +62,6 @@ async def _say(event: Message | CallbackQuery, text: str) -> None:
 async def answer_no_access(event: Message | CallbackQuery, t: Translator, user_id: int) -> None:
     """The stranger's answer; reusable by the access routers (e.g. a bare /start)."""
     await _say(event, t("access-no-access", user_id=str(user_id)))
-
-
-async def answer_forbidden(event: Message | CallbackQuery, t: Translator) -> None:
-    await _say(event, t("access-forbidden"))
 
 
 def _is_stranger_command(message: Message) -> bool:
@@ -196,19 +187,3 @@ class AccessGateMiddleware(BaseMiddleware):
             return None
         # my_chat_member, edits, dialog background updates…: nothing to say to a stranger.
         return None
-
-
-class RoleFlagMiddleware(BaseMiddleware):
-    """Inner middleware for message/callback_query observers: enforces ``roles`` flags."""
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        roles: Iterable[str | Role] | None = get_flag(data, "roles")
-        user: StoredUser | None = data.get("user")
-        if roles and not has_role(user, roles):
-            t: Translator = data["t"]
-            if isinstance(event, Message | CallbackQuery):
-                await answer_forbidden(event, t)
-            tg_user: User | None = data.get("event_from_user")
-            log.info("access_forbidden user_id=%s", tg_user.id if tg_user else None)
-            return None
-        return await handler(event, data)

@@ -205,12 +205,12 @@ async def user_to_doctor(
         )
         return
     doctor_id = callback_data.doctor_id
-    target = await _pressed(query, t, lambda: users.set_role(me, target_id, Role.DOCTOR, doctor_id))
-    if target is None:
+    doctor = await _pressed(query, t, lambda: users.set_role(me, target_id, Role.DOCTOR, doctor_id))
+    if doctor is None:
         return
     await clear_state(session, state)
-    await _menu_follows(bot, i18n, target)
-    await show(query, *changed_card(t, users, target, page, Role.DOCTOR))
+    await _menu_follows(bot, i18n, doctor)
+    await show(query, *changed_card(t, users, doctor, page, Role.DOCTOR))
 
 
 async def user_doctor_id_typed(

@@ -28,7 +28,6 @@ from bot.states import StartCallbackSG
 
 log = logging.getLogger(__name__)
 
-MEMBER_ROLES = {"admin", "coordinator", "doctor"}
 
 
 async def cancel_command(
@@ -59,6 +58,5 @@ def setup() -> Router:
         cancel_command,
         Command("cancel"),
         F.chat.type == ChatType.PRIVATE,
-        flags={"roles": MEMBER_ROLES},
     )
     return router

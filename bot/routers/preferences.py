@@ -34,7 +34,6 @@ from bot.rendering.access import (
 )
 from bot.rendering.time import format_local
 from bot.routers.start import (
-    MEMBER_FLAGS,
     TYPED_ANSWER,
     clear_state,
     enter_state,
@@ -229,13 +228,13 @@ def setup() -> Router:
     """A fresh router per dispatcher (tests build several in one process)."""
     router = Router(name="access.preferences")
     router.message.filter(F.chat.type == ChatType.PRIVATE)
-    router.message.register(language_command, Command("language"), flags=MEMBER_FLAGS)
-    router.callback_query.register(language_picked, LangPick.filter(), flags=MEMBER_FLAGS)
-    router.message.register(timezone_command, Command("timezone"), flags=MEMBER_FLAGS)
-    router.callback_query.register(timezone_city, TzCity.filter(), flags=MEMBER_FLAGS)
-    router.message.register(timezone_typed, _ZONE_STATES, *TYPED_ANSWER, flags=MEMBER_FLAGS)
-    router.message.register(timezone_cancel, _ZONE_STATES, Command("cancel"), flags=MEMBER_FLAGS)
-    router.message.register(timezone_not_text, _ZONE_STATES, ~F.text, flags=MEMBER_FLAGS)
-    router.message.register(settings_command, Command("settings"), flags=MEMBER_FLAGS)
-    router.callback_query.register(settings_picked, NotifyPick.filter(), flags=MEMBER_FLAGS)
+    router.message.register(language_command, Command("language"))
+    router.callback_query.register(language_picked, LangPick.filter())
+    router.message.register(timezone_command, Command("timezone"))
+    router.callback_query.register(timezone_city, TzCity.filter())
+    router.message.register(timezone_typed, _ZONE_STATES, *TYPED_ANSWER)
+    router.message.register(timezone_cancel, _ZONE_STATES, Command("cancel"))
+    router.message.register(timezone_not_text, _ZONE_STATES, ~F.text)
+    router.message.register(settings_command, Command("settings"))
+    router.callback_query.register(settings_picked, NotifyPick.filter())
     return router

@@ -41,10 +41,6 @@ from storage.repositories.invites import ConsumeStatus
 log = logging.getLogger(__name__)
 
 
-ALL_ROLES = frozenset({"admin", "coordinator", "doctor"})
-# Handler flags read by the runtime's RoleFlagMiddleware (the admin screens no longer use
-# them: their services ask the access policy).
-MEMBER_FLAGS = {"roles": ALL_ROLES}
 # Filters of a handler for a typed answer to a prompt: text, and not a command.
 TYPED_ANSWER = (F.text, ~F.text.startswith("/"))
 
@@ -246,5 +242,5 @@ def setup() -> Router:
     router.callback_query.register(leave_stale_access_state, StateFilter(AccessStates))
     router.message.register(start_with_code, CommandStart(deep_link=True))
     router.message.register(start, CommandStart())
-    router.message.register(help_command, Command("help"), flags=MEMBER_FLAGS)
+    router.message.register(help_command, Command("help"))
     return router

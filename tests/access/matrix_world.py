@@ -122,18 +122,17 @@ class Refusals:
     """Every sentence the bot refuses with (the policy's, and those of today's checks in
     the routers and dialogs)."""
 
-    LEGACY = (
-        "access-forbidden",
+    # Besides the policy's own sentences: a button of an older layout or a forged one that
+    # cannot even be read, and a consultation that is gone (the policy's NOT_YOURS text).
+    STALE = (
         "list-not-found",
         "list-stale-button",
-        "list-terminate-not-allowed",
-        "notify-conclusion-forbidden",
         "access-stale-button",
         "error-stale-button",
     )
 
     def __init__(self, t: Translator, user_ids: Iterable[int]) -> None:
-        texts = {_plain(t(key)) for key in self.LEGACY}
+        texts = {_plain(t(key)) for key in self.STALE}
         roles = [None, *(r.value for r in Role)]
         for action in Action:
             for role in roles:

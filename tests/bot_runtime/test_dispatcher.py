@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from aiogram import Router
 from aiogram.filters import Command
@@ -9,6 +11,7 @@ from aiogram.types import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import I18n
+from bot.services.access import Action, Actor, authorize
 from storage.enums import Role
 from storage.repositories.users import UserRepository
 from tests.bot_fixtures import ADMIN_ID, BotHarness
@@ -29,9 +32,10 @@ def _boom_router() -> Router:
     async def boom(message: Message) -> None:
         raise RuntimeError("patient Иванов +79990001122")  # must never reach the log
 
-    @router.message(Command("coordinators_only"), flags={"roles": {"coordinator"}})
-    async def coordinators_only(message: Message) -> None:
-        await message.answer("secret coordinator thing")
+    @router.message(Command("doctors_only"))
+    async def doctors_only(message: Message, actor: Actor) -> None:
+        authorize(actor, Action.CANT_TAKE)  # a doctor's action, asked as any service does
+        await message.answer("secret doctor thing")
 
     return router
 
@@ -76,12 +80,17 @@ async def test_admin_from_settings_is_created(
     assert user is not None and user.role == Role.ADMIN
 
 
-async def test_role_flag_forbids_other_roles(running_bot: BotHarness) -> None:
+async def test_a_refusal_of_the_policy_is_one_sentence(
+    running_bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
     admin = running_bot.fake_tg.user(ADMIN_ID, language_code="en")
-    await admin.send_command("coordinators_only")
+    await admin.send_command("doctors_only")
     text = admin.last_bot_message().text or ""
-    assert "not available" in text
-    assert "secret" not in text
+    first, _, _demo_mark = text.partition("\n")
+    assert first == "Your role (administrator) does not allow you to decline consultations."
+    assert [r for r in caplog.records if "access_denied" in r.getMessage()]
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
 async def test_unexpected_exception_gets_an_apology_and_ids_only_in_log(

@@ -6,7 +6,6 @@ demo-mark = 🧪 DEMO — no real calls
 access-no-access =
     You have no access to this bot yet.
     Your Telegram id: <code>{ $user_id }</code> — give it to an administrator to get an invite.
-access-forbidden = This command is not available to you.
 ## Refusals of the access policy (bot/services/access.py, answered in bot/routers/errors.py)
 access-denied-role = Your role ({ $role }) does not allow you to { $action }.
 access-action-start = start consultations

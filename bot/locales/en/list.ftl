@@ -59,7 +59,6 @@ list-terminated = Consultation terminated.
 list-already-finished = The consultation has already finished.
 list-terminate-failed = Could not terminate the consultation: { $reason } It continues as before.
 list-terminate-refused = The service refused to terminate it.
-list-terminate-not-allowed = Only coordinators can terminate consultations.
 list-repeat-not-final = It is not finished yet: repeat is available once it ends.
 list-reschedule-not-scheduled = Only a scheduled consultation can be rescheduled.
 list-cant-take-sent = The coordinator has been told.

@@ -37,7 +37,6 @@ notify-btn-again = 🔁 Start again
 
 notify-conclusion-header = 📄 Conclusion of { $doctor } for consultation { $short_id }:
 notify-conclusion-empty = There is no conclusion for consultation { $short_id } yet.
-notify-conclusion-forbidden = This conclusion is not available to you.
 notify-conclusion-private = The conclusion is shown only in a private chat with the bot.
 notify-conclusion-unavailable = Could not fetch the conclusion: { $reason }
 

@@ -6,7 +6,6 @@ demo-mark = 🧪 ДЕМО — звонков нет
 access-no-access =
     У вас пока нет доступа к этому боту.
     Ваш Telegram id: <code>{ $user_id }</code> — передайте его администратору, чтобы получить приглашение.
-access-forbidden = Эта команда вам недоступна.
 ## Refusals of the access policy (bot/services/access.py, answered in bot/routers/errors.py)
 access-denied-role = Роль «{ $role }» не позволяет { $action }.
 access-action-start = начинать консультации

@@ -59,7 +59,6 @@ list-terminated = Консультация прервана.
 list-already-finished = Консультация уже завершена.
 list-terminate-failed = Не удалось прервать консультацию: { $reason } Она продолжается.
 list-terminate-refused = Сервис отказался её прервать.
-list-terminate-not-allowed = Прерывать консультации могут только координаторы.
 list-repeat-not-final = Консультация ещё не завершена: повторить можно после её окончания.
 list-reschedule-not-scheduled = Перенести можно только запланированную консультацию.
 list-cant-take-sent = Координатор предупреждён.

@@ -37,7 +37,6 @@ notify-btn-again = 🔁 Запустить заново
 
 notify-conclusion-header = 📄 Заключение врача { $doctor } по консультации { $short_id }:
 notify-conclusion-empty = Заключения по консультации { $short_id } пока нет.
-notify-conclusion-forbidden = Это заключение вам недоступно.
 notify-conclusion-private = Заключение показывается только в личном чате с ботом.
 notify-conclusion-unavailable = Не удалось получить заключение: { $reason }
 
