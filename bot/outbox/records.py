@@ -134,7 +134,7 @@ class OutboxRecords:
         async with self.session_factory() as session:
             await OutboxRepository(session).retarget_chat(old, new)
             if announce:
-                # With the rows, in one transaction: the next start-up reads it (bot/app.py)
+                # With the rows, in one transaction: the next start-up reads it (bot/app/runtime.py)
                 # and queues the team chat's lines to the new id straight away.
                 await AppStateRepository(session).set(chat_migrated_key(old), str(new))
             await session.commit()

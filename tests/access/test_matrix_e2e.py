@@ -21,7 +21,6 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from aiogram import Router
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_client.sandbox import SandboxServer
@@ -34,7 +33,6 @@ from bot.callback_data import (
 )
 from bot.i18n import I18n
 from bot.keyboards.access import DoctorsAction, DoctorsCb, UsersAction, UsersCb
-from bot.routers import conclusion, start_callback
 from bot.services.access import Action
 from storage.migrate import upgrade
 from storage.repositories.doctors import DoctorDirectoryRepository
@@ -84,12 +82,6 @@ def db_url(tmp_path: Path, migrated_template: Path) -> str:
 def doctor_routes() -> bool:
     """The sandbox with its doctor routes (no extra id part in every cell's name)."""
     return True
-
-
-@pytest.fixture
-def extra_routers() -> list[Router]:
-    # As in production (bot/wizard_runtime.py, bot/notifications/runtime.py).
-    return [start_callback.setup(), conclusion.setup()]
 
 
 @pytest.fixture
