@@ -2,11 +2,15 @@ FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 HTTP_PORT=8080
 WORKDIR /app
+# The runtime lock only (no test tools), every file's hash checked; pip and setuptools come from
+# it too. Then the project itself, built with that setuptools and without fetching anything.
+COPY requirements.lock ./
+RUN pip install --require-hashes -r requirements.lock
 COPY pyproject.toml README.md alembic.ini ./
 COPY api_client ./api_client
 COPY storage ./storage
 COPY bot ./bot
-RUN pip install . && useradd --system --uid 10001 --home /app bot && mkdir -p /app/data \
+RUN pip install --no-deps --no-build-isolation . && useradd --system --uid 10001 --home /app bot && mkdir -p /app/data \
     && chown bot /app/data
 USER bot
 VOLUME ["/app/data"]

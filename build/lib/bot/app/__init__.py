@@ -1,0 +1,43 @@
+"""The composition root: what the bot is made of, and in which order it starts.
+
+  dispatcher.py  ``create_dispatcher``: every router and dialog, in one written order
+  runtime.py     ``Runtime``, the start-up steps ``DEFAULT_STEPS`` and ``run_bot``
+  preflight.py   start-up checks turning operator mistakes into one-line ConfigErrors
+  partner.py     the embedded sandbox and the partner API client
+  telegram.py    the Bot API session, the Bot, the demo mark, polling/webhook
+  fsm.py         conversation state: Redis or the database
+
+Everything is imported plainly: a missing module fails the start with ImportError.
+"""
+
+from bot.app.dispatcher import create_dispatcher
+from bot.app.fsm import build_fsm, redis_client, redis_fsm
+from bot.app.preflight import check_database, check_identity, migrate_database
+from bot.app.runtime import DEFAULT_STEPS, Runtime, Step, configure_logging, run_bot
+from bot.app.telegram import (
+    WEBHOOK_PATH,
+    TelegramSession,
+    install_demo_mark,
+    make_bot,
+    serve_updates,
+)
+
+__all__ = [
+    "DEFAULT_STEPS",
+    "WEBHOOK_PATH",
+    "Runtime",
+    "Step",
+    "TelegramSession",
+    "build_fsm",
+    "check_database",
+    "check_identity",
+    "configure_logging",
+    "create_dispatcher",
+    "install_demo_mark",
+    "make_bot",
+    "migrate_database",
+    "redis_client",
+    "redis_fsm",
+    "run_bot",
+    "serve_updates",
+]

@@ -1,0 +1,123 @@
+"""The production Dispatcher: every router and dialog, in one written order.
+
+Routers, first match wins (``dp.sub_routers`` names in brackets):
+   1. errors                    [errors]              only ``errors`` events: the apology
+   2. start                     [access.start]        /start, invite codes, strangers
+   3. admin_invites             [access.invites]      /invite
+   4. admin_users               [access.users]        /users
+   5. admin_doctors             [access.doctors]      /doctors
+   6. preferences               [access.preferences]  /language, /timezone
+   7. cancel                    [cancel]              before the dialogs, whose text inputs
+                                                      would take "/cancel" as text
+   8. consultations             [consultations]       /list, /find, card buttons; the list
+                                                      dialog inside it
+   9. start_callback            [start_callback]      /start_callback and the wizard dialog
+  10. conclusion                [conclusion]          buttons of the status messages
+                                                      (Conclusion, Start again)
+  11. fallback                  [fallback]            /help, unknown command/text, stale
+                                                      buttons: must stay last
+aiogram-dialog is set up on the Dispatcher after that (it appends its own router).
+
+Every module is imported plainly: a missing one fails the start with ImportError. Tests build
+the dispatcher with this same function (tests/bot_fixtures.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from aiogram import Dispatcher
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram_dialog import setup_dialogs
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.app.fsm import build_fsm, dialog_isolation
+from bot.dialogs import answered
+from bot.i18n import I18n
+from bot.middlewares import setup_commit_before_state_save, setup_middlewares
+from bot.routers import (
+    admin_doctors,
+    admin_invites,
+    admin_users,
+    cancel,
+    conclusion,
+    consultations,
+    errors,
+    fallback,
+    preferences,
+    start,
+    start_callback,
+)
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from api_client.client import PartnerApiClient
+
+
+def create_dispatcher(
+    *,
+    settings: Settings,
+    api: PartnerApiClient,
+    session_factory: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+    storage: BaseStorage | None = None,
+    events_isolation: BaseEventIsolation | None = None,
+    outbox_wakeup: Callable[[], None] | None = None,
+    **workflow_data: Any,
+) -> Dispatcher:
+    """The production dispatcher; tests build it the same way (see tests/bot_fixtures.py).
+
+    Handler data from here: settings, api, session_factory, i18n, outbox_wakeup, is_sandbox,
+    plus ``workflow_data`` (``run_bot`` passes health, outbox, notifications, scheduler);
+    the middlewares add session, db_user, user, t, lang, tz, is_stranger.
+    """
+    if storage is None:
+        storage, default_isolation = build_fsm(settings, session_factory)
+        events_isolation = events_isolation or default_isolation
+    dp = Dispatcher(
+        storage=storage,
+        events_isolation=events_isolation or SimpleEventIsolation(),
+        settings=settings,
+        api=api,
+        session_factory=session_factory,
+        i18n=i18n,
+        outbox_wakeup=outbox_wakeup or _no_wakeup,
+        is_sandbox=settings.is_sandbox,
+        **workflow_data,
+    )
+    setup_middlewares(
+        dp,
+        session_factory=session_factory,
+        i18n=i18n,
+        admin_ids=settings.admin_ids,
+        default_zone=settings.default_zone,
+        team_chat_id=settings.team_chat_id,
+    )
+    # The order of the module docstring; each setup() makes a fresh router, so many
+    # dispatchers (tests, a restart) never share one.
+    dp.include_routers(
+        errors.setup(),
+        start.setup(),
+        admin_invites.setup(),
+        admin_users.setup(),
+        admin_doctors.setup(),
+        preferences.setup(),
+        cancel.setup(),
+        consultations.setup(),
+        start_callback.setup(),
+        conclusion.setup(),
+        fallback.setup(),
+    )
+    setup_dialogs(
+        dp, events_isolation=dialog_isolation(dp, settings), message_manager=answered.install(dp)
+    )
+    # After setup_dialogs, so it is the innermost middleware: the handler's session commits
+    # before the dialog writes its state through another connection.
+    setup_commit_before_state_save(dp)
+    return dp
+
+
+def _no_wakeup() -> None:
+    return None

@@ -1,0 +1,79 @@
+"""Where conversation state lives: Redis when REDIS_URL is set, else the database.
+
+``redis_client``/``redis_fsm`` build the Redis client and the FSM storage + event isolation
+over it; ``build_fsm`` picks the backend for a dispatcher built alone (tests);
+``dialog_isolation`` gives aiogram-dialog its own lock object. The start-up ping of the client
+is a preflight check (bot/app/preflight.py).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from aiogram import Dispatcher
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+REDIS_TIMEOUT = 5.0  # seconds: connect, each command, and the start-up ping
+
+
+def redis_client(url: str) -> Redis:
+    """A client for REDIS_URL (no I/O yet); timeouts so a silent server fails updates, not hangs."""
+    # Imported here: redis is only loaded by deployments that set REDIS_URL.
+    from redis.asyncio import Redis
+
+    return Redis.from_url(url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT)
+
+
+def redis_fsm(redis: Redis, settings: Settings) -> tuple[BaseStorage, BaseEventIsolation]:
+    """FSM storage and event isolation over one Redis client.
+
+    Destiny in the key keeps aiogram-dialog's stacks apart from the plain FSM state; the bot
+    id keeps two bots (staging and production) on one Redis database apart. The TTL
+    is the retention period: wizard drafts hold patient data, and the retention job only
+    purges the database's conversation rows (bot/jobs/retention.py).
+    """
+    from aiogram.fsm.storage.base import DefaultKeyBuilder
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    ttl = timedelta(days=settings.retention_days)
+    storage = RedisStorage(
+        redis,
+        key_builder=DefaultKeyBuilder(with_bot_id=True, with_destiny=True),
+        state_ttl=ttl,
+        data_ttl=ttl,
+    )
+    return storage, storage.create_isolation()
+
+
+def build_fsm(
+    settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+) -> tuple[BaseStorage, BaseEventIsolation]:
+    """Redis when REDIS_URL is set (replicas share state and locks), else the database.
+
+    ``run_bot`` passes its own checked client (the start_redis step); this path is for
+    dispatchers built alone (tests), whose shutdown closes the client through
+    ``storage.close()``.
+    """
+    if settings.redis_url:
+        return redis_fsm(redis_client(settings.redis_url), settings)
+    from bot.fsm_storage import SqlStorage
+
+    return SqlStorage(session_factory), SimpleEventIsolation()
+
+
+def dialog_isolation(dp: Dispatcher, settings: Settings) -> BaseEventIsolation:
+    """A separate isolation object for aiogram-dialog: dialog stacks lock on their own keys."""
+    if settings.redis_url:
+        create = getattr(dp.fsm.storage, "create_isolation", None)
+        if callable(create):
+            isolation: BaseEventIsolation = create()
+            return isolation
+    return SimpleEventIsolation()

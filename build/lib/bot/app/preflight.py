@@ -1,0 +1,111 @@
+"""Start-up checks that turn an operator's mistake into one ConfigError line (exit code 2).
+
+Each check touches one thing the operator configured — DATABASE_URL, BOT_TOKEN /
+TELEGRAM_API_URL, REDIS_URL — and names the setting in its message. Real bugs (a failing
+migration, an unexpected exception) stay real errors with a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from aiogram import Bot
+from aiogram.types import User
+
+from bot.app.fsm import REDIS_TIMEOUT
+from bot.settings import ConfigError, Settings
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+
+def first_line(text: str, limit: int = 160) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line[:limit]
+
+
+async def check_database(url: str) -> None:
+    """Open (for SQLite: create) the database once, so a path that cannot be created, a
+    server that does not answer or refused credentials stop the start in one line naming
+    DATABASE_URL, before the migrations run (their own errors stay real errors)."""
+    from sqlalchemy.exc import DBAPIError
+
+    from storage.db import create_engine
+
+    try:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+        finally:
+            await engine.dispose()
+    except OSError as exc:  # the SQLite directory, or the server's address
+        why = exc.strerror or str(exc)
+        raise ConfigError(
+            f"DATABASE_URL: the database cannot be opened ({type(exc).__name__}: "
+            f"{first_line(why)})"
+        ) from None
+    except DBAPIError as exc:
+        orig = exc.orig if exc.orig is not None else exc
+        raise ConfigError(
+            f"DATABASE_URL: the database cannot be opened ({type(orig).__name__}: "
+            f"{first_line(str(orig))})"
+        ) from None
+
+
+async def migrate_database(url: str) -> None:
+    """``python -m bot migrate`` and the start-up: the reachability check, then Alembic."""
+    from storage.migrate import upgrade
+
+    await check_database(url)
+    await upgrade(url)
+
+
+async def check_identity(bot: Bot, settings: Settings) -> User:
+    """getMe, with the two ways an operator gets it wrong turned into one line each."""
+    from aiogram.exceptions import (
+        TelegramNetworkError,
+        TelegramNotFound,
+        TelegramUnauthorizedError,
+    )
+
+    url = settings.telegram_api_url
+    try:
+        return await bot.me()
+    except TelegramUnauthorizedError:
+        raise ConfigError(
+            "BOT_TOKEN was refused by Telegram (401 Unauthorized): "
+            "copy the token from @BotFather again"
+        ) from None
+    except TelegramNotFound:  # what Telegram answers a token of the wrong shape
+        raise ConfigError(
+            "BOT_TOKEN was refused by Telegram (404 Not Found): copy the token from @BotFather "
+            f"again, or check that TELEGRAM_API_URL {url} is a Bot API server"
+        ) from None
+    except TelegramNetworkError as exc:
+        # aiogram's message names the host only; the token (in the path) is masked anyway.
+        why = first_line(exc.message).replace(settings.bot_token.get_secret_value(), "***")
+        raise ConfigError(f"TELEGRAM_API_URL {url} is unreachable ({why})") from None
+
+
+def redis_where(url: str) -> str:
+    """host:port/db or the socket path: never the password an operator put in the URL."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return parts.path
+    return f"{parts.hostname}:{parts.port or 6379}{parts.path or '/0'}"  # the port: validated
+
+
+async def ping_redis(client: Redis, url: str) -> None:
+    """A wrong or unreachable REDIS_URL stops the start with one line instead of failing
+    every update later."""
+    from redis.exceptions import RedisError
+
+    try:
+        await asyncio.wait_for(client.ping(), REDIS_TIMEOUT)
+    except (RedisError, OSError, TimeoutError) as exc:
+        raise ConfigError(
+            f"REDIS_URL: Redis at {redis_where(url)} does not answer ({type(exc).__name__})"
+        ) from None

@@ -1,0 +1,146 @@
+"""The Telegram side of the process: the Bot API session, the Bot, and how updates arrive.
+
+``TelegramSession`` is aiogram's AiohttpSession keeping its ``Response[...]`` types alive:
+aiogram's ``check_response`` parametrises ``Response[method.__returning__]`` on every call;
+pydantic keeps parametrised generics in a ``WeakValueDictionary`` and, when the
+parametrisation happens inside a function (not at module level), nothing else refers to the
+new class: the next garbage collection drops it and the next call rebuilds it — 5–15 ms of
+schema building for ``Response[Message]``, many times per minute under load. The session
+holds a strong reference to each type it has used, for as long as the session (and so the
+Bot) lives; the dict is bounded by the number of distinct return types of the Bot API.
+
+``make_bot``/``install_demo_mark``/``start_bot``: the Bot, the sandbox's demo mark on every
+text, the getMe check. ``serve_updates``: long polling, or the webhook at ``WEBHOOK_PATH``
+(routed on the HTTP listener by ``webhook_route``) until the runtime stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.session.base import BaseSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.methods.base import Response, TelegramMethod, TelegramType
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.app.preflight import check_identity
+from bot.http_server import RouteRegistrar
+from bot.i18n import I18n
+from bot.middlewares.demo_mark import DemoMarkMiddleware, stored_language_lookup
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.app.runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_PATH = "/telegram/webhook"
+
+
+class ResponseTypeCache(BaseSession):
+    """Mixin for a Bot API session: ``Response[T]`` built once per T for the session's life."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Not a module global: each session owns its references and they go with it.
+        self.response_types: dict[Any, type[Response[Any]]] = {}
+
+    def response_type(self, returning: Any) -> type[Response[Any]]:
+        found = self.response_types.get(returning)
+        if found is None:
+            found = self.response_types[returning] = Response[returning]
+        return found
+
+    def check_response(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        status_code: int,
+        content: str,
+    ) -> Response[TelegramType]:
+        # aiogram parametrises Response itself; with our reference alive, pydantic's
+        # cache answers that lookup instead of building the class anew.
+        self.response_type(method.__returning__)
+        return super().check_response(bot, method, status_code, content)
+
+
+class TelegramSession(ResponseTypeCache, AiohttpSession):
+    """The session the bot talks to Telegram with (see the module docstring)."""
+
+
+def make_bot(settings: Settings, session: AiohttpSession | None = None) -> Bot:
+    session = session or TelegramSession(api=TelegramAPIServer.from_base(settings.telegram_api_url))
+    return Bot(
+        settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode="HTML"),
+    )
+
+
+def install_demo_mark(
+    bot: Bot, i18n: I18n, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """Sandbox mode: every text the bot sends ends with "ДЕМО — звонков нет"."""
+    bot.session.middleware(DemoMarkMiddleware(i18n, stored_language_lookup(session_factory)))
+
+
+async def start_bot(rt: Runtime) -> None:
+    rt.bot = make_bot(rt.settings)
+    rt.stack.push_async_callback(rt.bot.session.close)
+    if rt.settings.is_sandbox:
+        install_demo_mark(rt.bot, rt.i18n, rt.require("session_factory"))
+    me = await check_identity(rt.bot, rt.settings)
+    log.info("bot_identity bot_id=%s username=%s", me.id, me.username)
+
+
+def webhook_route(dp: Dispatcher, bot: Bot, secret: str) -> RouteRegistrar:
+    """Telegram POSTs updates to ``WEBHOOK_PATH``; a request without the secret gets 401."""
+
+    def register(app: web.Application) -> None:
+        SimpleRequestHandler(dp, bot, secret_token=secret).register(app, path=WEBHOOK_PATH)
+
+    return register
+
+
+async def serve_updates(rt: Runtime) -> None:
+    """Long polling, or the webhook (already routed by start_http) until stop."""
+    bot, dp = rt.require("bot"), rt.require("dp")
+    if rt.settings.webhook_mode:
+        secret = rt.settings.telegram_webhook_secret
+        assert secret is not None  # webhook_mode means it is set
+        await dp.emit_startup(bot=bot, **dp.workflow_data)
+        await bot.set_webhook(
+            f"{rt.settings.public_url}{WEBHOOK_PATH}",
+            secret_token=secret.get_secret_value(),
+            allowed_updates=dp.resolve_used_update_types(),
+        )
+        log.info("webhook_set")
+        try:
+            await rt.stop_event.wait()
+        finally:
+            await dp.emit_shutdown(bot=bot, **dp.workflow_data)
+        return
+    polling = asyncio.create_task(
+        dp.start_polling(
+            bot,
+            handle_signals=False,
+            close_bot_session=False,
+            allowed_updates=dp.resolve_used_update_types(),
+        )
+    )
+    stopper = asyncio.create_task(rt.stop_event.wait())
+    done, _ = await asyncio.wait({polling, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if polling not in done:
+        with contextlib.suppress(RuntimeError):  # polling may have stopped on its own
+            await dp.stop_polling()
+        await polling
+    stopper.cancel()
+    polling.result()

@@ -1,0 +1,106 @@
+"""Every typed callback data of the bot, in one module. Only ids and enums travel (Telegram
+allows 64 bytes), never names: what a button carries is checked again when it is pressed.
+
+The lists' buttons carry the list position (filter, sort, direction, page) so "Back"
+returns to the same page; ``v`` is their layout version: a button from an older bot
+version fails the filter and gets a short alert.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class CardAction(StrEnum):
+    """The buttons of a card drawn outside a list (bot/rendering/card.py maps them)."""
+
+    REFRESH = "refresh"
+    TERMINATE = "terminate"  # asks for confirmation
+    TERMINATE_YES = "terminate_yes"
+    RESCHEDULE = "reschedule"  # asks for confirmation (it terminates first)
+    RESCHEDULE_YES = "reschedule_yes"
+    CONFIRM_NO = "no"
+    REPEAT = "repeat"
+    CANT_TAKE = "cant_take"
+
+
+class CardCallback(CallbackData, prefix="card"):
+    """A consultation card's buttons: ``card:refresh:42`` / ``card:terminate:42`` …"""
+
+    action: CardAction
+    consultation_id: int  # local id (consultations.id)
+
+
+# --- the lists and the card opened from them (bot/dialogs/consultations_list)
+
+VERSION = 1
+
+
+class ListFilter(StrEnum):
+    ACTIVE = "act"
+    SCHEDULED = "sch"
+    FINISHED = "fin"
+    ALL = "all"
+    MINE = "mine"  # coordinators: the consultations they started
+    FIND = "find"  # the results of the last /find
+
+
+class SortKey(StrEnum):
+    CREATED = "c"
+    STATUS = "s"
+
+
+class ConsAction(StrEnum):
+    REFRESH = "r"
+    TERMINATE = "t"  # asks for confirmation
+    TERMINATE_YES = "ty"
+    RESCHEDULE = "rs"  # asks for confirmation (it terminates first)
+    RESCHEDULE_YES = "ry"
+    CONFIRM_NO = "n"
+    REPEAT = "rp"
+    CANT_TAKE = "ct"
+
+
+class ListPosition(CallbackData, prefix="lst"):
+    """Back to the list at this position: ``lst:1:act:c:0:2``."""
+
+    v: int = VERSION
+    f: ListFilter = ListFilter.ACTIVE
+    o: SortKey = SortKey.CREATED
+    a: bool = False  # ascending
+    p: int = 0  # page, 0-based
+
+
+class ConsCallback(CallbackData, prefix="cons"):
+    """A card button: ``cons:1:t:42:act:c:0:2`` (local consultation id 42)."""
+
+    v: int = VERSION
+    act: ConsAction
+    cid: int
+    f: ListFilter = ListFilter.ACTIVE
+    o: SortKey = SortKey.CREATED
+    a: bool = False
+    p: int = 0
+
+    def position(self) -> ListPosition:
+        return ListPosition(f=self.f, o=self.o, a=self.a, p=self.p)
+
+    @classmethod
+    def at(cls, act: ConsAction, cid: int, pos: ListPosition) -> ConsCallback:
+        return cls(act=act, cid=cid, f=pos.f, o=pos.o, a=pos.a, p=pos.p)
+
+
+# --- the status messages' buttons (bot/notifications)
+
+class ConclusionCallback(CallbackData, prefix="concl"):
+    """ "Conclusion ready" → fetch the consultation and show the doctor's report."""
+
+    cid: int  # local consultation id
+
+
+class StartAgainCallback(CallbackData, prefix="again"):
+    """ "Start again" on a consultation that did not take place → prefilled wizard."""
+
+    cid: int

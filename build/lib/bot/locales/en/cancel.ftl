@@ -1,0 +1,2 @@
+cancel-done = Cancelled.
+cancel-nothing = Nothing to cancel.

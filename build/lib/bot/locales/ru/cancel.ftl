@@ -1,0 +1,2 @@
+cancel-done = Отменено.
+cancel-nothing = Отменять нечего.

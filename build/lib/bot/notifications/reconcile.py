@@ -1,0 +1,278 @@
+"""Reconcile: the periodic look that makes a lost web-hook cost one interval, not a status.
+
+Every RECONCILE_INTERVAL_SECONDS the job fetches every non-final consultation through
+`get_many` (batches bounded by URL length inside the client) and feeds the answers into the
+same `StatusProcessor.apply` path as the web-hook worker, so a change seen here and later
+through a late GET (or the other way round) is told once.
+
+It also settles starts whose answer was lost (`unknown`, and `starting` rows left behind
+by a crash mid-call): the wizard's matcher looks through get-all (newest first, same
+doctor, phone, created within a minute of the attempt). A match is bound and followed like
+any other consultation; no match after `unknown_bound` marks the attempt failed and tells
+the coordinator, through the outbox, that they may start it again. Nothing here ever calls
+start-callback.
+
+The job runs on the bot's one APScheduler (bot/scheduler.py, in-memory job store): the
+schedule is built at start-up from the settings (nothing pickled); the job's callable holds
+only the long-lived factories and opens its own database session per run. A failing run is
+logged with its counts and the next tick simply tries again; only a run with no failed
+batch and no failed look-up counts as a reconcile for /health (``on_run``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api_client.client import PartnerApiClient
+from api_client.errors import PartnerApiError
+from bot.notifications.messages import (
+    ConsultationView,
+    Rendered,
+    markup_json,
+    render_start_confirmed,
+    render_start_failed,
+)
+from bot.notifications.worker import fetch_and_apply
+from bot.scheduler import add_interval_job
+from bot.services.consultation_start import bind_start
+from bot.services.recipients import coordinator_recipient
+from bot.services.status_changes import StatusProcessor
+from bot.start_outcome import find_started
+from storage.enums import Audience, ConsultationState, EventSource
+from storage.models import Consultation
+from storage.repositories import ConsultationRepository, OutboxRepository
+
+log = logging.getLogger(__name__)
+
+JOB_ID = "reconcile"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ReconcileCounts:
+    checked: int = 0
+    recorded: int = 0
+    queued: int = 0
+    failed_batches: int = 0
+    bound: int = 0
+    gave_up: int = 0
+    pending: int = 0
+    unsettled_errors: int = 0
+
+    @property
+    def succeeded(self) -> bool:
+        """Every batch and every lost start was looked up at the partner."""
+        return self.failed_batches == 0 and self.unsettled_errors == 0
+
+
+@dataclass
+class Reconciler:
+    session_factory: async_sessionmaker[AsyncSession]
+    api: PartnerApiClient
+    processor: StatusProcessor
+    outbox_wake: Callable[[], None] = lambda: None
+    on_run: Callable[[datetime, ReconcileCounts], None] | None = None
+    batch_size: int = 40
+    # How long an `unknown` start may stay unresolved before it is declared failed.
+    unknown_bound: timedelta = timedelta(minutes=10)
+    # A `starting` row older than this was left by a crash mid-call: its outcome is unknown.
+    starting_stale_after: timedelta = timedelta(minutes=3)
+    now: Callable[[], datetime] = _utcnow
+    last_counts: ReconcileCounts = field(default_factory=ReconcileCounts)
+    _running: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    async def run(self) -> ReconcileCounts:
+        """One reconcile pass (the scheduled job; tests call it directly)."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            return await self._run()
+        finally:
+            if task is not None:
+                self._running.discard(task)
+
+    async def cancel_running(self) -> None:
+        """Stop a pass in progress (shutdown): its work is redone by the next start-up."""
+        tasks = [t for t in self._running if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _run(self) -> ReconcileCounts:
+        counts = ReconcileCounts()
+        try:
+            await self._settle_starts(counts)
+            await self._refresh_open(counts)
+        except Exception:
+            log.exception("reconcile_failed counts=%s", counts)
+        else:
+            log.info("reconcile_done counts=%s", counts)
+            # on_run feeds /health's seconds_since_reconcile: a run in which a batch or a
+            # lost start could not be looked up (a partner outage) is not a reconcile, or
+            # /health would hide the outage behind a fresh age.
+            if self.on_run is not None and counts.succeeded:
+                self.on_run(self.now(), counts)
+        self.last_counts = counts
+        if counts.queued:
+            self.outbox_wake()
+        return counts
+
+    # -- open consultations ----------------------------------------------------------------
+
+    async def _refresh_open(self, counts: ReconcileCounts) -> None:
+        batches: list[list[int]] = []
+        async with self.session_factory() as session:
+            async for rows in ConsultationRepository(session).non_final_batches(self.batch_size):
+                batches.append([c.id for c in rows])
+        for ids in batches:
+            try:
+                result = await fetch_and_apply(
+                    self.session_factory, self.api, self.processor, ids, EventSource.RECONCILE
+                )
+            except PartnerApiError as exc:
+                # One bad batch does not stop the others; the next tick retries it.
+                counts.failed_batches += 1
+                log.warning("reconcile_batch_failed size=%d error=%s", len(ids), type(exc).__name__)
+                continue
+            counts.checked += len(ids)
+            counts.recorded += result.recorded
+            counts.queued += result.queued
+
+    # -- starts with a lost answer ---------------------------------------------------------
+
+    async def _settle_starts(self, counts: ReconcileCounts) -> None:
+        now = self.now()
+        async with self.session_factory() as session:
+            repo = ConsultationRepository(session)
+            unsettled = await repo.list_in_state(ConsultationState.UNKNOWN)
+            unsettled += await repo.list_in_state(
+                ConsultationState.STARTING, older_than=now - self.starting_stale_after
+            )
+        for row in unsettled:
+            try:
+                await self._settle_one(row, now, counts)
+            except PartnerApiError as exc:
+                counts.unsettled_errors += 1
+                log.warning(
+                    "reconcile_settle_failed consultation=%s error=%s",
+                    row.id,
+                    type(exc).__name__,
+                )
+
+    async def _settle_one(self, row: Consultation, now: datetime, counts: ReconcileCounts) -> None:
+        attempted = row.start_attempted_at or row.created_at
+        if row.doctor_id is None or not row.patient_phone:
+            found = None
+        else:
+            found = await find_started(
+                self.api,
+                doctor_id=row.doctor_id,
+                phone_e164=row.patient_phone,
+                attempted_at=attempted,
+            )
+        async with self.session_factory() as session:
+            repo = ConsultationRepository(session)
+            if found is not None and await bind_start(
+                session, row.id, row.coordinator_id, found, now=now
+            ):
+                consultation = await repo.get(row.id)
+                assert consultation is not None
+                result = await self.processor.apply(
+                    session, consultation, found, EventSource.RECONCILE
+                )
+                counts.queued += result.queued
+                counts.queued += await self._tell_coordinator(
+                    session, consultation, "start-settled", render_start_confirmed_for
+                )
+                counts.bound += 1
+                log.info("reconcile_start_bound consultation=%s", row.id)
+            elif now - attempted >= self.unknown_bound:
+                await repo.set_state(row.id, ConsultationState.FAILED)
+                consultation = await repo.get(row.id)
+                assert consultation is not None
+                counts.queued += await self._tell_coordinator(
+                    session, consultation, "start-failed", render_start_failed_for
+                )
+                counts.gave_up += 1
+                log.info("reconcile_start_failed consultation=%s", row.id)
+            else:
+                if row.state is ConsultationState.STARTING:
+                    await repo.set_state(row.id, ConsultationState.UNKNOWN, now=attempted)
+                counts.pending += 1
+            await session.commit()
+
+    async def _tell_coordinator(
+        self,
+        session: AsyncSession,
+        consultation: Consultation,
+        what: str,
+        renderer: Callable[[ConsultationView, StatusProcessor, str, ZoneInfo], Rendered],
+    ) -> int:
+        # As the access policy sees them now: demoted, or out of ADMIN_IDS, since the start?
+        person = await coordinator_recipient(
+            session,
+            consultation,
+            admin_ids=self.processor.admin_ids,
+            default_timezone=self.processor.default_timezone,
+        )
+        if person is None:
+            return 0
+        view = ConsultationView(
+            id=consultation.id,
+            partner_id=consultation.partner_id,
+            doctor_name=consultation.doctor_name,
+            patient_name=consultation.patient_name,
+            begin_at=consultation.begin_at,
+            duration_min=consultation.duration_min,
+            created_at=consultation.start_attempted_at or consultation.created_at,
+        )
+        rendered = renderer(view, self.processor, person.lang, person.tz)
+        queued = await OutboxRepository(session).enqueue(
+            person.telegram_id,
+            rendered.text,
+            reply_markup=markup_json(rendered.reply_markup),
+            dedupe_key=f"cons:{consultation.id}:{what}:to:{person.telegram_id}",
+            consultation_id=consultation.id,
+            audience=Audience.CONSULTATION,
+        )
+        return 1 if queued else 0
+
+    # -- scheduling ------------------------------------------------------------------------
+
+    def schedule(self, scheduler: AsyncIOScheduler, interval_seconds: float) -> None:
+        """Put the pass on the bot's one scheduler (bot/scheduler.py), rebuilt from the
+        settings at start-up: in-memory store, nothing pickled, no per-run arguments."""
+        add_interval_job(
+            scheduler,
+            self.run,
+            JOB_ID,
+            timedelta(seconds=interval_seconds),
+            # The first run soon after start-up: whatever happened while the bot was down.
+            timedelta(seconds=min(5.0, interval_seconds)),
+            name="reconcile consultations",
+        )
+
+
+def render_start_confirmed_for(
+    view: ConsultationView, processor: StatusProcessor, lang: str, tz: ZoneInfo
+) -> Rendered:
+    return render_start_confirmed(view, processor.i18n.translator(lang))
+
+
+def render_start_failed_for(
+    view: ConsultationView, processor: StatusProcessor, lang: str, tz: ZoneInfo
+) -> Rendered:
+    return render_start_failed(view, processor.i18n.translator(lang), tz, now=processor.now())

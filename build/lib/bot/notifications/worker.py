@@ -1,0 +1,145 @@
+"""The status worker: refreshes flagged consultations and queues what people must hear.
+
+The web-hook receiver (and reconcile, and a restart) only flag consultations; this worker
+takes the flagged ones in batches (many hits on one consultation coalesce into one fetch),
+fetches each batch with ONE `get_many`, and hands every answer to `StatusProcessor.apply`
+(bot/services/status_changes.py), the single path that web-hooks and reconcile share.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api_client.client import PartnerApiClient
+from bot.services.status_changes import ApplyResult, StatusProcessor
+from storage.enums import EventSource
+from storage.repositories.consultations import ConsultationRepository
+
+log = logging.getLogger(__name__)
+
+async def fetch_and_apply(
+    session_factory: async_sessionmaker[AsyncSession],
+    api: PartnerApiClient,
+    processor: StatusProcessor,
+    consultation_ids: Iterable[int],
+    source: EventSource,
+) -> ApplyResult:
+    """Fetch these consultations with one `get_many` and apply every answer (one commit).
+
+    API errors propagate (the caller puts the ids back or waits for the next tick).
+    """
+    total = ApplyResult()
+    async with session_factory() as session:
+        repo = ConsultationRepository(session)
+        rows = await repo.get_many(consultation_ids)
+        by_partner = {c.partner_id: c for c in rows.values() if c.partner_id}
+        if not by_partner:
+            return total
+        callbacks = await api.get_many(list(by_partner))
+        for callback in callbacks:
+            consultation = by_partner.get(callback.id or "")
+            if consultation is None:
+                continue
+            one = await processor.apply(session, consultation, callback, source)
+            total.recorded += one.recorded
+            total.queued += one.queued
+        await session.commit()
+    return total
+
+
+@dataclass
+class StatusWorker:
+    """Woken by `wake()` (an asyncio.Event); also looks at the flags every `poll_interval`
+    seconds, so a flag set by another replica or before a restart is never stranded."""
+
+    session_factory: async_sessionmaker[AsyncSession]
+    api: PartnerApiClient
+    processor: StatusProcessor
+    outbox_wake: Callable[[], None] = lambda: None
+    batch_size: int = 40
+    poll_interval: float = 30.0
+    error_backoff: float = 5.0
+    _event: asyncio.Event = field(default_factory=asyncio.Event)
+    _task: asyncio.Task[None] | None = None
+    runs: int = 0
+
+    def wake(self) -> None:
+        self._event.set()
+
+    async def run_once(self) -> int:
+        """Drain the flagged consultations; the number of consultations refreshed."""
+        refreshed = 0
+        deferred: list[int] = []
+        try:
+            while True:
+                async with self.session_factory() as session:
+                    repo = ConsultationRepository(session)
+                    ids = await repo.take_needing_refresh(self.batch_size)
+                    if not ids:
+                        break
+                    rows = await repo.get_many(ids)
+                    await session.commit()
+                # The hook may come before the start call's answer bound the partner id:
+                # keep the flag for the next look instead of dropping it.
+                ready = [i for i in ids if rows.get(i) is not None and rows[i].partner_id]
+                deferred += [i for i in ids if rows.get(i) is not None and not rows[i].partner_id]
+                if not ready:
+                    continue
+                try:
+                    result = await fetch_and_apply(
+                        self.session_factory,
+                        self.api,
+                        self.processor,
+                        ready,
+                        EventSource.NOTIFICATION,
+                    )
+                except Exception:
+                    log.exception("status_worker_batch_failed count=%d", len(ready))
+                    await self._flag_again(ready)
+                    raise
+                refreshed += len(ready)
+                if result.queued:
+                    self.outbox_wake()
+        finally:
+            # Also when a batch raised: the held-back ids were taken off too.
+            if deferred:
+                await self._flag_again(deferred)
+        return refreshed
+
+    async def _flag_again(self, ids: list[int]) -> None:
+        async with self.session_factory() as session:
+            await ConsultationRepository(session).request_refresh(ids)
+            await session.commit()
+
+    async def run(self) -> None:
+        while True:
+            self._event.clear()
+            try:
+                await self.run_once()
+                self.runs += 1
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Logged in run_once; the flags are back. A pause (not synchronisation) keeps
+                # an outage of the partner API from turning into a busy loop.
+                await asyncio.sleep(self.error_backoff)
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._event.wait(), self.poll_interval)
+
+    async def __aenter__(self) -> StatusWorker:
+        self._task = asyncio.create_task(self.run(), name="status-worker")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

@@ -1,0 +1,140 @@
+"""The sender's writes to the outbox rows, each in its own short transaction.
+
+At least once: a row is claimed with a lease; a crash before ``mark_sent`` lets the lease
+expire and the row is sent again by the next sender. Not twice: ``keep_lease`` extends a
+claim only while the database still shows it as this sender's.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.models import OutboxMessage
+from storage.repositories.app_state import AppStateRepository, chat_migrated_key
+from storage.repositories.audit import AuditRepository
+from storage.repositories.outbox import OutboxRepository
+from storage.repositories.users import UserRepository
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+# May the row's recipient still receive it (checked in the session the drop is written in)?
+RecipientCheck = Callable[[AsyncSession, OutboxMessage], Awaitable[bool]]
+
+NO_ACCESS = "recipient_no_access"
+
+
+class OutboxRecords:
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], clock: Clock, lease: timedelta
+    ) -> None:
+        self.session_factory = session_factory
+        self.clock = clock
+        self.lease = lease
+
+    async def claim(
+        self, limit: int, exclude_ids: list[int]
+    ) -> list[OutboxMessage]:
+        async with self.session_factory() as session:
+            rows = await OutboxRepository(session).claim_due(
+                self.clock(), limit, self.lease, exclude_ids=exclude_ids
+            )
+            await session.commit()
+        return rows
+
+    async def next_due_at(self) -> datetime | None:
+        async with self.session_factory() as session:
+            return await OutboxRepository(session).next_due_at()
+
+    async def keep_lease(self, row: OutboxMessage) -> bool:
+        """True while this sender holds ``row``'s claim; extended when under half is left.
+
+        The extension is conditional on the stored claim still being ours (see
+        ``OutboxRepository.extend_claim``), so it is safe even after the lease ran out.
+        """
+        if row.claimed_until is None or self.lease_left(
+            row, margin=self.lease.total_seconds() / 2
+        ):
+            return True
+        until = self.clock() + self.lease
+        async with self.session_factory() as session:
+            kept = await OutboxRepository(session).extend_claim(row.id, row.claimed_until, until)
+            await session.commit()
+        if kept:
+            row.claimed_until = until
+        else:
+            log.info("outbox_lease_lost row_id=%s", row.id)
+        return kept
+
+    def lease_left(self, row: OutboxMessage, margin: float = 2.0) -> bool:
+        if row.claimed_until is None:
+            return True
+        return self.clock() + timedelta(seconds=margin) < row.claimed_until
+
+    async def may_deliver(self, row: OutboxMessage, check: RecipientCheck) -> bool:
+        """Ask ``check``; when it refuses, the row is dead (no retry) and audited, at once."""
+        async with self.session_factory() as session:
+            if await check(session, row):
+                return True
+            now = self.clock()
+            await OutboxRepository(session).mark_dead(row.id, NO_ACCESS, now=now)
+            await AuditRepository(session).add(
+                None, "outbox_dropped_no_access", f"outbox:{row.id}", now=now
+            )
+            await session.commit()
+        log.info(
+            "outbox_dropped_no_access row_id=%s chat_id=%s consultation_id=%s audience=%s",
+            row.id, row.chat_id, row.consultation_id, row.audience,
+        )
+        return False
+
+    async def mark_sent(self, row: OutboxMessage, message_id: int | None) -> None:
+        async with self.session_factory() as session:
+            await OutboxRepository(session).mark_sent(row.id, message_id, now=self.clock())
+            await session.commit()
+
+    async def mark_dead(self, row: OutboxMessage, error: str) -> None:
+        log.warning("outbox_dead row_id=%s chat_id=%s reason=%s",
+                    row.id, row.chat_id, error.split(":", 1)[0])
+        async with self.session_factory() as session:
+            await OutboxRepository(session).mark_dead(row.id, error, now=self.clock())
+            await session.commit()
+
+    async def chat_dead(self, row: OutboxMessage, error: str, *, deactivate: bool) -> int:
+        """Every pending row of the chat dead (and the user inactive); how many rows."""
+        log.warning("outbox_chat_dead chat_id=%s reason=%s", row.chat_id, error.split(":", 1)[0])
+        async with self.session_factory() as session:
+            count = await OutboxRepository(session).mark_chat_dead(
+                row.chat_id, error, now=self.clock()
+            )
+            if deactivate and row.chat_id > 0:
+                await UserRepository(session).deactivate(row.chat_id)
+            await session.commit()
+        return count
+
+    async def reschedule(self, row: OutboxMessage, delay: float, error: str) -> None:
+        at = self.clock() + timedelta(seconds=delay)
+        async with self.session_factory() as session:
+            await OutboxRepository(session).reschedule(row.id, at, error)
+            await session.commit()
+
+    async def release(self, rows: list[OutboxMessage]) -> None:
+        now = self.clock()
+        async with self.session_factory() as session:
+            repo = OutboxRepository(session)
+            for row in rows:
+                await repo.reschedule(row.id, now, row.last_error)
+            await session.commit()
+
+    async def retarget(self, old: int, new: int, *, announce: bool) -> None:
+        async with self.session_factory() as session:
+            await OutboxRepository(session).retarget_chat(old, new)
+            if announce:
+                # With the rows, in one transaction: the next start-up reads it (bot/app.py)
+                # and queues the team chat's lines to the new id straight away.
+                await AppStateRepository(session).set(chat_migrated_key(old), str(new))
+            await session.commit()

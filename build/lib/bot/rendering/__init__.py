@@ -1,0 +1,1 @@
+"""Pure texts and keyboards: nothing here talks to Telegram or the database."""

@@ -1,0 +1,162 @@
+"""/invite coordinator, /invite doctor <doctor_id> → a one-time deep link.
+
+Parse → ``bot.services.invites.Invites`` (which checks, at the moment of the action, that
+the presser may invite: a refusal is answered by the errors router) → render. The link is
+shown once, to the admin who asked.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.deep_linking import create_start_link
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import Translator
+from bot.keyboards.access import InvitePick, cancel_keyboard, invite_keyboard
+from bot.rendering.access import parse_doctor_id
+from bot.rendering.time import format_local
+from bot.routers.start import TYPED_ANSWER, clear_state, enter_state, show
+from bot.services.admin_common import default_clock
+from bot.services.invites import CreatedInvite, Invites
+from bot.settings import Settings
+from bot.states import AccessStates
+from storage.enums import Role
+
+
+def invites(
+    session: AsyncSession, settings: Settings, clock: Callable[[], datetime] | None = None
+) -> Invites:
+    return Invites(
+        session,
+        settings.admin_ids,
+        ttl=timedelta(hours=settings.invite_ttl_hours),
+        clock=clock or default_clock,
+    )
+
+
+async def invite_text(bot: Bot, t: Translator, tz: ZoneInfo, created: CreatedInvite) -> str:
+    link = await create_start_link(bot, created.code)
+    until = format_local(created.expires_at, tz, t.lang, with_date=True)
+    if created.role is Role.DOCTOR:
+        name = f" — {html.escape(created.doctor_name)}" if created.doctor_name else ""
+        return t(
+            "access-invite-created-doctor",
+            doctor_id=created.doctor_id,
+            doctor_name=name,
+            until=until,
+            link=link,
+        )
+    return t("access-invite-created-coordinator", until=until, link=link)
+
+
+async def invite_command(
+    message: Message,
+    command: CommandObject,
+    t: Translator,
+    tz: ZoneInfo,
+    session: AsyncSession,
+    settings: Settings,
+    bot: Bot,
+    state: FSMContext,
+    clock: Callable[[], datetime] | None = None,
+) -> None:
+    assert message.from_user is not None
+    me = message.from_user.id
+    service = invites(session, settings, clock)
+    args = (command.args or "").split()
+    kind = args[0].lower() if args else ""
+    if not args:
+        doctors = await service.doctor_choices(me)
+        await message.answer(t("access-invite-choose"), reply_markup=invite_keyboard(t, doctors))
+        return
+    if kind in ("coordinator", "координатор") and len(args) == 1:
+        role, doctor_id = Role.COORDINATOR, None
+    elif kind in ("doctor", "врач") and len(args) == 2:
+        doctor_id = parse_doctor_id(args[1])
+        if doctor_id is None:
+            await service.check(me)  # a non-admin learns that first, not the id's format
+            await message.answer(t("access-invite-bad-doctor-id"))
+            return
+        role = Role.DOCTOR
+    elif kind in ("doctor", "врач") and len(args) == 1:
+        await service.check(me)
+        await enter_state(session, state, AccessStates.invite_doctor_id)
+        await message.answer(t("access-invite-ask-doctor-id"), reply_markup=cancel_keyboard(t))
+        return
+    else:
+        await service.check(me)
+        await message.answer(t("access-invite-usage"))
+        return
+    created = await service.create(me, role, doctor_id)
+    await clear_state(session, state)
+    await message.answer(await invite_text(bot, t, tz, created))
+
+
+async def invite_picked(
+    query: CallbackQuery,
+    callback_data: InvitePick,
+    t: Translator,
+    tz: ZoneInfo,
+    session: AsyncSession,
+    settings: Settings,
+    bot: Bot,
+    state: FSMContext,
+    clock: Callable[[], datetime] | None = None,
+) -> None:
+    service = invites(session, settings, clock)
+    me = query.from_user.id
+    await service.check(me)  # before any answer: a refusal is the press's alert
+    if callback_data.role not in ("coordinator", "doctor"):
+        await query.answer(t("access-stale-button"), show_alert=True)
+        return
+    await query.answer()
+    if callback_data.role == "doctor" and callback_data.doctor_id <= 0:
+        await enter_state(session, state, AccessStates.invite_doctor_id)
+        await show(query, t("access-invite-ask-doctor-id"), cancel_keyboard(t))
+        return
+    role = Role(callback_data.role)
+    created = await service.create(me, role, callback_data.doctor_id)
+    await show(query, await invite_text(bot, t, tz, created))
+
+
+async def invite_doctor_id_typed(
+    message: Message,
+    t: Translator,
+    tz: ZoneInfo,
+    session: AsyncSession,
+    settings: Settings,
+    bot: Bot,
+    state: FSMContext,
+    clock: Callable[[], datetime] | None = None,
+) -> None:
+    assert message.from_user is not None
+    doctor_id = parse_doctor_id(message.text or "")
+    service = invites(session, settings, clock)
+    if doctor_id is None:
+        await service.check(message.from_user.id)
+        await message.answer(t("access-invite-bad-doctor-id"), reply_markup=cancel_keyboard(t))
+        return
+    await clear_state(session, state)
+    created = await service.create(message.from_user.id, Role.DOCTOR, doctor_id)
+    await message.answer(await invite_text(bot, t, tz, created))
+
+
+def setup() -> Router:
+    """A fresh router per dispatcher (tests build several in one process)."""
+    router = Router(name="access.invites")
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.register(invite_command, Command("invite"))
+    router.callback_query.register(invite_picked, InvitePick.filter())
+    router.message.register(
+        invite_doctor_id_typed, StateFilter(AccessStates.invite_doctor_id), *TYPED_ANSWER
+    )
+    return router

@@ -1,0 +1,241 @@
+"""/language, /timezone, /settings — and the time zone asked right after an invite."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import LANGUAGES, I18n, Translator
+from bot.keyboards.access import (
+    NOTIFY_MODES,
+    LangPick,
+    NotifyPick,
+    TzCity,
+    language_keyboard,
+    notify_keyboard,
+    timezone_keyboard,
+)
+from bot.middlewares.access import role_of
+from bot.rendering.access import (
+    CITY_BY_KEY,
+    TimezoneParseError,
+    ZoneChoice,
+    greeting_text,
+    parse_timezone,
+    zone_title,
+)
+from bot.rendering.time import format_local
+from bot.routers.start import (
+    MEMBER_FLAGS,
+    TYPED_ANSWER,
+    clear_state,
+    enter_state,
+    i18n_or_default,
+    refresh_command_menu,
+    show,
+)
+from bot.states import AccessStates
+from storage.enums import NotifyMode
+from storage.models import User
+from storage.repositories.users import UserRepository
+
+log = logging.getLogger(__name__)
+
+
+_ZONE_STATES = StateFilter(AccessStates.timezone, AccessStates.join_timezone)
+
+
+def _translator(i18n: I18n | None, lang: str) -> Translator:
+    return i18n_or_default(i18n).translator(lang)
+
+
+def _now_text(tz: ZoneInfo, lang: str) -> str:
+    return format_local(datetime.now(UTC), tz, lang, with_date=True)
+
+
+# --- /language ------------------------------------------------------------------------------
+
+
+async def language_command(message: Message, user: User, t: Translator) -> None:
+    await message.answer(t("access-language-ask"), reply_markup=language_keyboard(user.language))
+
+
+async def language_picked(
+    query: CallbackQuery,
+    callback_data: LangPick,
+    user: User,
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n | None = None,
+) -> None:
+    if callback_data.lang not in LANGUAGES:
+        await query.answer(_translator(i18n, "en")("access-stale-button"), show_alert=True)
+        return
+    await query.answer()
+    await UserRepository(session).set_language(user.telegram_id, callback_data.lang)
+    user.language = callback_data.lang
+    t = _translator(i18n, callback_data.lang)
+    await show(query, t("access-language-set"), language_keyboard(callback_data.lang))
+    await refresh_command_menu(
+        bot, i18n, telegram_id=user.telegram_id, role=role_of(user), lang=callback_data.lang
+    )
+
+
+# --- /timezone ------------------------------------------------------------------------------
+
+
+async def timezone_command(
+    message: Message,
+    user: User,
+    t: Translator,
+    tz: ZoneInfo,
+    state: FSMContext,
+    session: AsyncSession,
+) -> None:
+    await enter_state(session, state, AccessStates.timezone)
+    await message.answer(
+        t("access-timezone-current", zone=zone_title(tz.key, t.lang), now=_now_text(tz, t.lang)),
+        reply_markup=timezone_keyboard(t.lang),
+    )
+
+
+async def timezone_city(
+    query: CallbackQuery,
+    callback_data: TzCity,
+    user: User,
+    t: Translator,
+    session: AsyncSession,
+    state: FSMContext,
+) -> None:
+    city = CITY_BY_KEY.get(callback_data.city)
+    if city is None:
+        await query.answer(t("access-stale-button"), show_alert=True)
+        return
+    await query.answer()
+    choice = ZoneChoice(city.zone, ZoneInfo(city.zone))
+    await _apply_zone(query, choice, user, t, session, state)
+
+
+async def timezone_typed(
+    message: Message, user: User, t: Translator, session: AsyncSession, state: FSMContext
+) -> None:
+    try:
+        choice = parse_timezone(message.text or "")
+    except TimezoneParseError:
+        await message.answer(t("access-timezone-bad"), reply_markup=timezone_keyboard(t.lang))
+        return
+    await _apply_zone(message, choice, user, t, session, state)
+
+
+async def timezone_not_text(
+    message: Message, t: Translator, tz: ZoneInfo, state: FSMContext
+) -> None:
+    """A document, photo or sticker while a zone is awaited: the same question again (the
+    generic "I don't understand" would leave the user without the buttons)."""
+    if await state.get_state() == AccessStates.join_timezone.state:
+        text = t("access-join-timezone")
+    else:
+        text = t(
+            "access-timezone-current", zone=zone_title(tz.key, t.lang), now=_now_text(tz, t.lang)
+        )
+    await message.answer(text, reply_markup=timezone_keyboard(t.lang))
+
+
+async def timezone_cancel(
+    message: Message, user: User, t: Translator, state: FSMContext, session: AsyncSession
+) -> None:
+    joining = await state.get_state() == AccessStates.join_timezone.state
+    await clear_state(session, state)
+    await message.answer(t("access-cancelled"))
+    if joining:  # the default zone stays; the newcomer still learns what they can do
+        await message.answer(_greeting(message, user, t))
+
+
+async def _apply_zone(
+    event: CallbackQuery | Message,
+    choice: ZoneChoice,
+    user: User,
+    t: Translator,
+    session: AsyncSession,
+    state: FSMContext,
+) -> None:
+    await UserRepository(session).set_timezone(user.telegram_id, choice.key)
+    user.timezone = choice.key
+    joining = await state.get_state() == AccessStates.join_timezone.state
+    await clear_state(session, state)
+    log.info("timezone_set user_id=%s zone=%s", user.telegram_id, choice.key)
+    zone = zone_title(choice.key, t.lang)
+    text = t("access-timezone-set", zone=zone, now=_now_text(choice.tz, t.lang))
+    if isinstance(event, CallbackQuery):
+        await show(event, text)  # drops the city buttons: the choice is made
+    else:
+        await event.answer(text)
+    if joining:
+        greeting = _greeting(event, user, t)
+        if isinstance(event, CallbackQuery):
+            assert event.bot is not None
+            await event.bot.send_message(user.telegram_id, greeting)
+        else:
+            await event.answer(greeting)
+
+
+def _greeting(event: CallbackQuery | Message, user: User, t: Translator) -> str:
+    name = event.from_user.full_name if event.from_user else user.display_name
+    return greeting_text(t, role_of(user), name, user.doctor_id)
+
+
+# --- /settings ------------------------------------------------------------------------------
+
+
+def _settings_text(t: Translator, mode: str) -> str:
+    return t(
+        "access-settings-current",
+        mode=t(f"access-notify-{mode}"),
+        description=t(f"access-notify-{mode}-help"),
+    )
+
+
+async def settings_command(message: Message, user: User, t: Translator) -> None:
+    mode = NotifyMode(user.notify_mode).value
+    await message.answer(_settings_text(t, mode), reply_markup=notify_keyboard(t, mode))
+
+
+async def settings_picked(
+    query: CallbackQuery,
+    callback_data: NotifyPick,
+    user: User,
+    t: Translator,
+    session: AsyncSession,
+) -> None:
+    if callback_data.mode not in NOTIFY_MODES:
+        await query.answer(t("access-stale-button"), show_alert=True)
+        return
+    mode = NotifyMode(callback_data.mode)
+    await query.answer(t("access-settings-set", mode=t(f"access-notify-{mode.value}")))
+    await UserRepository(session).set_notify_mode(user.telegram_id, mode)
+    user.notify_mode = mode
+    await show(query, _settings_text(t, mode.value), notify_keyboard(t, mode.value))
+
+
+def setup() -> Router:
+    """A fresh router per dispatcher (tests build several in one process)."""
+    router = Router(name="access.preferences")
+    router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.register(language_command, Command("language"), flags=MEMBER_FLAGS)
+    router.callback_query.register(language_picked, LangPick.filter(), flags=MEMBER_FLAGS)
+    router.message.register(timezone_command, Command("timezone"), flags=MEMBER_FLAGS)
+    router.callback_query.register(timezone_city, TzCity.filter(), flags=MEMBER_FLAGS)
+    router.message.register(timezone_typed, _ZONE_STATES, *TYPED_ANSWER, flags=MEMBER_FLAGS)
+    router.message.register(timezone_cancel, _ZONE_STATES, Command("cancel"), flags=MEMBER_FLAGS)
+    router.message.register(timezone_not_text, _ZONE_STATES, ~F.text, flags=MEMBER_FLAGS)
+    router.message.register(settings_command, Command("settings"), flags=MEMBER_FLAGS)
+    router.callback_query.register(settings_picked, NotifyPick.filter(), flags=MEMBER_FLAGS)
+    return router

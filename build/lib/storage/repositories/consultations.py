@@ -1,0 +1,25 @@
+"""The local mirror of the partner's consultations: ``ConsultationRepository``.
+
+Its parts live in modules named for what they hold: ``consultations_lookups`` (by id,
+token, partner id; reconcile batches), ``consultations_writes`` (creation, state changes,
+refresh queue), ``consultations_search`` (list pages, search), ``consultations_jobs``
+(reminders, retention purge). Import from here (or ``storage.repositories``).
+"""
+
+from __future__ import annotations
+
+from storage.repositories.consultations_jobs import ConsultationJobs, PurgeCounts
+from storage.repositories.consultations_search import ConsultationSearch, Order, name_search_key
+from storage.repositories.consultations_writes import ConsultationWrites, NewConsultation
+
+__all__ = [
+    "ConsultationRepository",
+    "NewConsultation",
+    "Order",
+    "PurgeCounts",
+    "name_search_key",
+]
+
+
+class ConsultationRepository(ConsultationWrites, ConsultationSearch, ConsultationJobs):
+    """The local mirror of the partner's consultations."""

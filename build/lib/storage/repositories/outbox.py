@@ -1,0 +1,274 @@
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Collection, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import case, exists, false, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.db import utcnow
+from storage.enums import Audience
+from storage.models import OutboxMessage
+from storage.repositories._sql import insert_ignore, rowcount
+
+_ERROR_MAX = 1000
+
+
+def _pending() -> list[Any]:
+    return [OutboxMessage.sent_at.is_(None), OutboxMessage.dead == false()]
+
+
+class OutboxRepository:
+    """The durable queue of messages the sender drains (at least once)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def enqueue(
+        self,
+        chat_id: int,
+        text: str | None,
+        *,
+        reply_markup: str | Mapping[str, Any] | None = None,
+        edit_message_id: int | None = None,
+        dedupe_key: str | None = None,
+        consultation_id: int | None = None,
+        audience: str | None = None,
+        not_before: datetime | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        """Queue a message (or an edit of `edit_message_id`); False if the dedupe key exists.
+
+        `reply_markup` is JSON text or a mapping serialised here; without a dedupe key the
+        message is always queued. `audience` (an `Audience` value) is the right the sender
+        re-checks at send time: "consultation" (patient data of `consultation_id`) or
+        "admin" (an alert); None, the default, is not checked (team chat, account messages).
+        """
+        if audience is not None:
+            audience = Audience(audience).value  # a typo fails here, not at send time
+        now = now or utcnow()
+        markup = (
+            json.dumps(reply_markup, ensure_ascii=False)
+            if isinstance(reply_markup, Mapping)
+            else reply_markup
+        )
+        new_id = await self.session.scalar(
+            insert_ignore(
+                self.session,
+                OutboxMessage,
+                {
+                    "chat_id": chat_id,
+                    "text": text,
+                    "reply_markup": markup,
+                    "edit_message_id": edit_message_id,
+                    "dedupe_key": dedupe_key or f"auto:{uuid.uuid4().hex}",
+                    "consultation_id": consultation_id,
+                    "audience": audience,
+                    "attempts": 0,
+                    "next_attempt_at": max(not_before, now) if not_before else now,
+                    "dead": False,
+                    "created_at": now,
+                },
+                ["dedupe_key"],
+            ).returning(OutboxMessage.id)
+        )
+        return new_id is not None
+
+    async def get(self, message_id: int) -> OutboxMessage | None:
+        return await self.session.get(OutboxMessage, message_id)
+
+    async def claim_due(
+        self,
+        now: datetime,
+        limit: int,
+        lease: timedelta,
+        *,
+        keep_chat_order: bool = True,
+        exclude_ids: Collection[int] = (),
+    ) -> list[OutboxMessage]:
+        """Claim up to `limit` due rows for `lease`, oldest first; commit right after.
+
+        One statement picks and claims: on PostgreSQL the pick is `FOR UPDATE SKIP LOCKED`
+        so concurrent workers get disjoint rows; on SQLite the UPDATE holds the database's
+        write lock. A claim counts as an attempt (a crash mid-send stays visible); an
+        expired lease makes the row due again (at least once).
+
+        With `keep_chat_order`, a row waits while an older unsent row of the same chat is
+        not due yet or claimed, so a rescheduled message (429) is not overtaken. Exact in
+        one process; across workers a concurrent claim in flight can still interleave.
+
+        `exclude_ids`: rows the caller still holds in memory (queued or being sent) whose
+        lease may have run out meanwhile; claiming them again would queue a second copy.
+        """
+        older = aliased(OutboxMessage)
+        conditions: list[Any] = [
+            *_pending(),
+            OutboxMessage.next_attempt_at <= now,
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now),
+        ]
+        if exclude_ids:
+            conditions.append(OutboxMessage.id.not_in(list(exclude_ids)))
+        if keep_chat_order:
+            conditions.append(
+                ~exists().where(
+                    older.chat_id == OutboxMessage.chat_id,
+                    older.id < OutboxMessage.id,
+                    older.sent_at.is_(None),
+                    older.dead == false(),
+                    or_(older.next_attempt_at > now, older.claimed_until > now),
+                )
+            )
+        pick = (
+            select(OutboxMessage.id)
+            .where(*conditions)
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=OutboxMessage)
+        )
+        rows = await self.session.scalars(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(pick.scalar_subquery()))
+            .values(claimed_until=now + lease, attempts=OutboxMessage.attempts + 1)
+            .returning(OutboxMessage)
+            .execution_options(synchronize_session=False, populate_existing=True)
+        )
+        return sorted(rows, key=lambda m: m.id)
+
+    async def extend_claim(
+        self, message_id: int, held_until: datetime, until: datetime
+    ) -> bool:
+        """Extend a claim the caller still holds to `until`; False if it no longer does.
+
+        Held means: still pending and `claimed_until` still `held_until`, the value the
+        caller's claim set. Another claim (after the lease ran out), a reschedule or a
+        mark_sent changed it, and then sending would risk a duplicate.
+        """
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id == message_id,
+                OutboxMessage.claimed_until == held_until,
+                *_pending(),
+            )
+            .values(claimed_until=until)
+        )
+        return rowcount(result) > 0
+
+    async def _set(self, message_id: int, **values: Any) -> bool:
+        result = await self.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
+        )
+        return rowcount(result) > 0
+
+    async def mark_sent(
+        self, message_id: int, sent_message_id: int | None, *, now: datetime | None = None
+    ) -> bool:
+        return await self._set(
+            message_id,
+            sent_at=now or utcnow(),
+            sent_message_id=sent_message_id,
+            claimed_until=None,
+        )
+
+    async def reschedule(self, message_id: int, at: datetime, error: str | None = None) -> bool:
+        """Release the claim and try again at `at` (RetryAfter, network error, 5xx)."""
+        return await self._set(
+            message_id,
+            next_attempt_at=at,
+            claimed_until=None,
+            last_error=error[:_ERROR_MAX] if error else None,
+        )
+
+    async def mark_dead(self, message_id: int, error: str, *, now: datetime | None = None) -> bool:
+        """Give up on the row (blocked, chat not found, too many attempts)."""
+        return await self._set(
+            message_id,
+            dead=True,
+            failed_at=now or utcnow(),
+            claimed_until=None,
+            last_error=error[:_ERROR_MAX],
+        )
+
+    async def mark_chat_dead(self, chat_id: int, error: str, *, now: datetime | None = None) -> int:
+        """Give up on every pending row of a chat (the user blocked the bot)."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.chat_id == chat_id, *_pending())
+            .values(
+                dead=True,
+                failed_at=now or utcnow(),
+                claimed_until=None,
+                last_error=error[:_ERROR_MAX],
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(result)
+
+    async def retarget_chat(self, old_chat_id: int, new_chat_id: int) -> int:
+        """A group became a supergroup: pending rows follow it. Edits of messages of the
+        old chat cannot be done in the new one, so they become new messages."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.chat_id == old_chat_id, *_pending())
+            .values(chat_id=new_chat_id, edit_message_id=None)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(result)
+
+    async def purge_unlinked(self, cutoff: datetime) -> int:
+        """Clear the text and buttons of messages of no consultation (alerts, invites,
+        replies) delivered or given up on at or before ``cutoff``; the rows stay (their
+        dedupe keys keep "once" true). Consultations' messages go with their purge."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.consultation_id.is_(None),
+                or_(OutboxMessage.text.is_not(None), OutboxMessage.reply_markup.is_not(None)),
+                or_(OutboxMessage.sent_at <= cutoff, OutboxMessage.failed_at <= cutoff),
+            )
+            .values(text=None, reply_markup=None)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(result)
+
+    async def backlog_count(self) -> int:
+        """Rows not sent yet and not given up on."""
+        total = await self.session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(*_pending())
+        )
+        return int(total or 0)
+
+    async def dead_count(self) -> int:
+        total = await self.session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.dead.is_(True))
+        )
+        return int(total or 0)
+
+    async def next_due_at(self) -> datetime | None:
+        """When the sender should look next (a claimed row counts from its lease's end)."""
+        effective = case(
+            (
+                OutboxMessage.claimed_until > OutboxMessage.next_attempt_at,
+                OutboxMessage.claimed_until,
+            ),
+            else_=OutboxMessage.next_attempt_at,
+        )
+        # min() over a CASE loses the column type: read the two candidates separately.
+        row = (
+            await self.session.execute(
+                select(OutboxMessage.next_attempt_at, OutboxMessage.claimed_until)
+                .where(*_pending())
+                .order_by(effective)
+                .limit(1)
+            )
+        ).first()
+        if row is None:
+            return None
+        next_attempt_at, claimed_until = row
+        if claimed_until is not None and claimed_until > next_attempt_at:
+            return claimed_until  # type: ignore[no-any-return]
+        return next_attempt_at  # type: ignore[no-any-return]

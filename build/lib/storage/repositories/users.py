@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.db import utcnow
+from storage.enums import NotifyMode, Role
+from storage.models import User
+from storage.repositories._sql import rowcount, upsert
+
+# Width of users.telegram_language; Telegram sends short IETF tags ("en", "pt-br").
+TELEGRAM_LANGUAGE_MAX = 16
+
+
+class UserRepository:
+    """Bot users (admins, coordinators, doctors). Strangers have no row."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, telegram_id: int) -> User | None:
+        return await self.session.get(User, telegram_id)
+
+    async def get_many(self, telegram_ids: Iterable[int]) -> dict[int, User]:
+        ids = list(set(telegram_ids))
+        if not ids:
+            return {}
+        rows = await self.session.scalars(select(User).where(User.telegram_id.in_(ids)))
+        return {u.telegram_id: u for u in rows}
+
+    async def upsert(
+        self,
+        telegram_id: int,
+        role: Role,
+        *,
+        display_name: str = "",
+        doctor_id: int | None = None,
+    ) -> User:
+        """Create the user with this role, or give an existing one this role (and reactivate).
+
+        Race-safe: two concurrent calls for one id end with one row.
+        """
+        now = utcnow()
+        stmt = upsert(
+            self.session,
+            User,
+            {
+                "telegram_id": telegram_id,
+                "role": role,
+                "doctor_id": doctor_id,
+                "display_name": display_name,
+                "notify_mode": NotifyMode.ESSENTIALS,
+                "is_active": True,
+                "created_at": now,
+                "updated_at": now,
+            },
+            ["telegram_id"],
+            {
+                "role": role,
+                "doctor_id": doctor_id,
+                "display_name": display_name,
+                "is_active": True,
+                "updated_at": now,
+            },
+        )
+        await self.session.execute(stmt)
+        user = await self.session.get(User, telegram_id, populate_existing=True)
+        assert user is not None
+        return user
+
+    create = upsert
+
+    async def _set(self, telegram_id: int, **values: object) -> bool:
+        result = await self.session.execute(
+            update(User).where(User.telegram_id == telegram_id).values(**values)
+        )
+        return rowcount(result) > 0
+
+    async def set_role(self, telegram_id: int, role: Role, doctor_id: int | None = None) -> bool:
+        """A doctor keeps a doctor id; any other role drops it."""
+        return await self._set(
+            telegram_id, role=role, doctor_id=doctor_id if role is Role.DOCTOR else None
+        )
+
+    async def set_display_name(self, telegram_id: int, display_name: str) -> bool:
+        return await self._set(telegram_id, display_name=display_name)
+
+    async def deactivate(self, telegram_id: int) -> bool:
+        """E.g. the user blocked the bot (403): keep the row, stop sending."""
+        return await self._set(telegram_id, is_active=False)
+
+    async def activate(self, telegram_id: int) -> bool:
+        return await self._set(telegram_id, is_active=True)
+
+    async def delete(self, telegram_id: int) -> bool:
+        """Revoke access altogether (history keeps the bare id)."""
+        user = await self.get(telegram_id)
+        if user is None:
+            return False
+        await self.session.delete(user)
+        await self.session.flush()
+        return True
+
+    async def set_language(self, telegram_id: int, language: str | None) -> bool:
+        """None: follow the Telegram client's language again."""
+        return await self._set(telegram_id, language=language)
+
+    async def record_telegram_language(self, user: User, code: str | None) -> bool:
+        """Remember the language_code Telegram sent with the user's latest update.
+
+        Called on every update, so it writes only when the code changed (a compare on the
+        row already loaded: no statement at all otherwise). None — Telegram did not say —
+        keeps the last known code. True when the row was changed (flushed, not committed).
+        """
+        if not code:
+            return False
+        code = code.strip()[:TELEGRAM_LANGUAGE_MAX]
+        if not code or user.telegram_language == code:
+            return False
+        user.telegram_language = code
+        await self.session.flush()
+        return True
+
+    async def set_timezone(self, telegram_id: int, timezone: str | None) -> bool:
+        return await self._set(telegram_id, timezone=timezone)
+
+    async def set_notify_mode(self, telegram_id: int, mode: NotifyMode) -> bool:
+        return await self._set(telegram_id, notify_mode=mode)
+
+    async def list_all(
+        self, *, limit: int = 20, offset: int = 0, include_inactive: bool = True
+    ) -> tuple[list[User], int]:
+        """A page ordered by creation time, and the total count."""
+        where = [] if include_inactive else [User.is_active.is_(True)]
+        total = await self.session.scalar(select(func.count()).select_from(User).where(*where))
+        rows = await self.session.scalars(
+            select(User)
+            .where(*where)
+            .order_by(User.created_at, User.telegram_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return list(rows), int(total or 0)
+
+    async def by_doctor_id(self, doctor_id: int) -> list[User]:
+        """Active doctor accounts linked to this partner doctor id."""
+        rows = await self.session.scalars(
+            select(User)
+            .where(
+                User.doctor_id == doctor_id,
+                User.role == Role.DOCTOR,
+                User.is_active.is_(True),
+            )
+            .order_by(User.telegram_id)
+        )
+        return list(rows)
+
+    async def admins(self) -> list[User]:
+        """Active users stored with the admin role (ADMIN_IDS itself is the bot's concern)."""
+        rows = await self.session.scalars(
+            select(User)
+            .where(User.role == Role.ADMIN, User.is_active.is_(True))
+            .order_by(User.telegram_id)
+        )
+        return list(rows)
