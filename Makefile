@@ -38,7 +38,8 @@ $(TOOLS_BIN)/.installed: requirements-tools.lock
 run: $(BIN)/.installed
 	$(BIN)/python -m bot
 
-test: $(BIN)/.installed
+# CI (.ci/run) calls exactly this: the audit of the locks, then the checks and the suite.
+test: $(BIN)/.installed audit
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
