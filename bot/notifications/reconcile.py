@@ -45,8 +45,8 @@ from bot.notifications.worker import fetch_and_apply
 from bot.scheduler import add_interval_job
 from bot.services.consultation_start import bind_start
 from bot.services.recipients import coordinator_recipient
+from bot.services.start_outcome import find_started
 from bot.services.status_changes import StatusProcessor
-from bot.start_outcome import find_started
 from storage.enums import Audience, ConsultationState, EventSource
 from storage.models import Consultation
 from storage.repositories import ConsultationRepository, OutboxRepository

@@ -11,7 +11,7 @@ the ids in ``ADMIN_IDS`` but those who blocked the bot (a stored role=admin row 
 is no admin), each in their own language and time zone. Alerts never carry tokens or
 patient data.
 
-Routers, dialogs and jobs import these from bot/alerts.py (a thin re-export).
+Routers, dialogs and jobs import these from here.
 """
 
 from __future__ import annotations

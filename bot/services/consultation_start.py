@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api_client.errors import OutcomeUnknown, PartnerApiError, ServerError
 from api_client.models import Callback, Phone, RequestStatus
 from bot.services.access import Action, Actor, authorize
-from bot.start_outcome import find_started, record_start
+from bot.services.start_outcome import find_started, record_start
 from storage.enums import ConsultationState, EventSource
 from storage.models import Consultation
 from storage.repositories.consultations import ConsultationRepository

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.alerts import AlertKind, alert_admins
+from bot.services.alerts import AlertKind, alert_admins
 from storage.enums import Role
 from storage.models import OutboxMessage, User
 from storage.repositories.users import UserRepository

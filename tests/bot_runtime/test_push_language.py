@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.alerts import alert_insufficient_funds
 from bot.i18n import I18n, language_of
 from bot.middlewares.demo_mark import stored_language_lookup
+from bot.services.alerts import alert_insufficient_funds
 from bot.settings import Settings
 from storage.enums import Role
 from storage.models import OutboxMessage

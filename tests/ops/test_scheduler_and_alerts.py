@@ -10,12 +10,12 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.alerts import alert_insufficient_funds
 from bot.app import scheduler as ops_scheduler
 from bot.app.runtime import Runtime
 from bot.i18n import I18n
 from bot.jobs.token_refresh import TokenRefresher
 from bot.scheduler import add_interval_job, new_scheduler
+from bot.services.alerts import alert_insufficient_funds
 from bot.settings import Settings
 from storage.enums import Role
 from storage.models import OutboxMessage

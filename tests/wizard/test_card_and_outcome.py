@@ -5,7 +5,7 @@ from api_client.models import Callback
 from bot.callback_data import CardAction, CardCallback
 from bot.i18n import I18n
 from bot.rendering.card import CardView, CardViewer, render_card
-from bot.start_outcome import match_started
+from bot.services.start_outcome import match_started
 
 T_RU = I18n(strict=True).translator("ru")
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)

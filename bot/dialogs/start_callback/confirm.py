@@ -37,7 +37,6 @@ from api_client.errors import (
     PartnerApiError,
 )
 from api_client.models import Callback
-from bot.alerts import alert_insufficient_funds
 from bot.dialogs.answered import answer_early
 from bot.dialogs.start_callback import handlers, patient_steps
 from bot.dialogs.start_callback import state as S
@@ -47,6 +46,7 @@ from bot.input_parsing.errors import InputError
 from bot.input_parsing.start_time import check_start_time
 from bot.rendering.card import CardView, CardViewer, render_card
 from bot.rendering.partner_errors import partner_error_text
+from bot.services.alerts import alert_insufficient_funds
 from bot.services.consultation_start import (
     ConsultationStarter,
     OutcomeLost,
@@ -341,7 +341,7 @@ async def _upstream_error(
 
 
 async def _alert_admins(manager: DialogManager) -> None:
-    """Once per incident, not per consultation: bot/alerts.py keys the 402 alert by the UTC
+    """Once per incident, not per consultation: bot/services/alerts.py keys the 402 alert by the UTC
     day for each admin, so a coordinator retrying (or ten of them) alerts each admin once."""
     md = manager.middleware_data
     session: AsyncSession = md["session"]

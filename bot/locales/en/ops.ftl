@@ -1,4 +1,4 @@
-# Operator's kit (issue 8): reminders (bot/jobs/reminders.py), admin alerts (bot/alerts.py).
+# Operator's kit (issue 8): reminders (bot/jobs/reminders.py), admin alerts (bot/services/alerts.py).
 
 ops-reminder-coordinator = ⏰ In { $minutes } min, at { $when }, consultation { $short_id } begins: patient { $patient }, doctor { $doctor }.
 ops-reminder-doctor = ⏰ In { $minutes } min, at { $when }, you have consultation { $short_id } ({ $duration }). Patient { $patient }.

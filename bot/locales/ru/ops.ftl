@@ -1,4 +1,4 @@
-# Operator's kit (issue 8): reminders (bot/jobs/reminders.py), admin alerts (bot/alerts.py).
+# Operator's kit (issue 8): reminders (bot/jobs/reminders.py), admin alerts (bot/services/alerts.py).
 
 ops-reminder-coordinator = ⏰ Через { $minutes } мин, в { $when }, начнётся консультация { $short_id }: пациент { $patient }, врач { $doctor }.
 ops-reminder-doctor = ⏰ Через { $minutes } мин, в { $when }, у вас консультация { $short_id } ({ $duration }). Пациент { $patient }.

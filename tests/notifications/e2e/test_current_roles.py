@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 
-from bot.alerts import alert_insufficient_funds
 from bot.jobs.reminders import ReminderJob
+from bot.services.alerts import alert_insufficient_funds
 from storage.enums import Role
 from storage.models import Consultation, OutboxMessage
 from storage.repositories import UserRepository
