@@ -94,6 +94,7 @@ class ConsCallback(CallbackData, prefix="cons"):
 
 # --- the status messages' buttons (bot/notifications)
 
+
 class ConclusionCallback(CallbackData, prefix="concl"):
     """ "Conclusion ready" → fetch the consultation and show the doctor's report."""
 
@@ -104,3 +105,59 @@ class StartAgainCallback(CallbackData, prefix="again"):
     """ "Start again" on a consultation that did not take place → prefilled wizard."""
 
     cid: int
+
+
+# --- the access, language and time flows (bot/routers/start.py, admin_*.py, preferences.py).
+# Prefixes all begin with "a": atz time zone city, alg language, ant notification mode,
+# ainv invite role, aus users list/card, adr doctor directory.
+
+
+class TzCity(CallbackData, prefix="atz"):
+    city: str  # City.key
+
+
+class LangPick(CallbackData, prefix="alg"):
+    lang: str  # "ru" | "en"
+
+
+class NotifyPick(CallbackData, prefix="ant"):
+    mode: str  # NotifyMode value
+
+
+class InvitePick(CallbackData, prefix="ainv"):
+    role: str  # "coordinator" | "doctor"
+    doctor_id: int = 0  # 0 = ask for a typed id
+
+
+class UsersAction(StrEnum):
+    PAGE = "p"
+    OPEN = "o"
+    TO_COORDINATOR = "rc"
+    TO_DOCTOR = "rd"
+    REVOKE = "rv"
+    REVOKE_OK = "ry"
+    RESTORE = "rs"
+
+
+class UsersCb(CallbackData, prefix="aus"):
+    action: UsersAction
+    user_id: int = 0  # storage User primary key
+    page: int = 0
+    doctor_id: int = 0  # for TO_DOCTOR: 0 = choose one first
+
+
+class DoctorsAction(StrEnum):
+    PAGE = "p"
+    OPEN = "o"
+    ADD = "a"
+    SYNC = "s"
+    RENAME = "rn"
+    REMOVE = "rm"
+    REMOVE_OK = "ry"
+    CANCEL = "c"
+
+
+class DoctorsCb(CallbackData, prefix="adr"):
+    action: DoctorsAction
+    doctor_id: int = 0
+    page: int = 0

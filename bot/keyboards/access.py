@@ -1,20 +1,24 @@
-"""Typed callback data and inline keyboards of the access, language and time flows.
-
-Prefixes are short and unique across the bot (all begin with "a" for access):
-  atz  – time zone city          alg – language           ant – notification mode
-  ainv – invite role             aus – users list/card    adr – doctor directory
-Payloads carry ids and enum values only, never names (Telegram's limit is 64 bytes).
-"""
+"""Inline keyboards of the access, language and time flows (their callback data is in
+bot/callback_data.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot.callback_data import (
+    DoctorsAction,
+    DoctorsCb,
+    InvitePick,
+    LangPick,
+    NotifyPick,
+    TzCity,
+    UsersAction,
+    UsersCb,
+)
 from bot.rendering.access import (
     CITIES,
     DoctorLike,
@@ -24,57 +28,6 @@ from bot.rendering.access import (
     doctor_button_label,
     user_button_label,
 )
-
-
-class TzCity(CallbackData, prefix="atz"):
-    city: str  # City.key
-
-
-class LangPick(CallbackData, prefix="alg"):
-    lang: str  # "ru" | "en"
-
-
-class NotifyPick(CallbackData, prefix="ant"):
-    mode: str  # NotifyMode value
-
-
-class InvitePick(CallbackData, prefix="ainv"):
-    role: str  # "coordinator" | "doctor"
-    doctor_id: int = 0  # 0 = ask for a typed id
-
-
-class UsersAction(StrEnum):
-    PAGE = "p"
-    OPEN = "o"
-    TO_COORDINATOR = "rc"
-    TO_DOCTOR = "rd"
-    REVOKE = "rv"
-    REVOKE_OK = "ry"
-    RESTORE = "rs"
-
-
-class UsersCb(CallbackData, prefix="aus"):
-    action: UsersAction
-    user_id: int = 0  # storage User primary key
-    page: int = 0
-    doctor_id: int = 0  # for TO_DOCTOR: 0 = choose one first
-
-
-class DoctorsAction(StrEnum):
-    PAGE = "p"
-    OPEN = "o"
-    ADD = "a"
-    SYNC = "s"
-    RENAME = "rn"
-    REMOVE = "rm"
-    REMOVE_OK = "ry"
-    CANCEL = "c"
-
-
-class DoctorsCb(CallbackData, prefix="adr"):
-    action: DoctorsAction
-    doctor_id: int = 0
-    page: int = 0
 
 
 def timezone_keyboard(lang: str) -> InlineKeyboardMarkup:

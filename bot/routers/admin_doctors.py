@@ -19,10 +19,9 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_client.errors import PartnerApiError, RouteUnavailable
+from bot.callback_data import DoctorsAction, DoctorsCb
 from bot.i18n import Translator
 from bot.keyboards.access import (
-    DoctorsAction,
-    DoctorsCb,
     cancel_keyboard,
     doctor_card_keyboard,
     doctor_remove_keyboard,

@@ -20,8 +20,9 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.deep_linking import create_start_link
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callback_data import InvitePick
 from bot.i18n import Translator
-from bot.keyboards.access import InvitePick, cancel_keyboard, invite_keyboard
+from bot.keyboards.access import cancel_keyboard, invite_keyboard
 from bot.rendering.access import parse_doctor_id
 from bot.rendering.time import format_local
 from bot.routers.start import TYPED_ANSWER, clear_state, enter_state, show

@@ -17,10 +17,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callback_data import UsersAction, UsersCb
 from bot.i18n import I18n, Translator, language_of
 from bot.keyboards.access import (
-    UsersAction,
-    UsersCb,
     doctor_pick_keyboard,
     revoke_confirm_keyboard,
     user_card_keyboard,

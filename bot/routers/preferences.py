@@ -13,16 +13,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.callback_data import LangPick, NotifyPick, TzCity
 from bot.i18n import LANGUAGES, I18n, Translator
-from bot.keyboards.access import (
-    NOTIFY_MODES,
-    LangPick,
-    NotifyPick,
-    TzCity,
-    language_keyboard,
-    notify_keyboard,
-    timezone_keyboard,
-)
+from bot.keyboards.access import NOTIFY_MODES, language_keyboard, notify_keyboard, timezone_keyboard
 from bot.middlewares.access import role_of
 from bot.rendering.access import (
     CITY_BY_KEY,

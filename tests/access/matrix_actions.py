@@ -13,8 +13,17 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.callback_data import ConclusionCallback, ConsAction, ConsCallback, StartAgainCallback
-from bot.keyboards.access import DoctorsAction, DoctorsCb, InvitePick, UsersAction, UsersCb
+from bot.callback_data import (
+    ConclusionCallback,
+    ConsAction,
+    ConsCallback,
+    DoctorsAction,
+    DoctorsCb,
+    InvitePick,
+    StartAgainCallback,
+    UsersAction,
+    UsersCb,
+)
 from bot.services.access import Action
 from tests.access.matrix_world import (
     DOCTOR_ID,

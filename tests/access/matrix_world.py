@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_client.sandbox import SandboxServer
+from bot.callback_data import UsersAction, UsersCb
 from bot.i18n import I18n, Translator
-from bot.keyboards.access import UsersAction, UsersCb
 from bot.rendering.access_denied import denied_text
 from bot.services.access import Action, Actor, Denial, allowed
 from storage.enums import ConsultationState, EventSource, Role

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.keyboards.access import DoctorsAction, DoctorsCb, UsersAction, UsersCb
+from bot.callback_data import DoctorsAction, DoctorsCb, UsersAction, UsersCb
 from storage.enums import Role
 from storage.models import AuditEntry, DirectoryDoctor, User
 from tests.access.conftest import Env, join

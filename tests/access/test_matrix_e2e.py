@@ -29,10 +29,13 @@ from bot.callback_data import (
     ConclusionCallback,
     ConsAction,
     ConsCallback,
+    DoctorsAction,
+    DoctorsCb,
     StartAgainCallback,
+    UsersAction,
+    UsersCb,
 )
 from bot.i18n import I18n
-from bot.keyboards.access import DoctorsAction, DoctorsCb, UsersAction, UsersCb
 from bot.services.access import Action
 from storage.migrate import upgrade
 from storage.repositories.doctors import DoctorDirectoryRepository

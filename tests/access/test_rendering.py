@@ -6,8 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from bot.i18n import I18n
-from bot.keyboards.access import (
+from bot.callback_data import (
     DoctorsAction,
     DoctorsCb,
     InvitePick,
@@ -16,9 +15,9 @@ from bot.keyboards.access import (
     TzCity,
     UsersAction,
     UsersCb,
-    user_card_keyboard,
-    users_keyboard,
 )
+from bot.i18n import I18n
+from bot.keyboards.access import user_card_keyboard, users_keyboard
 from bot.rendering.access import (
     clean_doctor_name,
     greeting_text,

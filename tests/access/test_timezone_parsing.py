@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.keyboards.access import TzCity, timezone_keyboard
+from bot.callback_data import TzCity
+from bot.keyboards.access import timezone_keyboard
 from bot.rendering.access import (
     CITIES,
     CITY_BY_KEY,
