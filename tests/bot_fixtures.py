@@ -74,6 +74,7 @@ __all__ = [
     "BotHarness",
     "api",
     "app_settings",
+    "assert_spec_kept",
     "bot",
     "db_url",
     "dispatcher",
@@ -122,6 +123,13 @@ async def sandbox() -> AsyncIterator[SandboxServer]:
 async def fake_tg() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram() as tg:
         yield tg
+    assert_spec_kept(tg)
+
+
+def assert_spec_kept(tg: FakeTelegram) -> None:
+    """Everything the bot sent is what the Bot API specification allows (validation.py)."""
+    refused = [f"{c.method} {c.params}: {c.description}" for c in tg.spec_refusals]
+    assert not refused, "requests the Bot API refuses:\n" + "\n".join(refused)
 
 
 @pytest.fixture(scope="session")

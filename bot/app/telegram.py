@@ -10,7 +10,8 @@ holds a strong reference to each type it has used, for as long as the session (a
 Bot) lives; the dict is bounded by the number of distinct return types of the Bot API.
 
 ``make_bot``/``install_demo_mark``/``start_bot``: the Bot, the sandbox's demo mark on every
-text, the getMe check. ``serve_updates``: long polling, or the webhook at ``WEBHOOK_PATH``
+text, the getMe check. ``allowed_update_types``: what getUpdates/setWebhook ask for.
+``serve_updates``: long polling, or the webhook at ``WEBHOOK_PATH``
 (routed on the HTTP listener by ``webhook_route``) until the runtime stops.
 """
 
@@ -28,6 +29,7 @@ from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.methods.base import Response, TelegramMethod, TelegramType
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiogram_dialog import DIALOG_EVENT_NAME
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -101,6 +103,14 @@ async def start_bot(rt: Runtime) -> None:
     log.info("bot_identity bot_id=%s username=%s", me.id, me.username)
 
 
+def allowed_update_types(dp: Dispatcher) -> list[str]:
+    """The update types the handlers use, for getUpdates/setWebhook ``allowed_updates``.
+
+    aiogram-dialog registers its internal ``aiogd_update`` event on the routers; it is no
+    Telegram update type, so it is left out (Telegram refuses what it does not know)."""
+    return dp.resolve_used_update_types(skip_events={DIALOG_EVENT_NAME})
+
+
 def webhook_route(dp: Dispatcher, bot: Bot, secret: str) -> RouteRegistrar:
     """Telegram POSTs updates to ``WEBHOOK_PATH``; a request without the secret gets 401."""
 
@@ -120,7 +130,7 @@ async def serve_updates(rt: Runtime) -> None:
         await bot.set_webhook(
             f"{rt.settings.public_url}{WEBHOOK_PATH}",
             secret_token=secret.get_secret_value(),
-            allowed_updates=dp.resolve_used_update_types(),
+            allowed_updates=allowed_update_types(dp),
         )
         log.info("webhook_set")
         try:
@@ -133,7 +143,7 @@ async def serve_updates(rt: Runtime) -> None:
             bot,
             handle_signals=False,
             close_bot_session=False,
-            allowed_updates=dp.resolve_used_update_types(),
+            allowed_updates=allowed_update_types(dp),
         )
     )
     stopper = asyncio.create_task(rt.stop_event.wait())

@@ -38,6 +38,7 @@ async def test_webhook_mode_sets_the_hook_and_takes_only_secret_updates(
         assert hook.url == f"{PUBLIC_URL}{WEBHOOK_PATH}" == "https://bot.example.org/telegram/webhook"
         assert hook.secret_token == SECRET
         assert hook.allowed_updates and "message" in hook.allowed_updates
+        assert "aiogd_update" not in hook.allowed_updates  # aiogram-dialog's, not Telegram's
         [call] = fake_tg.calls("setWebhook")
         assert call.status == 200
 

@@ -13,8 +13,14 @@
 Limits: tg.rate_limits.enabled = True (per chat 1/s, group 20/min, overall 30/s; pass
 clock=ManualClock() to control time), tg.force_429(n, retry_after); transport faults:
 tg.force_error(n, status=502), tg.force_drop(n) (the call is not run; chat_id= narrows).
-Inspect with tg.calls(), tg.deliveries(chat_id), tg.too_many_requests_sent,
-tg.unknown_methods, tg.commands(scope, lang).
+Inspect with tg.calls() (getUpdates included), tg.deliveries(chat_id),
+tg.too_many_requests_sent, tg.unknown_methods, tg.commands(scope, lang).
+
+Every request is first checked against the Bot API specification (botapi/api.json, parsed
+once by spec.py; validation.py): unknown or missing parameters, wrong types, malformed nested
+objects, unknown parse modes, chat actions and update types, buttons without exactly one
+action get a 400 as Telegram answers it. tg.spec_refusals lists those; the bot fixtures
+(tests/bot_fixtures.py assert_spec_kept) fail a test whose bot sent one.
 """
 
 from .errors import ApiError

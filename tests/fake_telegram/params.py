@@ -33,11 +33,18 @@ class Params:
         values: dict[str, Any] = dict(request.query)
         uploads: dict[str, Upload] = {}
         if request.content_type == "application/json":
-            body = await request.json()
-            if isinstance(body, dict):
-                values.update(body)
+            try:
+                body = await request.json()
+            except ValueError:
+                raise bad_request("can't parse JSON request body") from None
+            if not isinstance(body, dict):
+                raise bad_request("the JSON request body must be an Object")
+            values.update(body)
         elif request.method == "POST":
-            form = await request.post()
+            try:
+                form = await request.post()
+            except ValueError:
+                raise bad_request("can't parse the request body") from None
             for key, value in form.items():
                 if isinstance(value, web.FileField):
                     uploads[key] = Upload(value.filename, value.content_type, value.file.read())

@@ -11,7 +11,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
 
-from bot.app.telegram import TelegramSession
+from bot.app.telegram import TelegramSession, allowed_update_types
 
 if TYPE_CHECKING:
     from .server import FakeTelegram
@@ -42,9 +42,13 @@ async def run_polling(
 ) -> AsyncIterator[asyncio.Task[None]]:
     """Poll in a background task for the duration of the block, then stop cleanly.
 
+    allowed_updates: as the bot's serve_updates asks (bot.app.telegram.allowed_update_types).
     handle_as_tasks=False is what makes FakeTelegram.wait_handled exact: the next getUpdates
     (carrying the confirming offset) is only sent after the previous batch was handled.
     """
+    # What the bot asks for in production (aiogram's own default would include
+    # aiogram-dialog's internal event, which Telegram refuses).
+    kwargs.setdefault("allowed_updates", allowed_update_types(dp))
     started = asyncio.Event()
 
     async def mark_started() -> None:

@@ -31,6 +31,7 @@ from storage.models import Consultation, OutboxMessage, StatusEvent, User
 from storage.repositories.users import UserRepository
 from tests.bot_fixtures import *  # noqa: F403  (db_url, engine, session_factory)
 from tests.bot_fixtures import (
+    assert_spec_kept,
     include_test_routers,
     no_second_callback_answer,  # noqa: F401  (autouse)
 )
@@ -192,3 +193,4 @@ async def env(
             yield env
         finally:
             await env.stop_polling()
+        assert_spec_kept(tg)

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from aiogram import BaseMiddleware
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, TelegramObject
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, LinkPreviewOptions, TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_client.errors import NotFound, PartnerApiError
@@ -99,9 +99,12 @@ class CardContext:
         )
 
 
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)  # the card's links are for tapping, not previews
+
+
 async def edit(message: Any, text: str, markup: InlineKeyboardMarkup | None) -> None:
     try:
-        await message.edit_text(text, reply_markup=markup, disable_web_page_preview=True)
+        await message.edit_text(text, reply_markup=markup, link_preview_options=NO_PREVIEW)
     except TelegramBadRequest as exc:
         if "message is not modified" not in exc.message.lower():
             raise
