@@ -10,6 +10,9 @@
   start-up for TEAM_CHAT_ID, so a restart keeps it; ``on_chat_migrated`` tells the
   application too); "message is not modified" counts as sent; an edit of a message that is
   gone is sent as a new message.
+* Rows about a consultation (``audience == "consultation"``: patient name, phone, medical
+  text) are sent with ``protect_content``: the recipient's client offers no forwarding or
+  saving. Derived here, not stored: the audience already says what the row carries.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from bot.outbox.gate import LeaseLost, RequestGate
 from bot.outbox.limits import RateLimits
 from bot.outbox.outcomes import Kind, outcome_of
 from bot.outbox.records import OutboxRecords, RecipientCheck
+from storage.enums import Audience
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -146,7 +150,12 @@ class RowDelivery:
                     text=row.text, chat_id=row.chat_id, message_id=edit_id, reply_markup=markup
                 )
                 return result.message_id if isinstance(result, Message) else edit_id
-            message = await self.bot.send_message(row.chat_id, row.text, reply_markup=markup)
+            message = await self.bot.send_message(
+                row.chat_id,
+                row.text,
+                reply_markup=markup,
+                protect_content=row.audience == Audience.CONSULTATION.value or None,
+            )
             return message.message_id
 
     # ------------------------------------------------------------------ bookkeeping
