@@ -9,7 +9,8 @@
   migrated group's rows follow the new id, which is stored (``app_state``, read at
   start-up for TEAM_CHAT_ID, so a restart keeps it; ``on_chat_migrated`` tells the
   application too); "message is not modified" counts as sent; an edit of a message that is
-  gone is sent as a new message.
+  gone is sent as a new message — except a retention wipe (``SCRUB_KEY_PREFIX``): its
+  message gone or no longer editable leaves nothing to wipe, so the row is dead.
 * Rows about a consultation (``audience == "consultation"``: patient name, phone, medical
   text) are sent with ``protect_content``: the recipient's client offers no forwarding or
   saving. Derived here, not stored: the audience already says what the row carries.
@@ -31,6 +32,7 @@ from bot.outbox.outcomes import Kind, outcome_of
 from bot.outbox.records import OutboxRecords, RecipientCheck
 from storage.enums import Audience
 from storage.models import OutboxMessage
+from storage.repositories.outbox import SCRUB_KEY_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,10 @@ class RowDelivery:
                     edit_id = None
                     continue
                 elif kind is Kind.RESEND:
+                    if row.dedupe_key.startswith(SCRUB_KEY_PREFIX):
+                        # Nothing left to wipe (retention counts these): no new message.
+                        await self._mark_dead(row, "not editable")
+                        return True
                     edit_id = None  # the card is gone: send it anew
                     continue
                 elif kind is Kind.DEAD:
