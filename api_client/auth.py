@@ -27,6 +27,7 @@ from api_client.errors import (
     error_from_response,
     parse_error_body,
 )
+from api_client.logsafe import describe
 from api_client.models import Phone
 
 logger = logging.getLogger(__name__)
@@ -190,8 +191,12 @@ class OAuthTokenProvider:
         if self._on_refresh is not None:
             try:
                 await self._on_refresh(new)
-            except Exception:
-                logger.exception("partner token: on_refresh failed; the new pair is not stored")
+            except Exception as exc:
+                # No message: a database error would quote the row, i.e. the tokens.
+                logger.error(
+                    "partner token: on_refresh failed; the new pair is not stored: %s",
+                    describe(exc),
+                )
         return new.access_token
 
 

@@ -88,6 +88,9 @@ def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            # Deleted and overwritten content is zeroed, not left in free pages and old
+            # cells where a copy of the file would still show a purged name or phone.
+            cursor.execute("PRAGMA secure_delete=ON")
         finally:
             cursor.close()
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import aiohttp
 
+from api_client.logsafe import describe
+
 from .config import SandboxConfig
 from .records import (
     CallbackRecord,
@@ -145,8 +147,10 @@ class SandboxLife:
     def _life_done(self, callback_id: str, task: asyncio.Task[None]) -> None:
         if self._life.get(callback_id) is task:
             del self._life[callback_id]
-        if not task.cancelled() and task.exception() is not None:
-            log.error("sandbox: life of %s failed", callback_id, exc_info=task.exception())
+        exc = None if task.cancelled() else task.exception()
+        if exc is not None:
+            # Types and places only: the sandbox's records hold (demo) patient data.
+            log.error("sandbox: life of %s failed: %s", callback_id, describe(exc))
 
     def _stop_life(self, callback_id: str) -> None:
         task = self._life.pop(callback_id, None)

@@ -48,6 +48,8 @@ def build_jobs(rt: Runtime) -> dict[str, Job]:
         session_factory=session_factory,
         retention=timedelta(days=settings.retention_days),
         purge_conversations=not settings.redis_url,
+        i18n=rt.i18n,
+        outbox_wake=wake,
     )
     refresher = rt.token_refresher  # the API client's own, when it refreshes tokens
     if refresher is None and settings.tmapi_auth_url and not settings.is_sandbox:

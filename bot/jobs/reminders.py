@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api_client.logsafe import describe
 from api_client.models import RequestStatus
 from bot.i18n import I18n, Translator
 from bot.notifications.messages import short_id
@@ -102,8 +103,8 @@ class ReminderJob:
         counts = ReminderCounts()
         try:
             await self._run(counts)
-        except Exception:
-            log.exception("reminders_failed counts=%s", counts)
+        except Exception as exc:
+            log.error("reminders_failed counts=%s error=%s", counts, describe(exc))
         else:
             if counts.due:
                 log.info("reminders_done counts=%s", counts)

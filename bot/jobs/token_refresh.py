@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_client.auth import OAuthTokenProvider, TokenPair, TokenProvider, exchange_refresh_token
 from api_client.errors import ApiUnavailable, AuthError
+from api_client.logsafe import describe
 from bot.i18n import I18n
 from bot.services.alerts import AlertKind, alert_admins, incident_token
 from bot.settings import Settings
@@ -154,8 +155,8 @@ class TokenRefresher:
                     now=self.now(),
                 )
                 await session.commit()
-        except Exception:
-            log.exception("partner_token_alert_failed")
+        except Exception as exc:
+            log.error("partner_token_alert_failed error=%s", describe(exc))
             return
         log.error("partner_token_refresh_failed incident=%s alerted=%d", incident, queued)
         if queued:
@@ -185,8 +186,8 @@ class TokenRefreshJob:
         except ApiUnavailable as exc:
             log.warning("partner_token_refresh_unavailable error=%s", exc)
             self.last_result = "unavailable"
-        except Exception:
-            log.exception("partner_token_refresh_crashed")
+        except Exception as exc:
+            log.error("partner_token_refresh_crashed error=%s", describe(exc))
             self.last_result = "crashed"
         return self.last_result
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api_client.logsafe import describe
 from storage.hashing import hash_secret
 
 log = logging.getLogger(__name__)
@@ -172,11 +173,11 @@ class HookReceiver:
             return self._miss(address)
         try:
             consultation_id = await self._mark(token)
-        except Exception:
+        except Exception as exc:
             # The partner retries nothing: answer 503 so at least its logs show a failure;
             # reconcile will catch the change anyway.
             self.stats.errors += 1
-            log.exception("hook_lookup_failed")
+            log.error("hook_lookup_failed error=%s", describe(exc))
             return web.Response(status=503)
         if consultation_id is None:
             return self._miss(address)

@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_client.client import PartnerApiClient
 from api_client.errors import PartnerApiError
+from api_client.logsafe import describe
 from bot.notifications.messages import (
     ConsultationView,
     Rendered,
@@ -116,8 +117,9 @@ class Reconciler:
         try:
             await self._settle_starts(counts)
             await self._refresh_open(counts)
-        except Exception:
-            log.exception("reconcile_failed counts=%s", counts)
+        except Exception as exc:
+            # Types and places only: a malformed partner answer's text quotes patient data.
+            log.error("reconcile_failed counts=%s error=%s", counts, describe(exc))
         else:
             log.info("reconcile_done counts=%s", counts)
             # on_run feeds /health's seconds_since_reconcile: a run in which a batch or a

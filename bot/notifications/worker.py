@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_client.client import PartnerApiClient
+from api_client.logsafe import describe
 from bot.services.status_changes import ApplyResult, StatusProcessor
 from storage.enums import EventSource
 from storage.repositories.consultations import ConsultationRepository
@@ -99,8 +100,12 @@ class StatusWorker:
                         ready,
                         EventSource.NOTIFICATION,
                     )
-                except Exception:
-                    log.exception("status_worker_batch_failed count=%d", len(ready))
+                except Exception as exc:
+                    # Types and places only: a malformed partner answer's text quotes
+                    # the patient's name and phone (pydantic's input_value).
+                    log.error(
+                        "status_worker_batch_failed count=%d error=%s", len(ready), describe(exc)
+                    )
                     await self._flag_again(ready)
                     raise
                 refreshed += len(ready)

@@ -9,7 +9,11 @@
   migrated group's rows follow the new id, which is stored (``app_state``, read at
   start-up for TEAM_CHAT_ID, so a restart keeps it; ``on_chat_migrated`` tells the
   application too); "message is not modified" counts as sent; an edit of a message that is
-  gone is sent as a new message.
+  gone is sent as a new message — except a retention wipe (``SCRUB_KEY_PREFIX``): its
+  message gone or no longer editable leaves nothing to wipe, so the row is dead.
+* Rows about a consultation (``audience == "consultation"``: patient name, phone, medical
+  text) are sent with ``protect_content``: the recipient's client offers no forwarding or
+  saving. Derived here, not stored: the audience already says what the row carries.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from bot.outbox.gate import LeaseLost, RequestGate
 from bot.outbox.limits import RateLimits
 from bot.outbox.outcomes import Kind, outcome_of
 from bot.outbox.records import OutboxRecords, RecipientCheck
+from storage.enums import Audience
 from storage.models import OutboxMessage
+from storage.repositories.outbox import SCRUB_KEY_PREFIX
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +108,10 @@ class RowDelivery:
                     edit_id = None
                     continue
                 elif kind is Kind.RESEND:
+                    if row.dedupe_key.startswith(SCRUB_KEY_PREFIX):
+                        # Nothing left to wipe (retention counts these): no new message.
+                        await self._mark_dead(row, "not editable")
+                        return True
                     edit_id = None  # the card is gone: send it anew
                     continue
                 elif kind is Kind.DEAD:
@@ -146,7 +156,12 @@ class RowDelivery:
                     text=row.text, chat_id=row.chat_id, message_id=edit_id, reply_markup=markup
                 )
                 return result.message_id if isinstance(result, Message) else edit_id
-            message = await self.bot.send_message(row.chat_id, row.text, reply_markup=markup)
+            message = await self.bot.send_message(
+                row.chat_id,
+                row.text,
+                reply_markup=markup,
+                protect_content=row.audience == Audience.CONSULTATION.value or None,
+            )
             return message.message_id
 
     # ------------------------------------------------------------------ bookkeeping

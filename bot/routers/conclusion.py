@@ -82,12 +82,15 @@ async def show_conclusion(
         await bot.send_message(chat_id, t("notify-conclusion-empty", short_id=sid))
         return
     text, doctor = conclusion.text, conclusion.doctor
+    # Medical text: no forwarding or saving out of the chat (protect_content).
     await bot.send_message(
-        chat_id, t("notify-conclusion-header", doctor=escape(doctor), short_id=sid)
+        chat_id,
+        t("notify-conclusion-header", doctor=escape(doctor), short_id=sid),
+        protect_content=True,
     )
     # The doctor's text is sent as plain text: no escaping to inflate it past the limit.
     for part in split_message(text, CONCLUSION_PART_LIMIT):
-        await bot.send_message(chat_id, part, parse_mode=None)
+        await bot.send_message(chat_id, part, parse_mode=None, protect_content=True)
     log.info("conclusion_shown consultation=%s user_id=%s", consultation.id, query.from_user.id)
 
 

@@ -8,7 +8,7 @@ refresh queue), ``consultations_search`` (list pages, search), ``consultations_j
 
 from __future__ import annotations
 
-from storage.repositories.consultations_jobs import ConsultationJobs, PurgeCounts
+from storage.repositories.consultations_jobs import ConsultationJobs, PurgeCounts, SentCopy
 from storage.repositories.consultations_search import ConsultationSearch, Order, name_search_key
 from storage.repositories.consultations_writes import ConsultationWrites, NewConsultation
 
@@ -17,6 +17,7 @@ __all__ = [
     "NewConsultation",
     "Order",
     "PurgeCounts",
+    "SentCopy",
     "name_search_key",
 ]
 

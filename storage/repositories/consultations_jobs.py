@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, false, func, or_, select, update
 
 from storage.db import utcnow
-from storage.enums import CLOSED_STATES, FINAL_STATUSES, ConsultationState
+from storage.enums import CLOSED_STATES, FINAL_STATUSES, Audience, ConsultationState
 from storage.models import Consultation, OutboxMessage
 from storage.repositories._sql import chunks, rowcount
 from storage.repositories.consultations_base import ConsultationRepositoryBase
@@ -18,10 +18,22 @@ from storage.repositories.consultations_base import ConsultationRepositoryBase
 _PURGE_CHUNK = 500
 
 
+@dataclass(frozen=True, slots=True)
+class SentCopy:
+    """A message the bot sent with a purged consultation's patient data: Telegram keeps its
+    text until the bot edits it (``bot.jobs.retention`` queues that edit)."""
+
+    consultation_id: int
+    partner_id: str | None
+    chat_id: int
+    message_id: int
+
+
 @dataclass(frozen=True)
 class PurgeCounts:
     consultations: int
     outbox_messages: int
+    sent_copies: tuple[SentCopy, ...] = ()
 
 
 class ConsultationJobs(ConsultationRepositoryBase):
@@ -61,9 +73,54 @@ class ConsultationJobs(ConsultationRepositoryBase):
 
     # -- retention --------------------------------------------------------------------------
 
+    async def _sent_copies(self, ids: Sequence[int]) -> list[SentCopy]:
+        """The card and every delivered patient-data message (notices, reminders, can't-take
+        replies: audience "consultation") of ``ids``, one per chat message. Card edits were
+        sent as outbox rows too, so a card can appear twice: the set keeps it once."""
+        found: dict[tuple[int, int], SentCopy] = {}
+        cards = await self.session.execute(
+            select(
+                Consultation.id,
+                Consultation.partner_id,
+                Consultation.card_chat_id,
+                Consultation.card_message_id,
+            ).where(
+                Consultation.id.in_(ids),
+                Consultation.card_chat_id.is_not(None),
+                Consultation.card_message_id.is_not(None),
+            )
+        )
+        sent = await self.session.execute(
+            select(
+                Consultation.id,
+                Consultation.partner_id,
+                OutboxMessage.chat_id,
+                OutboxMessage.sent_message_id,
+            )
+            .join(Consultation, Consultation.id == OutboxMessage.consultation_id)
+            .where(
+                OutboxMessage.consultation_id.in_(ids),
+                OutboxMessage.audience == Audience.CONSULTATION.value,
+                OutboxMessage.sent_at.is_not(None),
+                OutboxMessage.sent_message_id.is_not(None),
+            )
+            .order_by(OutboxMessage.id)
+        )
+        rows: list[tuple[int, str | None, int, int]] = [
+            *(tuple(r) for r in cards.all()),
+            *(tuple(r) for r in sent.all()),
+        ]
+        for cid, partner_id, chat_id, message_id in rows:
+            found.setdefault(
+                (chat_id, message_id), SentCopy(cid, partner_id, chat_id, message_id)
+            )
+        return list(found.values())
+
     async def _purge(self, ids: Sequence[int], now: datetime) -> PurgeCounts:
         consultations = outbox = 0
+        copies: list[SentCopy] = []
         for part in chunks(ids, _PURGE_CHUNK):
+            copies += await self._sent_copies(part)
             result = await self.session.execute(
                 update(Consultation)
                 .where(Consultation.id.in_(part), Consultation.purged_at.is_(None))
@@ -102,7 +159,7 @@ class ConsultationJobs(ConsultationRepositoryBase):
         for obj in list(self.session.identity_map.values()):
             if isinstance(obj, Consultation | OutboxMessage):
                 self.session.expire(obj)
-        return PurgeCounts(consultations, outbox)
+        return PurgeCounts(consultations, outbox, tuple(copies))
 
     async def _purge_where(self, now: datetime, *where: ColumnElement[bool]) -> PurgeCounts:
         """Purge the not yet purged consultations matching ``where``."""

@@ -17,6 +17,16 @@ from storage.repositories._sql import insert_ignore, rowcount
 
 _ERROR_MAX = 1000
 
+# Dedupe keys of the edits that wipe a purged consultation's messages in Telegram: the
+# sender never turns such an edit into a new message (it would be a pointless message), and
+# retention counts the ones Telegram refused.
+SCRUB_KEY_PREFIX = "scrub:"
+
+
+def scrub_key(chat_id: int, message_id: int) -> str:
+    """One wipe per chat message, however many rows or runs point at it."""
+    return f"{SCRUB_KEY_PREFIX}{chat_id}:{message_id}"
+
 
 def _pending() -> list[Any]:
     return [OutboxMessage.sent_at.is_(None), OutboxMessage.dead == false()]
@@ -234,6 +244,17 @@ class OutboxRepository:
             .execution_options(synchronize_session=False)
         )
         return rowcount(result)
+
+    async def scrubs_refused_since(self, since: datetime | None) -> int:
+        """Wipe edits given up on after ``since`` (all when None): messages Telegram no
+        longer lets the bot edit (deleted, too old, not text), or chats that are gone."""
+        query = select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.dedupe_key.startswith(SCRUB_KEY_PREFIX, autoescape=True),
+            OutboxMessage.dead.is_(True),
+        )
+        if since is not None:
+            query = query.where(OutboxMessage.failed_at > since)
+        return int(await self.session.scalar(query) or 0)
 
     async def backlog_count(self) -> int:
         """Rows not sent yet and not given up on."""

@@ -65,3 +65,18 @@ async def test_the_button_is_offered_only_to_those_who_may_read(world: World) ->
     await show_card(world.admin, someone_elses)
     assert BUTTON in world.admin.buttons()
     assert "conclusion is ready" in world.admin.last_bot_message().content
+
+
+async def test_the_conclusion_is_protected_from_forwarding(world: World) -> None:
+    partner_id = _open(world, status="Processed")
+    world.sb.set_report(partner_id, "Всё хорошо.")
+    cid = await world.adopt(partner_id, coordinator_id=COORDINATOR_ID)
+    user = world.coordinator
+    await show_card(user, cid)
+    calls_before = len(world.tg.calls("sendMessage"))
+    await user.press(BUTTON)
+    sent = world.tg.calls("sendMessage")[calls_before:]
+    assert any("Всё хорошо." in str(c.params.get("text")) for c in sent)
+    assert sent and all(c.params.get("protect_content") in (True, "true") for c in sent), [
+        c.params for c in sent
+    ]

@@ -191,7 +191,9 @@ class BotApi:
             raise bad_request(missing)
         return message
 
-    def _store(self, chat: ChatRecord, method: str, **content: Any) -> StoredMessage:
+    def _store(
+        self, chat: ChatRecord, method: str, *, protected: bool = False, **content: Any
+    ) -> StoredMessage:
         markup = content.pop("reply_markup", None)
         if markup is not None and "inline_keyboard" not in markup:
             # Reply keyboards live in the chat's input field, not on the message.
@@ -199,6 +201,7 @@ class BotApi:
             markup = None
         message = StoredMessage(
             chat=chat,
+            protected=protected,
             message_id=chat.allocate_message_id(),
             from_user=self.bot_user,
             date=int(self.wall_clock()),
@@ -239,6 +242,7 @@ class BotApi:
         message = self._store(
             chat,
             "sendMessage",
+            protected=params.flag("protect_content"),
             text=text.text,
             html=text.html,
             entities=text.entities,
@@ -351,6 +355,7 @@ class BotApi:
         message = self._store(
             chat,
             method,
+            protected=params.flag("protect_content"),
             caption=caption.text if caption else None,
             caption_html=caption.html if caption else None,
             caption_entities=caption.entities if caption else (),

@@ -124,6 +124,9 @@ class StoredMessage:
     history: list[Revision] = field(default_factory=list)
     edit_date: int | None = None
     deleted: bool = False
+    # Sent with protect_content: Telegram shows it as has_protected_content (no forwarding
+    # or saving); aiogram-dialog compares it to decide between an edit and a new message.
+    protected: bool = False
 
     @property
     def chat_id(self) -> int:
@@ -196,6 +199,8 @@ class StoredMessage:
             data["contact"] = self.contact
         if self.media_group_id is not None:
             data["media_group_id"] = self.media_group_id
+        if self.protected:
+            data["has_protected_content"] = True
         if self.edit_date is not None:
             data["edit_date"] = self.edit_date
         return data

@@ -479,3 +479,17 @@ async def test_typed_id_without_doctor_routes(env: Env) -> None:
     (record,) = await env.consultations()
     assert record.state is ConsultationState.ACTIVE
     assert record.doctor_name  # named by the start answer
+
+
+async def test_the_card_is_protected_from_forwarding(env: Env) -> None:
+    """The card carries the patient's name and phone: sent with protect_content."""
+    u = env.user()
+    await to_summary(u)
+    await u.press(CONFIRM)
+    (record,) = await env.consultations()
+    assert record.card_message_id is not None
+    cards = [
+        c.params for c in env.tg.calls("sendMessage")
+        if "+7 909 970-85-93" in str(c.params.get("text"))
+    ]
+    assert cards and all(p.get("protect_content") in (True, "true") for p in cards), cards

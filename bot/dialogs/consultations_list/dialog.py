@@ -279,6 +279,8 @@ def build_list_dialog() -> Dialog:
         ),
         getter=list_getter,
         state=ConsultationsListSG.main,
+        # Rows name patients (and the cards opened in place show the phone): no forwarding.
+        protect_content=True,
     )
     dialog = own_input_only(Dialog(window, on_start=on_start))
     dialog.callback_query.middleware(AnswerFirst())

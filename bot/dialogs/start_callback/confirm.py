@@ -250,7 +250,8 @@ async def _send_card(
         return
     await session.refresh(record)
     text, markup = _render(manager, record, callback)
-    sent = await bot.send_message(chat_id, text, reply_markup=markup)
+    # The card shows the patient's name and phone: no forwarding or saving out of the chat.
+    sent = await bot.send_message(chat_id, text, reply_markup=markup, protect_content=True)
     await repo.set_card(consultation_id, sent.chat.id, sent.message_id)
     await session.commit()
 

@@ -78,6 +78,10 @@ def _step(
         nav if nav is not None else _nav(),
         state=state,
         getter=getter,
+        # The steps echo the typed phone and name (and the summary all of it): no
+        # forwarding or saving. Every window alike, so moving between them stays an edit
+        # (aiogram-dialog sends anew when protection changes).
+        protect_content=True,
     )
 
 

@@ -12,3 +12,4 @@ ops-alert-refresh-failed =
 ops-alert-insufficient-funds =
     ⚠️ The partner API refused: the partner account has insufficient funds.
     No consultation can be started until the account is topped up.
+retention-message-removed = Consultation { $short_id } — details removed after { $days } days.

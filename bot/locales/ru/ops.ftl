@@ -12,3 +12,4 @@ ops-alert-refresh-failed =
 ops-alert-insufficient-funds =
     ⚠️ Партнёрский API отказал: на счёте партнёра недостаточно средств.
     Консультации не запускаются, пока счёт не пополнен.
+retention-message-removed = Консультация { $short_id } — данные удалены через { $days } дн.
