@@ -296,7 +296,7 @@ async def world(**settings_extra: str) -> AsyncIterator[World]:
     from tests.fake_telegram import FakeTelegram, make_bot
 
     async with temp_db() as (url, factory), AsyncExitStack() as stack:
-        tg = await stack.enter_async_context(FakeTelegram())
+        tg = await stack.enter_async_context(FakeTelegram(check_spec=False))
         sandbox = await stack.enter_async_context(SandboxServer(SandboxConfig(pace=None)))
         api = await stack.enter_async_context(
             PartnerApiClient(sandbox.url, StaticTokenProvider("bench"))
