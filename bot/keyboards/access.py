@@ -3,6 +3,7 @@
 Prefixes are short and unique across the bot (all begin with "a" for access):
   atz  – time zone city          alg – language           ant – notification mode
   ainv – invite role             aus – users list/card    adr – doctor directory
+  aiv  – open invites (/invites)
 Payloads carry ids and enum values only, never names (Telegram's limit is 64 bytes).
 """
 
@@ -77,6 +78,21 @@ class DoctorsCb(CallbackData, prefix="adr"):
     page: int = 0
 
 
+class InvitesAction(StrEnum):
+    PAGE = "p"
+    REVOKE = "r"  # ask
+    REVOKE_OK = "y"
+
+
+class InvitesCb(CallbackData, prefix="aiv"):
+    action: InvitesAction
+    invite_id: int = 0
+    page: int = 0
+
+
+Paged = type[UsersCb] | type[DoctorsCb] | type[InvitesCb]
+
+
 def timezone_keyboard(lang: str) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for city in CITIES:
@@ -127,7 +143,7 @@ def _buttons(
 def _paged_list(
     items: Sequence[tuple[str, CallbackData]],
     page: Page,
-    make: type[UsersCb] | type[DoctorsCb],
+    make: Paged,
     *extra_rows: list[InlineKeyboardButton],
 ) -> InlineKeyboardMarkup:
     """One item a row, the pager row (when there is more than one page), then ``extra_rows``."""
@@ -157,7 +173,7 @@ def invite_keyboard(t: Translate, doctors: Sequence[DoctorLike]) -> InlineKeyboa
     )
 
 
-def _pager_row(page: Page, make: type[UsersCb] | type[DoctorsCb]) -> list[InlineKeyboardButton]:
+def _pager_row(page: Page, make: Paged) -> list[InlineKeyboardButton]:
     steps = (
         ("◀", page.number - 1, page.has_prev),
         (f"{page.number + 1}/{page.total_pages}", page.number, page.total_pages > 1),
@@ -307,4 +323,29 @@ def cancel_keyboard(t: Translate, page: int = 0) -> InlineKeyboardMarkup:
                 )
             ]
         ]
+    )
+
+
+def invites_keyboard(t: Translate, invite_ids: Sequence[int], page: Page) -> InlineKeyboardMarkup:
+    """A Revoke button for each open invite of the page, then the pager."""
+    items = [
+        (
+            t("access-invites-revoke-button", invite_id=invite_id),
+            InvitesCb(action=InvitesAction.REVOKE, invite_id=invite_id, page=page.number),
+        )
+        for invite_id in invite_ids
+    ]
+    return _paged_list(items, page, InvitesCb)
+
+
+def invite_revoke_keyboard(t: Translate, invite_id: int, page: int) -> InlineKeyboardMarkup:
+    return _buttons(
+        [
+            (
+                t("access-invites-revoke-yes"),
+                InvitesCb(action=InvitesAction.REVOKE_OK, invite_id=invite_id, page=page),
+            ),
+            (t("access-back"), InvitesCb(action=InvitesAction.PAGE, page=page)),
+        ],
+        (2,),
     )
