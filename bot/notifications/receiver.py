@@ -5,12 +5,12 @@ consultation. The handler only records "needs refresh" and wakes the worker: the
 immediate and never waits for the partner API (which may be the one calling us, slowly).
 
 Rate limiting: a token bucket per client address is charged by *misses* only (an unknown
-token, or a path that cannot be a token). Every well-shaped token is looked up — one SELECT
-on the unique token-hash index, cheap enough to afford for each guess, and only the known
-ones are flagged by an UPDATE, so a guess never takes the write lock — so a valid hook is
-never refused and never waits behind guesses, even from an address that is being limited
-(behind a reverse proxy every caller shares one address, the partner included). A limited
-address only changes the answer to a miss: 429 instead of 404.
+token, or a path that cannot be a token). Every well-shaped token is looked up: one SELECT
+on the unique token-hash index, cheap enough to afford for each guess and never taking the
+write lock (only known tokens are then flagged by an UPDATE). So a valid hook is never
+refused and never waits behind guesses, even from an address that is being limited (behind
+a reverse proxy every caller shares one address, the partner included). A limited address
+only changes the answer to a miss: 429 instead of 404.
 """
 
 from __future__ import annotations

@@ -14,7 +14,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.callback_data import ConclusionCallback, ConsAction, ConsCallback, StartAgainCallback
-from bot.keyboards.access import DoctorsAction, DoctorsCb, InvitePick, UsersAction, UsersCb
+from bot.keyboards.access import (
+    DoctorsAction,
+    DoctorsCb,
+    InvitePick,
+    InvitesAction,
+    InvitesCb,
+    UsersAction,
+    UsersCb,
+)
 from bot.services.access import Action
 from tests.access.matrix_world import (
     DOCTOR_ID,
@@ -279,6 +287,16 @@ ACTIONS: dict[str, tuple[Action, Step]] = {
             "t.me/test_bot?start=",
             InvitePick(role="coordinator").pack(),
             "t.me/test_bot?start=",
+        ),
+    ),
+    "list_invites": (  # issue 12: "No open invites" / "Open invites: n"; a stale Revoke
+        Action.INVITE,
+        _admin_step(
+            "invites",
+            None,
+            "pen invites",
+            InvitesCb(action=InvitesAction.REVOKE_OK, invite_id=999_999).pack(),
+            "Invite #999999 is gone already",
         ),
     ),
     "manage_users": (
