@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,6 +39,26 @@ class PhoneFormField(enum.StrEnum):
     DOTTED = "dotted"  # patientPhone.code / patientPhone.number (ASP.NET model binding)
     BRACKET = "bracket"  # patientPhone[code] / patientPhone[number]
     JSON = "json"  # patientPhone = '{"code": "7", "number": "..."}'
+
+
+# RFC 6838, 4.2: type "/" subtype, each a restricted-name of 1-127 characters starting
+# with a letter or digit. Nothing else (no parameters, quotes, spaces, CR/LF) goes into the
+# part's Content-Type header.
+_RESTRICTED_NAME = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
+_MEDIA_TYPE = re.compile(f"{_RESTRICTED_NAME}/{_RESTRICTED_NAME}")
+DEFAULT_MEDIA_TYPE = "application/octet-stream"
+
+
+def is_media_type(value: str) -> bool:
+    """``type/subtype`` in RFC 6838 token syntax, nothing more."""
+    return _MEDIA_TYPE.fullmatch(value) is not None
+
+
+def media_type_or_default(value: str | None) -> str:
+    """A declared MIME type made safe for a header: parameters dropped, lower-cased, and
+    ``application/octet-stream`` for anything that is not ``type/subtype``."""
+    bare = (value or "").split(";", 1)[0].strip().lower()
+    return bare if is_media_type(bare) else DEFAULT_MEDIA_TYPE
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +95,9 @@ class CallbackRoutes(UrlBatching):
         """
         if attachment is not None and len(attachment.content) > MAX_ATTACHMENT_BYTES:
             raise AttachmentTooLarge(len(attachment.content), MAX_ATTACHMENT_BYTES)
+        if attachment is not None and not is_media_type(attachment.content_type):
+            # It would go into the part's header as is: never a CR/LF, a quote, a parameter.
+            raise ValueError("attachment MIME type must be type/subtype (RFC 6838)")
         if begin_at is not None and begin_at.utcoffset() is None:
             raise ValueError("begin_at must be timezone-aware")
         if duration_min is not None and duration_min <= 0:

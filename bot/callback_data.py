@@ -161,3 +161,17 @@ class DoctorsCb(CallbackData, prefix="adr"):
     action: DoctorsAction
     doctor_id: int = 0
     page: int = 0
+
+
+class InvitesAction(StrEnum):
+    PAGE = "p"
+    REVOKE = "r"  # ask
+    REVOKE_OK = "y"
+
+
+class InvitesCb(CallbackData, prefix="aiv"):
+    """/invites: a page of open invites (aiv), a Revoke and its confirmation."""
+
+    action: InvitesAction
+    invite_id: int = 0
+    page: int = 0

@@ -32,8 +32,8 @@ ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
     ),
     Role.DOCTOR: ("list", "settings", "timezone", "language", "help"),
     Role.ADMIN: (
-        "start_callback", "list", "find", "invite", "users", "doctors", "cancel", "settings",
-        "timezone", "language", "help",
+        "start_callback", "list", "find", "invite", "invites", "users", "doctors", "cancel",
+        "settings", "timezone", "language", "help",
     ),
 }
 

@@ -8,6 +8,7 @@ print it and exit 2 without a traceback.
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Annotated, Literal, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -46,6 +47,19 @@ def _check_http_url(name: str, value: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{name} must be an http(s) URL, got {value!r}")
     return value.rstrip("/")
+
+
+def _check_https_url(name: str, value: str) -> str:
+    """An http(s) URL that is https:// unless it is on loopback (tests, the sandbox)."""
+    value = _check_http_url(name, value)
+    if urlsplit(value).scheme != "https" and not is_loopback_url(value):
+        raise ValueError(f"{name} must be an https:// URL (plain http only on loopback)")
+    return value
+
+
+# Telegram's alphabet for a webhook secret; 32 characters or more, so it cannot be guessed.
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{32,256}")
+MAX_INVITE_TTL_HOURS = 168  # a week: an invite link is a grant, not a standing door
 
 
 def _check_redis_url(value: str) -> str:
@@ -131,7 +145,7 @@ class Settings(DatabaseSettings):
     team_chat_id: int | None = None
     default_timezone: str = "Europe/Moscow"
 
-    invite_ttl_hours: int = Field(72, ge=1)
+    invite_ttl_hours: int = 72
     default_phone_region: str = "RU"
     reconcile_interval_seconds: int = Field(180, ge=5)
     reminder_lead_minutes: int = Field(15, ge=0)
@@ -207,26 +221,38 @@ class Settings(DatabaseSettings):
     @field_validator("telegram_webhook_secret")
     @classmethod
     def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        # Telegram accepts 1-256 characters A-Z, a-z, 0-9, _ and -.
-        if value is not None:
-            raw = value.get_secret_value()
-            if len(raw) > 256 or not all(c.isalnum() or c in "_-" for c in raw):
-                raise ValueError("TELEGRAM_WEBHOOK_SECRET: 1-256 characters of A-Z a-z 0-9 _ -")
+        # Telegram accepts 1-256 characters A-Z, a-z, 0-9, _ and -; fewer than 32 could be
+        # guessed. The message never repeats the value.
+        if value is not None and not _WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError(
+                "TELEGRAM_WEBHOOK_SECRET must be 32-256 characters of A-Z a-z 0-9 _ - "
+                "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return value
+
+    @field_validator("invite_ttl_hours")
+    @classmethod
+    def _invite_ttl(cls, value: int) -> int:
+        if not 1 <= value <= MAX_INVITE_TTL_HOURS:
+            raise ValueError(
+                f"INVITE_TTL_HOURS must be between 1 and {MAX_INVITE_TTL_HOURS} (a week), "
+                f"got {value}"
+            )
         return value
 
     @model_validator(mode="after")
     def _urls(self) -> Settings:
         self.telegram_api_url = _check_http_url("TELEGRAM_API_URL", self.telegram_api_url)
         if self.tmapi_base_url.strip():
-            self.tmapi_base_url = _check_http_url("TMAPI_BASE_URL", self.tmapi_base_url.strip())
+            self.tmapi_base_url = _check_https_url("TMAPI_BASE_URL", self.tmapi_base_url.strip())
         else:
             self.tmapi_base_url = ""
         if self.tmapi_auth_url.strip():
-            self.tmapi_auth_url = _check_http_url("TMAPI_AUTH_URL", self.tmapi_auth_url.strip())
+            self.tmapi_auth_url = _check_https_url("TMAPI_AUTH_URL", self.tmapi_auth_url.strip())
         self.redis_url = _check_redis_url(self.redis_url.strip())
         if not self.public_url.strip():
             self.public_url = f"http://127.0.0.1:{self.http_port}"
-        self.public_url = _check_http_url("PUBLIC_URL", self.public_url.strip())
+        self.public_url = _check_https_url("PUBLIC_URL", self.public_url.strip())
         if (
             self.tmapi_base_url
             and not is_loopback_url(self.tmapi_base_url)

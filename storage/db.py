@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -78,6 +79,18 @@ class StrEnumType(TypeDecorator[E], Generic[E]):
         return self.enum_cls(value)
 
 
+def _create_private(path: Path) -> None:
+    """Create the SQLite file (and its directory) readable by the owner only: it holds
+    patient data. SQLite gives its -wal and -shm files the mode of the database file.
+    An existing file is left as the operator set it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        return
+    os.chmod(path, 0o600)  # the umask can only take bits away; this says it outright
+
+
 def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
@@ -112,7 +125,7 @@ def create_engine(
             # One shared connection, or every connection would see its own empty database.
             kwargs["poolclass"] = StaticPool
         else:
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _create_private(Path(database).expanduser())
         engine = create_async_engine(
             parsed,
             echo=echo,

@@ -1,6 +1,7 @@
 """Retention: RETENTION_DAYS after a final status, patient data is removed.
 
-What goes: patient names and phones, attachment names, the texts (and buttons) of every
+What goes: patient names and phones, attachment names, the notification token's hash (a
+late or replayed hook of such a consultation answers like a guess), the texts (and buttons) of every
 stored outbox message of those consultations; the same for abandoned drafts and starts
 (no partner id) once as old; texts of other outbox messages (admin alerts, invites…) sent
 or given up on longer ago; conversation state (FSM rows in the database) untouched for as

@@ -13,6 +13,8 @@ from bot.callback_data import (
     DoctorsAction,
     DoctorsCb,
     InvitePick,
+    InvitesAction,
+    InvitesCb,
     LangPick,
     NotifyPick,
     TzCity,
@@ -28,6 +30,8 @@ from bot.rendering.access import (
     doctor_button_label,
     user_button_label,
 )
+
+Paged = type[UsersCb] | type[DoctorsCb] | type[InvitesCb]
 
 
 def timezone_keyboard(lang: str) -> InlineKeyboardMarkup:
@@ -80,7 +84,7 @@ def _buttons(
 def _paged_list(
     items: Sequence[tuple[str, CallbackData]],
     page: Page,
-    make: type[UsersCb] | type[DoctorsCb],
+    make: Paged,
     *extra_rows: list[InlineKeyboardButton],
 ) -> InlineKeyboardMarkup:
     """One item a row, the pager row (when there is more than one page), then ``extra_rows``."""
@@ -110,7 +114,7 @@ def invite_keyboard(t: Translate, doctors: Sequence[DoctorLike]) -> InlineKeyboa
     )
 
 
-def _pager_row(page: Page, make: type[UsersCb] | type[DoctorsCb]) -> list[InlineKeyboardButton]:
+def _pager_row(page: Page, make: Paged) -> list[InlineKeyboardButton]:
     steps = (
         ("◀", page.number - 1, page.has_prev),
         (f"{page.number + 1}/{page.total_pages}", page.number, page.total_pages > 1),
@@ -260,4 +264,29 @@ def cancel_keyboard(t: Translate, page: int = 0) -> InlineKeyboardMarkup:
                 )
             ]
         ]
+    )
+
+
+def invites_keyboard(t: Translate, invite_ids: Sequence[int], page: Page) -> InlineKeyboardMarkup:
+    """A Revoke button for each open invite of the page, then the pager."""
+    items = [
+        (
+            t("access-invites-revoke-button", invite_id=invite_id),
+            InvitesCb(action=InvitesAction.REVOKE, invite_id=invite_id, page=page.number),
+        )
+        for invite_id in invite_ids
+    ]
+    return _paged_list(items, page, InvitesCb)
+
+
+def invite_revoke_keyboard(t: Translate, invite_id: int, page: int) -> InlineKeyboardMarkup:
+    return _buttons(
+        [
+            (
+                t("access-invites-revoke-yes"),
+                InvitesCb(action=InvitesAction.REVOKE_OK, invite_id=invite_id, page=page),
+            ),
+            (t("access-back"), InvitesCb(action=InvitesAction.PAGE, page=page)),
+        ],
+        (2,),
     )

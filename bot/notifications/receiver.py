@@ -5,11 +5,12 @@ consultation. The handler only records "needs refresh" and wakes the worker: the
 immediate and never waits for the partner API (which may be the one calling us, slowly).
 
 Rate limiting: a token bucket per client address is charged by *misses* only (an unknown
-token, or a path that cannot be a token). Every well-shaped token is looked up — one UPDATE
-on the unique token-hash index, cheap enough to afford for each guess — so a valid hook is
-never refused and never waits behind guesses, even from an address that is being limited
-(behind a reverse proxy every caller shares one address, the partner included). A limited
-address only changes the answer to a miss: 429 instead of 404.
+token, or a path that cannot be a token). Every well-shaped token is looked up: one SELECT
+on the unique token-hash index, cheap enough to afford for each guess and never taking the
+write lock (only known tokens are then flagged by an UPDATE). So a valid hook is never
+refused and never waits behind guesses, even from an address that is being limited (behind
+a reverse proxy every caller shares one address, the partner included). A limited address
+only changes the answer to a miss: 429 instead of 404.
 """
 
 from __future__ import annotations
@@ -92,7 +93,8 @@ def db_mark_refresh(session_factory: async_sessionmaker[AsyncSession]) -> MarkRe
 
 
 class GroupCommitMarker:
-    """Hits flagged together: one UPDATE … WHERE token_hash IN (…) and one commit per batch.
+    """Hits flagged together: one SELECT … WHERE token_hash IN (…), then for the known ones
+    one UPDATE and one commit per batch.
 
     A commit per hit made the hits queue on SQLite's single writer (and on fsync): a burst
     of notifications took seconds to be answered. Here the first hit starts a flush task;
@@ -141,12 +143,19 @@ class GroupCommitMarker:
     async def _write(self, hashes: list[str]) -> dict[str, int]:
         from storage.repositories.consultations import ConsultationRepository
 
+        # A plain SELECT first, in its own session: a batch of guesses is answered from this
+        # read and never takes the write lock (on SQLite a guess would otherwise queue
+        # behind any long write and fail with 503 when its busy timeout ran out).
         async with self._session_factory() as session:
-            found = await ConsultationRepository(session).mark_needs_refresh_hashed(hashes)
-            if found:
-                await session.commit()
+            known = await ConsultationRepository(session).find_by_token_hashes(hashes)
+        if known:
+            # The UPDATE decides: a token cleared since the read (retention) is not flagged.
+            async with self._session_factory() as session:
+                known = await ConsultationRepository(session).mark_needs_refresh_hashed(known)
+                if known:
+                    await session.commit()
         self.batches += 1
-        return found
+        return known
 
 
 class HookReceiver:

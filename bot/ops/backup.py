@@ -61,6 +61,10 @@ def backup_sqlite(source: Path, target: Path) -> int:
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
     try:
+        # A full copy of patient data: readable by the owner only, whatever the umask
+        # (SQLite opens the existing empty file; the rename keeps its mode).
+        os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        os.chmod(partial, 0o600)
         return _copy(source, partial, target)
     finally:
         # Whatever went wrong (or right: then it was renamed), no stray copy stays behind.

@@ -1,4 +1,5 @@
-"""/invite coordinator, /invite doctor <doctor_id> → a one-time deep link.
+"""/invite coordinator, /invite doctor <doctor_id> → a one-time deep link; /invites → the
+open invites, each with a Revoke button (asks first; revoking twice is harmless).
 
 Parse → ``bot.services.invites.Invites`` (which checks, at the moment of the action, that
 the presser may invite: a refusal is answered by the errors router) → render. The link is
@@ -16,16 +17,22 @@ from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.deep_linking import create_start_link
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callback_data import InvitePick
+from bot.callback_data import InvitePick, InvitesAction, InvitesCb
 from bot.i18n import Translator
-from bot.keyboards.access import cancel_keyboard, invite_keyboard
-from bot.rendering.access import parse_doctor_id
+from bot.keyboards.access import (
+    cancel_keyboard,
+    invite_keyboard,
+    invite_revoke_keyboard,
+    invites_keyboard,
+)
+from bot.rendering.access import Page, parse_doctor_id
+from bot.rendering.invites import INVITES_PAGE_SIZE, invites_text, revoke_question
 from bot.rendering.time import format_local
-from bot.routers.start import TYPED_ANSWER, clear_state, enter_state, show
+from bot.routers.start import TYPED_ANSWER, clear_state, enter_state, show, with_notice
 from bot.services.admin_common import default_clock
 from bot.services.invites import CreatedInvite, Invites
 from bot.settings import Settings
@@ -151,12 +158,84 @@ async def invite_doctor_id_typed(
     await message.answer(await invite_text(bot, t, tz, created))
 
 
+# --- /invites: the open invites, each with a Revoke button --------------------------------
+
+
+async def invites_page(
+    service: Invites,
+    me: int,
+    t: Translator,
+    tz: ZoneInfo,
+    number: int,
+    *,
+    notice: str | None = None,
+) -> tuple[str, InlineKeyboardMarkup]:
+    listing = await service.open_page(me, number, INVITES_PAGE_SIZE)
+    page = Page(listing.number, listing.pages)
+    text = with_notice(notice, invites_text(t, listing.rows, page, listing.total, tz, t.lang))
+    return text, invites_keyboard(t, [invite.id for invite in listing.rows], page)
+
+
+async def invites_command(
+    message: Message,
+    t: Translator,
+    tz: ZoneInfo,
+    session: AsyncSession,
+    settings: Settings,
+    state: FSMContext,
+    clock: Callable[[], datetime] | None = None,
+) -> None:
+    assert message.from_user is not None
+    service = invites(session, settings, clock)
+    screen = await invites_page(service, message.from_user.id, t, tz, 0)
+    await clear_state(session, state)
+    await message.answer(screen[0], reply_markup=screen[1])
+
+
+async def invites_pressed(
+    query: CallbackQuery,
+    callback_data: InvitesCb,
+    t: Translator,
+    tz: ZoneInfo,
+    session: AsyncSession,
+    settings: Settings,
+    state: FSMContext,
+    clock: Callable[[], datetime] | None = None,
+) -> None:
+    """Page, Revoke (asks), Yes (revokes). The policy is asked first, at the moment of the
+    press: a stale button of someone who is no admin any more gets its sentence."""
+    service = invites(session, settings, clock)
+    me, page, invite_id = query.from_user.id, callback_data.page, callback_data.invite_id
+    notice: str | None = None
+    if callback_data.action is InvitesAction.REVOKE:
+        invite = await service.describe(me, invite_id)
+        if invite is not None:
+            await query.answer()
+            await clear_state(session, state)
+            question = revoke_question(t, invite, tz, t.lang)
+            await show(query, question, invite_revoke_keyboard(t, invite_id, page))
+            return
+        notice = t("access-invites-gone", invite_id=invite_id)
+    elif callback_data.action is InvitesAction.REVOKE_OK:
+        revoked = await service.revoke(me, invite_id)
+        key = "access-invites-revoked" if revoked else "access-invites-gone"
+        notice = t(key, invite_id=invite_id)
+    else:
+        await service.check(me)
+    screen = await invites_page(service, me, t, tz, page, notice=notice)
+    await query.answer()
+    await clear_state(session, state)
+    await show(query, *screen)
+
+
 def setup() -> Router:
     """A fresh router per dispatcher (tests build several in one process)."""
     router = Router(name="access.invites")
     router.message.filter(F.chat.type == ChatType.PRIVATE)
     router.message.register(invite_command, Command("invite"))
     router.callback_query.register(invite_picked, InvitePick.filter())
+    router.message.register(invites_command, Command("invites"))
+    router.callback_query.register(invites_pressed, InvitesCb.filter())
     router.message.register(
         invite_doctor_id_typed, StateFilter(AccessStates.invite_doctor_id), *TYPED_ANSWER
     )

@@ -16,7 +16,14 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.access import Action
-from bot.services.admin_common import Clock, audit, authorized, default_clock
+from bot.services.admin_common import (
+    Clock,
+    Listing,
+    audit,
+    authorized,
+    default_clock,
+    page_of,
+)
 from storage.enums import Role
 from storage.models import DirectoryDoctor, Invite, User
 from storage.repositories.doctors import DoctorDirectoryRepository
@@ -35,6 +42,19 @@ class CreatedInvite:
     role: Role
     doctor_id: int | None
     doctor_name: str | None  # from the directory, when the doctor is in it
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OpenInvite:
+    """A line of /invites: never the code (only its hash is stored, and not shown either)."""
+
+    id: int
+    role: Role
+    doctor_id: int | None
+    doctor_name: str | None
+    created_by: int
+    creator_name: str | None  # the admin's Telegram name, when they have a user row
     expires_at: datetime
 
 
@@ -101,6 +121,60 @@ class Invites:
             doctor = await DoctorDirectoryRepository(self.session).get(doctor_id)
             name = doctor.display_name if doctor is not None else None
         return CreatedInvite(code, role, doctor_id, name, invite.expires_at)
+
+
+    async def open_page(self, telegram_id: int, number: int, size: int) -> Listing[OpenInvite]:
+        """A page of the open invites (unused, unexpired), oldest first."""
+        await self.check(telegram_id)
+        now = self.clock()
+        repo = InviteRepository(self.session)
+
+        async def fetch(limit: int, offset: int) -> tuple[Sequence[OpenInvite], int]:
+            rows, total = await repo.open_page(now=now, limit=limit, offset=offset)
+            return await self._described(rows), total
+
+        return await page_of(fetch, number, size)
+
+    async def _described(self, rows: Sequence[Invite]) -> list[OpenInvite]:
+        creators = await UserRepository(self.session).get_many(i.created_by for i in rows)
+        doctors = await DoctorDirectoryRepository(self.session).get_many(
+            i.doctor_id for i in rows if i.doctor_id is not None
+        )
+        described = []
+        for invite in rows:
+            creator = creators.get(invite.created_by)
+            doctor = doctors.get(invite.doctor_id) if invite.doctor_id is not None else None
+            described.append(
+                OpenInvite(
+                    id=invite.id,
+                    role=Role(invite.role),
+                    doctor_id=invite.doctor_id,
+                    doctor_name=doctor.display_name if doctor is not None else None,
+                    created_by=invite.created_by,
+                    creator_name=(creator.display_name or None) if creator is not None else None,
+                    expires_at=invite.expires_at,
+                )
+            )
+        return described
+
+    async def describe(self, telegram_id: int, invite_id: int) -> OpenInvite | None:
+        """One open invite (for the confirmation), or None when it is used, expired or gone."""
+        await self.check(telegram_id)
+        invite = await self.session.get(Invite, invite_id)
+        if invite is None or invite.used_at is not None or invite.expires_at <= self.clock():
+            return None
+        return (await self._described([invite]))[0]
+
+    async def revoke(self, telegram_id: int, invite_id: int) -> bool:
+        """Revoke an open invite: its link then answers like an unknown one. Idempotent:
+        False (and nothing written) when it is used, expired or revoked already."""
+        await self.check(telegram_id)
+        revoked = await InviteRepository(self.session).revoke(invite_id, now=self.clock())
+        if revoked:
+            await audit(self.session, telegram_id, "invite_revoked", f"invite:{invite_id}")
+            log.info("invite_revoked admin_id=%s invite_id=%s", telegram_id, invite_id)
+        await self.session.commit()
+        return revoked
 
 
 async def accept_invite(

@@ -129,6 +129,9 @@ class ConsultationJobs(ConsultationRepositoryBase):
                     patient_name_search=None,
                     patient_phone=None,
                     attachment_name=None,
+                    # The notification URL stops working: a late or replayed hook of a
+                    # purged consultation answers like a guess.
+                    token_hash=None,
                     purged_at=now,
                 )
                 .execution_options(synchronize_session=False)
@@ -174,11 +177,19 @@ class ConsultationJobs(ConsultationRepositoryBase):
         """Remove patient data (name, phone, attachment name, outbox texts) of consultations
         final for longer than `retention`; ids, states and statuses stay."""
         cutoff = now - retention
-        return await self._purge_where(
+        counts = await self._purge_where(
             now,
             Consultation.state.in_(CLOSED_STATES),
             func.coalesce(Consultation.last_status_at, Consultation.updated_at) <= cutoff,
         )
+        # Rows purged before the token was cleared with the rest: their tokens go too.
+        await self.session.execute(
+            update(Consultation)
+            .where(Consultation.purged_at.is_not(None), Consultation.token_hash.is_not(None))
+            .values(token_hash=None)
+            .execution_options(synchronize_session=False)
+        )
+        return counts
 
     async def purge_abandoned(self, now: datetime, age: timedelta) -> PurgeCounts:
         """The same for drafts and starts that never got a partner id, once `age` old."""

@@ -232,6 +232,19 @@ class ConsultationWrites(ConsultationLookups):
         )
         return found
 
+    async def find_by_token_hashes(self, token_hashes: Iterable[str]) -> dict[str, int]:
+        """{hash: id} of the known tokens, by a plain SELECT: the receiver answers a guess
+        from this read and never opens a write transaction for it."""
+        found: dict[str, int] = {}
+        for part in chunks(list(set(token_hashes)), 500):
+            rows = await self.session.execute(
+                select(Consultation.token_hash, Consultation.id).where(
+                    Consultation.token_hash.in_(part)
+                )
+            )
+            found.update({token_hash: id_ for token_hash, id_ in rows if token_hash})
+        return found
+
     async def mark_needs_refresh_hashed(self, token_hashes: Iterable[str]) -> dict[str, int]:
         """`mark_needs_refresh` for many hits at once, by token hash: {hash: id} of the
         known ones (the receiver's group commit: one UPDATE and one commit per batch)."""

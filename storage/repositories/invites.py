@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import utcnow
@@ -109,13 +109,30 @@ class InviteRepository:
         )
         return list(rows)
 
+    async def open_page(
+        self, *, now: datetime | None = None, limit: int = 10, offset: int = 0
+    ) -> tuple[list[Invite], int]:
+        """A page of the open invites (unused, unexpired), oldest first, and their count."""
+        now = now or utcnow()
+        open_ = (Invite.used_at.is_(None), Invite.expires_at > now)
+        total = await self.session.scalar(select(func.count()).select_from(Invite).where(*open_))
+        rows = await self.session.scalars(
+            select(Invite).where(*open_).order_by(Invite.created_at, Invite.id)
+            .limit(limit).offset(offset)
+        )
+        return list(rows), int(total or 0)
+
     async def revoke(self, invite_id: int, now: datetime | None = None) -> bool:
-        """Expire an unused invite at once."""
+        """Delete an open invite, so its link answers like one that never existed; False
+        when it is used, expired or gone already (revoking twice is harmless).
+
+        A conditional DELETE, like ``consume``'s UPDATE: of a revoke and an acceptance
+        racing for one invite, exactly one wins.
+        """
         now = now or utcnow()
         revoked = await self.session.scalar(
-            update(Invite)
+            delete(Invite)
             .where(Invite.id == invite_id, Invite.used_at.is_(None), Invite.expires_at > now)
-            .values(expires_at=now)
             .returning(Invite.id)
             .execution_options(synchronize_session=False)
         )

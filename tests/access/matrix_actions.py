@@ -20,6 +20,8 @@ from bot.callback_data import (
     DoctorsAction,
     DoctorsCb,
     InvitePick,
+    InvitesAction,
+    InvitesCb,
     StartAgainCallback,
     UsersAction,
     UsersCb,
@@ -288,6 +290,16 @@ ACTIONS: dict[str, tuple[Action, Step]] = {
             "t.me/test_bot?start=",
             InvitePick(role="coordinator").pack(),
             "t.me/test_bot?start=",
+        ),
+    ),
+    "list_invites": (  # issue 12: "No open invites" / "Open invites: n"; a stale Revoke
+        Action.INVITE,
+        _admin_step(
+            "invites",
+            None,
+            "pen invites",
+            InvitesCb(action=InvitesAction.REVOKE_OK, invite_id=999_999).pack(),
+            "Invite #999999 is gone already",
         ),
     ),
     "manage_users": (

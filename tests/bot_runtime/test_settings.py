@@ -147,3 +147,87 @@ def test_cli_ops_commands_are_wired() -> None:
     result = _run_cli(BASE, "backup")
     assert result.returncode == 2
     assert "give the file" in result.stderr and "not implemented" not in result.stderr
+
+
+# -- issue 12: secrets and transport -------------------------------------------------------
+
+GOOD_SECRET = "webhook-Secret_42" + "x" * 15  # 32 characters of Telegram's alphabet
+
+
+def test_webhook_secret_of_32_characters_is_taken() -> None:
+    s = load_settings(
+        {**BASE, "TELEGRAM_WEBHOOK_SECRET": GOOD_SECRET, "PUBLIC_URL": "https://bot.example.com"}
+    )
+    assert s.webhook_mode
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "short-secret",  # Telegram takes it; guessable is the problem
+        "x" * 31,
+        "a" * 31 + "!",  # not Telegram's alphabet
+        "пароль" * 6,  # str.isalnum() says yes; Telegram says no
+        "a" * 257,
+    ],
+)
+def test_weak_or_malformed_webhook_secret_is_one_line(secret: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(
+            {**BASE, "TELEGRAM_WEBHOOK_SECRET": secret, "PUBLIC_URL": "https://bot.example.com"}
+        )
+    message = str(info.value)
+    assert "TELEGRAM_WEBHOOK_SECRET" in message and "32" in message
+    assert "\n" not in message and secret not in message
+
+
+@pytest.mark.parametrize(
+    ("variable", "url"),
+    [
+        ("TMAPI_BASE_URL", "http://partner.example.com"),
+        ("TMAPI_AUTH_URL", "http://partner.example.com/token"),
+        ("PUBLIC_URL", "http://bot.example.com"),
+    ],
+)
+def test_remote_plain_http_is_refused(variable: str, url: str) -> None:
+    env = {
+        **BASE,
+        "TMAPI_BASE_URL": "https://partner.example.com",
+        "PUBLIC_URL": "https://bot.example.com",
+        variable: url,
+    }
+    with pytest.raises(ConfigError) as info:
+        load_settings(env)
+    message = str(info.value)
+    assert variable in message and "https://" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:9999", "http://localhost:9999", "http://[::1]:9999"]
+)
+def test_loopback_plain_http_is_allowed(url: str) -> None:
+    s = load_settings(
+        {**BASE, "TMAPI_BASE_URL": url, "TMAPI_AUTH_URL": f"{url}/token", "PUBLIC_URL": url}
+    )
+    assert s.tmapi_base_url == s.public_url == url
+
+
+def test_cli_short_webhook_secret_exits_2() -> None:
+    env = {**BASE, "TELEGRAM_WEBHOOK_SECRET": "short", "PUBLIC_URL": "https://bot.example.com"}
+    result = _run_cli(env, "run")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "TELEGRAM_WEBHOOK_SECRET" in result.stderr and "32" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("hours", ["0", "169", "10000"])
+def test_invite_ttl_is_capped_at_a_week(hours: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings({**BASE, "INVITE_TTL_HOURS": hours})
+    message = str(info.value)
+    assert "INVITE_TTL_HOURS" in message and "\n" not in message
+
+
+def test_invite_ttl_of_a_week_is_taken() -> None:
+    assert load_settings({**BASE, "INVITE_TTL_HOURS": "168"}).invite_ttl_hours == 168

@@ -14,7 +14,7 @@ from tests.bot_fixtures import app_settings, run_app
 from tests.fake_telegram import FakeTelegram
 from tests.fake_telegram.state import WebhookRecord
 
-SECRET = "webhook-Secret_42"
+SECRET = "webhook-Secret_42-0123456789abcdef"  # 32+ characters (bot/settings.py)
 PUBLIC_URL = "https://bot.example.org"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
 

@@ -215,3 +215,14 @@ def test_cli_directory_target_exits_non_zero_without_traceback(
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().count("\n") == 0 and "is a directory" in done.stderr
     assert _partials(tmp_path) == []
+
+
+def test_the_copy_is_private_to_the_owner(make_settings: MakeSettings, tmp_path: Path) -> None:
+    # A backup is a full copy of patient data: 0600 whatever the operator's umask.
+    old = os.umask(0o022)
+    try:
+        target = tmp_path / "private" / "bot-copy.db"
+        assert run_backup(make_settings(), str(target), say=lambda _: None) == 0
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o600

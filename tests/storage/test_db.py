@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -105,3 +106,23 @@ async def test_a_failing_statement_does_not_carry_patient_data_in_its_error(
     message = str(caught.value)
     assert "Петров" not in message and "79099708593" not in message
     assert "hidden" in message
+
+
+async def test_a_new_sqlite_database_file_is_private_to_the_owner(tmp_path: Path) -> None:
+    # The database holds patient names and phones: 0600 whatever the process umask; the
+    # WAL and shared-memory files SQLite creates beside it take the same mode.
+    db = tmp_path / "data" / "bot.db"
+    old = os.umask(0o022)
+    try:
+        engine = create_engine(f"sqlite+aiosqlite:///{db}")
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text("CREATE TABLE t (x INTEGER)"))
+                await conn.execute(text("INSERT INTO t VALUES (1)"))
+            modes = {p.name: p.stat().st_mode & 0o777 for p in db.parent.iterdir()}
+        finally:
+            await engine.dispose()
+    finally:
+        os.umask(old)
+    assert modes["bot.db"] == 0o600
+    assert all(mode == 0o600 for mode in modes.values()), modes

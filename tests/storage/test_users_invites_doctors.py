@@ -118,9 +118,10 @@ async def test_invite_consume_outcomes(session: AsyncSession) -> None:
     )
     assert await invites.revoke(third.id, NOW)
     assert not await invites.revoke(third.id, NOW)
+    # Issue 12: a revoked link answers like one that never existed (it was "expired").
     assert (
         await invites.consume("code-3", 53, NOW + timedelta(seconds=1))
-    ).status is ConsumeStatus.EXPIRED
+    ).status is ConsumeStatus.UNKNOWN
     assert await invites.list_pending(NOW + timedelta(minutes=6)) == []
 
 

@@ -9,6 +9,7 @@ from aiogram_dialog import DialogManager
 from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button
 
+from api_client.callbacks import media_type_or_default
 from api_client.client import MAX_ATTACHMENT_BYTES
 from bot.dialogs.start_callback import state as S
 from bot.dialogs.start_callback.handlers import (
@@ -35,7 +36,10 @@ async def on_attachment(message: Message, widget: MessageInput, manager: DialogM
         doc = message.document
         file_id, size = doc.file_id, doc.file_size
         name = doc.file_name or "document"
-        mime = doc.mime_type or "application/octet-stream"
+        # The type is whatever the sender's client declared: one that is not a plain
+        # type/subtype is sent as application/octet-stream (the document itself is fine,
+        # and the coordinator cannot fix a label their phone chose).
+        mime = media_type_or_default(doc.mime_type)
     elif message.photo:
         photo = message.photo[-1]  # the largest size Telegram keeps
         file_id, size = photo.file_id, photo.file_size

@@ -25,6 +25,7 @@ from aiogram_dialog import DialogManager
 from aiogram_dialog.widgets.kbd import Button
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api_client.callbacks import media_type_or_default
 from api_client.client import Attachment
 from api_client.errors import (
     ApiUnavailable,
@@ -219,7 +220,12 @@ async def _download(bot: Bot, meta: dict[str, Any]) -> Attachment:
     """Into memory only: a patient's document is never written to disk."""
     buffer = io.BytesIO()
     await bot.download(meta["file_id"], destination=buffer)
-    return Attachment(filename=meta["name"], content=buffer.getvalue(), content_type=meta["mime"])
+    # media_type_or_default again: a conversation saved before the step checked it.
+    return Attachment(
+        filename=meta["name"],
+        content=buffer.getvalue(),
+        content_type=media_type_or_default(meta.get("mime")),
+    )
 
 
 def _wake_notifications(manager: DialogManager) -> None:

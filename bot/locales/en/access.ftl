@@ -46,6 +46,16 @@ access-invite-created-doctor =
     Invite for doctor { $doctor_id }{ $doctor_name } — one use, valid until { $until }:
     { $link }
 
+## /invites
+access-invites-empty = No open invites. A new one: /invite
+access-invites-title = <b>Open invites</b>: { $total } (page { $page } of { $pages })
+access-invites-line = • #{ $invite_id }: { $invite } — created by { $creator }, valid until { $until }
+access-invites-revoke-button = Revoke #{ $invite_id }
+access-invites-revoke-ask = Revoke invite #{ $invite_id } ({ $invite }, until { $until })? Its link will stop working.
+access-invites-revoke-yes = Yes, revoke
+access-invites-revoked = Invite #{ $invite_id } revoked: its link no longer works.
+access-invites-gone = Invite #{ $invite_id } is gone already: used, expired or revoked.
+
 ## /users
 access-users-empty = No users yet. Invite someone with /invite.
 access-users-title = <b>Users</b>: { $total } (page { $page } of { $pages })

@@ -59,6 +59,7 @@ help-admin =
     /list — consultations
     /find — find a consultation
     /invite — invite a coordinator or a doctor
+    /invites — open invites (revoke)
     /users — users
     /doctors — doctor directory
     /settings — notifications
@@ -77,6 +78,7 @@ cmd-language = Language
 cmd-timezone = Time zone
 cmd-settings = Notifications
 cmd-invite = Invite a user
+cmd-invites = Open invites
 cmd-users = Users
 cmd-doctors = Doctor directory
 

@@ -46,6 +46,16 @@ access-invite-created-doctor =
     Приглашение для врача { $doctor_id }{ $doctor_name } — одноразовое, действует до { $until }:
     { $link }
 
+## /invites
+access-invites-empty = Открытых приглашений нет. Новое: /invite
+access-invites-title = <b>Открытые приглашения</b>: { $total } (страница { $page } из { $pages })
+access-invites-line = • №{ $invite_id }: { $invite } — создал { $creator }, действует до { $until }
+access-invites-revoke-button = Отозвать №{ $invite_id }
+access-invites-revoke-ask = Отозвать приглашение №{ $invite_id } ({ $invite }, до { $until })? Ссылка перестанет работать.
+access-invites-revoke-yes = Да, отозвать
+access-invites-revoked = Приглашение №{ $invite_id } отозвано: ссылка больше не работает.
+access-invites-gone = Приглашения №{ $invite_id } уже нет: оно использовано, истекло или отозвано.
+
 ## /users
 access-users-empty = Пользователей пока нет. Пригласите кого-нибудь командой /invite.
 access-users-title = <b>Пользователи</b>: { $total } (страница { $page } из { $pages })
