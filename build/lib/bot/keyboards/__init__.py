@@ -1,1 +1,0 @@
-"""Inline keyboards of the access flows."""

@@ -1,2 +1,0 @@
-cancel-done = Cancelled.
-cancel-nothing = Nothing to cancel.

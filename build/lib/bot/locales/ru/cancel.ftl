@@ -1,2 +1,0 @@
-cancel-done = Отменено.
-cancel-nothing = Отменять нечего.

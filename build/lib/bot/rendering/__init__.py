@@ -1,1 +1,0 @@
-"""Pure texts and keyboards: nothing here talks to Telegram or the database."""
