@@ -16,6 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.db import StrEnumType, UtcDateTime, utcnow
@@ -165,9 +166,14 @@ class OutboxMessage(Base):
     # Plain text, not StrEnumType: an unknown stored value must not break the claim of a
     # batch (the sender refuses it), and enqueue validates what is written.
     audience: Mapped[str | None] = mapped_column(String(16))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # claims (a crash mid-send shows)
+    # Failed sends (5xx, network): what the retry delay and the give-up count. A claim that
+    # is handed back unsent (a chat's earlier row failed) is no failure.
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The sender process holding the claim ("<INSTANCE_NAME>:<random>"), None when unclaimed.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     sent_message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(Text)

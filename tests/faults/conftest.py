@@ -1,0 +1,3 @@
+"""Fault cases: what is injected → what happens (the table in README.md)."""
+
+from tests.bot_fixtures import *  # noqa: F403
