@@ -122,6 +122,9 @@ class Consultation(Base):
     card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)
     start_attempted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The wizard run (its draft id, kept in the conversation state) that made this start:
+    # a second Confirm of the same run is refused while the first may have called.
+    wizard_draft: Mapped[str | None] = mapped_column(String(32), index=True)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # When the start (booking) was announced, at the first look after it: a later look with
     # no change must not announce it again to recipients who appeared since.
