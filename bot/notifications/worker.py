@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_client.client import PartnerApiClient
+from api_client.errors import PartnerApiError
+from bot.notifications.outage import OutageLog
 from bot.services.status_changes import ApplyResult, StatusProcessor
 from storage.enums import EventSource
 from storage.repositories.consultations import ConsultationRepository
@@ -68,6 +70,7 @@ class StatusWorker:
     _event: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
     runs: int = 0
+    _outage: OutageLog = field(default_factory=lambda: OutageLog(log, "partner_api"))
 
     def wake(self) -> None:
         self._event.set()
@@ -99,10 +102,16 @@ class StatusWorker:
                         ready,
                         EventSource.NOTIFICATION,
                     )
+                except PartnerApiError as exc:
+                    # Expected while the partner is down: one line per outage, no traceback.
+                    self._outage.failed(exc)
+                    await self._flag_again(ready)
+                    raise
                 except Exception:
                     log.exception("status_worker_batch_failed count=%d", len(ready))
                     await self._flag_again(ready)
                     raise
+                self._outage.ok()
                 refreshed += len(ready)
                 if result.queued:
                     self.outbox_wake()
