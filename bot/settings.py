@@ -139,8 +139,9 @@ class Settings(DatabaseSettings):
     # the attempt is declared not created; the coordinator may start it again.
     start_unknown_bound_seconds: int = Field(300, ge=30)
     # A `starting` record this old was left by a crash mid-call (longer than a start call
-    # can take: 15 s read timeout plus an attachment upload); checked at start-up at once.
-    start_stale_after_seconds: int = Field(60, ge=10)
+    # can take: 15 s timeouts per read/write, an attachment upload of up to 10 MB); checked
+    # at start-up at once.
+    start_stale_after_seconds: int = Field(120, ge=10)
     # This replica's stable name: a restart releases the outbox claims of its previous
     # process at once. Replicas need distinct names (a dead one's claims pass on in 10 s).
     instance_name: str = Field("main", min_length=1, max_length=24, pattern=r"^[A-Za-z0-9_.-]+$")

@@ -91,7 +91,7 @@ class Reconciler:
     unknown_bound: timedelta = timedelta(minutes=5)
     # A `starting` row older than this was left by a crash mid-call: its outcome is unknown
     # (START_STALE_AFTER_SECONDS).
-    starting_stale_after: timedelta = timedelta(minutes=1)
+    starting_stale_after: timedelta = timedelta(minutes=2)
     # The longest a lost start stays unknown (the bound plus one tick): told to its coordinator.
     settle_within: timedelta = timedelta(minutes=8)
     now: Callable[[], datetime] = _utcnow

@@ -58,9 +58,9 @@ async def test_a_start_cut_off_by_a_crash_is_bound_at_start_up(harness: Harness)
     local_id = await _starting(harness, attempted, ConsultationState.STARTING)
     # The call had reached the partner before the process died.
     await harness.api.start_callback(DOCTOR_ID, Phone.from_e164(PHONE), PATIENT)
-    # The restart a minute later (a start call cannot take that long): looked at now, not
+    # The restart two minutes later (a start call cannot take that long): looked at now, not
     # after 3 minutes and the first reconcile tick.
-    counts = await _reconciler(harness, attempted + timedelta(seconds=61)).settle_starts()
+    counts = await _reconciler(harness, attempted + timedelta(seconds=121)).settle_starts()
     assert counts.bound == 1
     assert (await harness.consultation(local_id)).state is ConsultationState.ACTIVE
     keys = [r.dedupe_key for r in await harness.outbox()]
@@ -74,7 +74,7 @@ async def test_a_start_cut_off_and_not_found_tells_the_coordinator_by_when(
     await harness.add_users()
     attempted = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)  # 12:00 МСК
     local_id = await _starting(harness, attempted, ConsultationState.STARTING)
-    counts = await _reconciler(harness, attempted + timedelta(seconds=61)).settle_starts()
+    counts = await _reconciler(harness, attempted + timedelta(seconds=121)).settle_starts()
     assert counts.pending == 1
     assert (await harness.consultation(local_id)).state is ConsultationState.UNKNOWN
     [told] = await harness.outbox()
