@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from datetime import timedelta
 from typing import Annotated, Literal, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -148,11 +149,28 @@ class Settings(DatabaseSettings):
     invite_ttl_hours: int = 72
     default_phone_region: str = "RU"
     reconcile_interval_seconds: int = Field(180, ge=5)
+    # A start whose answer was lost (`unknown`) and not found in get-all this long after
+    # the attempt is declared not created; the coordinator may start it again.
+    start_unknown_bound_seconds: int = Field(300, ge=30)
+    # A `starting` record this old was left by a crash mid-call (longer than a start call
+    # can take: 15 s timeouts per read/write, an attachment upload of up to 10 MB); checked
+    # at start-up at once.
+    start_stale_after_seconds: int = Field(120, ge=10)
+    # This replica's stable name: a restart releases the outbox claims of its previous
+    # process at once. Replicas need distinct names (a dead one's claims pass on in 10 s).
+    instance_name: str = Field("main", min_length=1, max_length=24, pattern=r"^[A-Za-z0-9_.-]+$")
     reminder_lead_minutes: int = Field(15, ge=0)
     retention_days: int = Field(30, ge=1)
     sandbox_pace_seconds: float = Field(20.0, ge=0)
     max_url_length: int = Field(1800, ge=256)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @property
+    def start_settle_within(self) -> timedelta:
+        """The longest a lost start stays `unknown`: the bound, then the reconcile tick."""
+        return timedelta(
+            seconds=self.start_unknown_bound_seconds + self.reconcile_interval_seconds
+        )
 
     @field_validator("bot_token")
     @classmethod

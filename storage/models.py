@@ -16,6 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from storage.db import StrEnumType, UtcDateTime, utcnow
@@ -121,6 +122,9 @@ class Consultation(Base):
     card_chat_id: Mapped[int | None] = mapped_column(BigInteger)
     card_message_id: Mapped[int | None] = mapped_column(BigInteger)
     start_attempted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The wizard run (its draft id, kept in the conversation state) that made this start:
+    # a second Confirm of the same run is refused while the first may have called.
+    wizard_draft: Mapped[str | None] = mapped_column(String(32), index=True)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     # When the start (booking) was announced, at the first look after it: a later look with
     # no change must not announce it again to recipients who appeared since.
@@ -165,9 +169,14 @@ class OutboxMessage(Base):
     # Plain text, not StrEnumType: an unknown stored value must not break the claim of a
     # batch (the sender refuses it), and enqueue validates what is written.
     audience: Mapped[str | None] = mapped_column(String(16))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # claims (a crash mid-send shows)
+    # Failed sends (5xx, network): what the retry delay and the give-up count. A claim that
+    # is handed back unsent (a chat's earlier row failed) is no failure.
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The sender process holding the claim ("<INSTANCE_NAME>:<random>"), None when unclaimed.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     sent_message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -109,6 +109,7 @@ class Runtime:
 
 
 Step = Callable[[Runtime], Awaitable[None]]
+STARTUP_SETTLE_TIMEOUT = 30.0  # seconds the start-up waits for the partner's get-all
 
 
 async def start_redis(rt: Runtime) -> None:
@@ -153,6 +154,7 @@ async def create_outbox(rt: Runtime) -> None:
         rt.require("bot"),
         rt.require("session_factory"),
         team_chat_id=rt.settings.team_chat_id,
+        instance=rt.settings.instance_name,  # a restart releases its predecessor's claims
         # Rows about a consultation, and admin alerts, are re-checked against the policy
         # right before they are sent (bot/services/delivery.py).
         admin_ids=rt.settings.admin_ids,
@@ -220,6 +222,21 @@ async def start_notifications(rt: Runtime) -> None:
     await notifications.start(rt, rt.require("notifications"), rt.require("scheduler"))
 
 
+async def settle_interrupted_starts(rt: Runtime) -> None:
+    """Starts a crash left behind (``starting`` older than a start call can take, and
+    ``unknown`` ones) are looked up now, not at the first reconcile tick: their
+    coordinators hear what is known at once. A partner outage only delays it to the tick."""
+    reconciler = rt.require("notifications").reconciler
+    try:
+        async with asyncio.timeout(STARTUP_SETTLE_TIMEOUT):
+            counts = await reconciler.settle_starts()
+    except Exception as exc:
+        log.warning("startup_settle_failed error=%s", type(exc).__name__)
+        return
+    if counts.bound or counts.gave_up or counts.pending or counts.unsettled_errors:
+        log.info("startup_settle counts=%s", counts)
+
+
 async def start_scheduler(rt: Runtime) -> None:
     """The operator's jobs, then the scheduler runs; after every job owner has added its own."""
     await ops_scheduler.start(rt, rt.require("scheduler"))
@@ -259,6 +276,7 @@ DEFAULT_STEPS: tuple[Step, ...] = (
     start_http,  # status web-hooks and webhook updates may arrive from here on
     start_outbox,
     start_notifications,
+    settle_interrupted_starts,  # after the outbox: coordinators are told at once
     start_scheduler,  # stops first on the way out, before what its jobs use
     set_commands,
 )

@@ -180,6 +180,26 @@ def render_start_failed(
     )
 
 
+def render_start_interrupted(
+    view: ConsultationView,
+    t: Translator,
+    tz: ZoneInfo,
+    settles_by: datetime,
+    *,
+    now: datetime | None = None,
+) -> Rendered:
+    """Told to the coordinator when a start was cut off by a crash of the bot mid-call:
+    whether it was created is being checked, and by when that will be known."""
+    return Rendered(
+        t(
+            "notify-start-interrupted",
+            patient=_name(view.patient_name),
+            doctor=_name(view.doctor_name),
+            by=format_local(settles_by, tz, t.lang, now=now),
+        )
+    )
+
+
 def split_message(text: str, limit: int = 4096) -> list[str]:
     """Cut `text` into parts of at most `limit` characters.
 

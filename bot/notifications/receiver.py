@@ -25,9 +25,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_client.logsafe import describe
+from bot.notifications.outage import OutageLog
 from storage.hashing import hash_secret
 
 log = logging.getLogger(__name__)
@@ -165,8 +167,11 @@ class HookReceiver:
         wake: Callable[[], None],
         *,
         limiter: TokenBucketLimiter | None = None,
+        lock_timeout: float = 2.0,
     ) -> None:
         self._mark = mark_refresh
+        self.lock_timeout = lock_timeout  # seconds a hit may wait for the database
+        self._busy = OutageLog(log, "hook_database")
         self._wake = wake
         self.limiter = limiter or TokenBucketLimiter()
         self.stats = HookStats()
@@ -181,13 +186,21 @@ class HookReceiver:
         if not _TOKEN_SHAPE.match(token):
             return self._miss(address)
         try:
-            consultation_id = await self._mark(token)
-        except Exception as exc:
-            # The partner retries nothing: answer 503 so at least its logs show a failure;
-            # reconcile will catch the change anyway.
+            # A database lock held longer (a long write, a backup) must not hold the
+            # partner's GET until it times out at its end: 503 at once instead.
+            async with asyncio.timeout(self.lock_timeout):
+                consultation_id = await self._mark(token)
+        except (TimeoutError, OperationalError) as exc:
+            # Expected while the database is busy: one line per outage, no traceback. The
+            # partner retries nothing; reconcile catches the change anyway.
+            self.stats.errors += 1
+            self._busy.failed(exc)
+            return web.Response(status=503)
+        except Exception as exc:  # unexpected: types and places only, never the text
             self.stats.errors += 1
             log.error("hook_lookup_failed error=%s", describe(exc))
             return web.Response(status=503)
+        self._busy.ok()
         if consultation_id is None:
             return self._miss(address)
         self.stats.accepted += 1

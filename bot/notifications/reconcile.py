@@ -41,6 +41,7 @@ from bot.notifications.messages import (
     markup_json,
     render_start_confirmed,
     render_start_failed,
+    render_start_interrupted,
 )
 from bot.notifications.worker import fetch_and_apply
 from bot.scheduler import add_interval_job
@@ -86,10 +87,14 @@ class Reconciler:
     outbox_wake: Callable[[], None] = lambda: None
     on_run: Callable[[datetime, ReconcileCounts], None] | None = None
     batch_size: int = 40
-    # How long an `unknown` start may stay unresolved before it is declared failed.
-    unknown_bound: timedelta = timedelta(minutes=10)
-    # A `starting` row older than this was left by a crash mid-call: its outcome is unknown.
-    starting_stale_after: timedelta = timedelta(minutes=3)
+    # How long an `unknown` start may stay unresolved before it is declared failed
+    # (START_UNKNOWN_BOUND_SECONDS).
+    unknown_bound: timedelta = timedelta(minutes=5)
+    # A `starting` row older than this was left by a crash mid-call: its outcome is unknown
+    # (START_STALE_AFTER_SECONDS).
+    starting_stale_after: timedelta = timedelta(minutes=2)
+    # The longest a lost start stays unknown (the bound plus one tick): told to its coordinator.
+    settle_within: timedelta = timedelta(minutes=8)
     now: Callable[[], datetime] = _utcnow
     last_counts: ReconcileCounts = field(default_factory=ReconcileCounts)
     _running: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -155,6 +160,14 @@ class Reconciler:
 
     # -- starts with a lost answer ---------------------------------------------------------
 
+    async def settle_starts(self) -> ReconcileCounts:
+        """The settle path alone, once (the start-up step after a crash)."""
+        counts = ReconcileCounts()
+        await self._settle_starts(counts)
+        if counts.queued:
+            self.outbox_wake()
+        return counts
+
     async def _settle_starts(self, counts: ReconcileCounts) -> None:
         now = self.now()
         async with self.session_factory() as session:
@@ -212,7 +225,14 @@ class Reconciler:
                 log.info("reconcile_start_failed consultation=%s", row.id)
             else:
                 if row.state is ConsultationState.STARTING:
+                    # A crash mid-call: its coordinator saw no card; say what is known.
                     await repo.set_state(row.id, ConsultationState.UNKNOWN, now=attempted)
+                    consultation = await repo.get(row.id)
+                    assert consultation is not None
+                    counts.queued += await self._tell_coordinator(
+                        session, consultation, "start-interrupted",
+                        self._render_interrupted,
+                    )
                 counts.pending += 1
             await session.commit()
 
@@ -251,6 +271,15 @@ class Reconciler:
             audience=Audience.CONSULTATION,
         )
         return 1 if queued else 0
+
+    def _render_interrupted(
+        self, view: ConsultationView, processor: StatusProcessor, lang: str, tz: ZoneInfo
+    ) -> Rendered:
+        attempted = view.created_at or self.now()
+        return render_start_interrupted(
+            view, processor.i18n.translator(lang), tz, attempted + self.settle_within,
+            now=processor.now(),
+        )
 
     # -- scheduling ------------------------------------------------------------------------
 

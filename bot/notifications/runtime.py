@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -129,6 +129,9 @@ def build(rt: Runtime) -> Notifications:
         processor=processor,
         outbox_wake=outbox_wake,
         on_run=reconciled,
+        unknown_bound=timedelta(seconds=settings.start_unknown_bound_seconds),
+        starting_stale_after=timedelta(seconds=settings.start_stale_after_seconds),
+        settle_within=settings.start_settle_within,
     )
     return Notifications(processor, worker, receiver, reconciler)
 

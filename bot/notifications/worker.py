@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_client.client import PartnerApiClient
+from api_client.errors import PartnerApiError
 from api_client.logsafe import describe
+from bot.notifications.outage import OutageLog
 from bot.services.status_changes import ApplyResult, StatusProcessor
 from storage.enums import EventSource
 from storage.repositories.consultations import ConsultationRepository
@@ -69,6 +71,7 @@ class StatusWorker:
     _event: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
     runs: int = 0
+    _outage: OutageLog = field(default_factory=lambda: OutageLog(log, "partner_api"))
 
     def wake(self) -> None:
         self._event.set()
@@ -100,6 +103,11 @@ class StatusWorker:
                         ready,
                         EventSource.NOTIFICATION,
                     )
+                except PartnerApiError as exc:
+                    # Expected while the partner is down: one line per outage, no traceback.
+                    self._outage.failed(exc)
+                    await self._flag_again(ready)
+                    raise
                 except Exception as exc:
                     # Types and places only: a malformed partner answer's text quotes
                     # the patient's name and phone (pydantic's input_value).
@@ -108,6 +116,7 @@ class StatusWorker:
                     )
                     await self._flag_again(ready)
                     raise
+                self._outage.ok()
                 refreshed += len(ready)
                 if result.queued:
                     self.outbox_wake()

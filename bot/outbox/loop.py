@@ -8,6 +8,9 @@
   nothing overtakes it.
 * Each row: ``send.RowDelivery`` (the recipient's right, the send, its outcome, the mark).
 * At least once, not twice: ``records`` (leases) and ``gate`` (the last re-check).
+* Leases are short (10 s) and renewed by a heartbeat while the process lives: a dead
+  replica's rows pass to the others within one lease; a restart of the same ``instance``
+  releases its predecessor's claims at once (``records.release_previous``).
 """
 
 from __future__ import annotations
@@ -56,7 +59,9 @@ class OutboxSender:
         per_chat_margin: float = 0.02,
         group_per_minute: int = 20,
         group_period: float = 60.0,
-        lease: timedelta = timedelta(seconds=120),
+        lease: timedelta = timedelta(seconds=10),
+        heartbeat: float | None = None,
+        instance: str = "main",
         batch_size: int = 100,
         max_in_flight: int = 300,
         max_idle: float = 30.0,
@@ -79,7 +84,9 @@ class OutboxSender:
             from bot.services.delivery import may_deliver
 
             recipient_check = functools.partial(may_deliver, admin_ids=frozenset(admin_ids))
-        self.records = OutboxRecords(session_factory, clock, lease)
+        self.records = OutboxRecords(session_factory, clock, lease, instance=instance)
+        # Real seconds between renewals of this sender's claims (a third of the lease).
+        self.heartbeat_every = heartbeat if heartbeat is not None else lease.total_seconds() / 3
         self.limits = RateLimits(
             global_rate=global_rate,
             per_chat_interval=per_chat_interval,
@@ -111,6 +118,7 @@ class OutboxSender:
         self._chats: dict[int, _ChatQueue] = {}
         self._in_flight = 0
         self._run_task: asyncio.Task[None] | None = None
+        self._heartbeat_task: asyncio.Task[None] | None = None
 
     @property
     def sent_count(self) -> int:
@@ -134,7 +142,35 @@ class OutboxSender:
     def start(self) -> asyncio.Task[None]:
         self._stopping = False
         self._run_task = asyncio.create_task(self.run(), name="outbox-sender")
+        self._heartbeat_task = asyncio.create_task(self._heartbeat(), name="outbox-heartbeat")
         return self._run_task
+
+    def held_rows(self) -> list[OutboxMessage]:
+        return [row for queue in self._chats.values() for row in queue.rows]
+
+    async def renew_claims(self) -> int:
+        """One heartbeat: every claim of this sender runs one lease from now."""
+        return await self.records.renew(self.held_rows())
+
+    async def _heartbeat(self) -> None:
+        self.records.renewing = True
+        try:
+            while not self._stopping:
+                await asyncio.sleep(self.heartbeat_every)  # a timer, not a synchronisation
+                try:
+                    await self.renew_claims()
+                except Exception as exc:  # the next beat tries again; the gate re-checks
+                    log.warning("outbox_heartbeat_failed error=%s", type(exc).__name__)
+        finally:
+            self.records.renewing = False
+
+    async def run_once(self) -> int:
+        """Claim what is due now and deliver it to the end (tests on a fake clock, tools);
+        how many rows were claimed. Not while ``run`` is running."""
+        claimed = await self._claim()
+        while tasks := [q.task for q in self._chats.values() if q.task and not q.task.done()]:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return claimed
 
     async def stop(self, grace: float = 5.0) -> None:
         """Stop claiming, let sends in progress finish briefly, release what is left."""
@@ -143,6 +179,9 @@ class OutboxSender:
         tasks = [q.task for q in self._chats.values() if q.task is not None]
         if self._run_task is not None:
             tasks.append(self._run_task)
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+            tasks.append(self._heartbeat_task)
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=grace)
             for task in pending:
@@ -237,7 +276,10 @@ class OutboxSender:
                 keep_going = False
                 with contextlib.suppress(Exception):
                     await self.records.reschedule(
-                        row, self.delivery.backoff(row.attempts), type(exc).__name__
+                        row,
+                        self.delivery.backoff((row.failures or 0) + 1),
+                        type(exc).__name__,
+                        failed=True,
                     )
             queue.rows.popleft()
             self._in_flight -= 1

@@ -3,11 +3,19 @@
 At least once: a row is claimed with a lease; a crash before ``mark_sent`` lets the lease
 expire and the row is sent again by the next sender. Not twice: ``keep_lease`` extends a
 claim only while the database still shows it as this sender's.
+
+Holders: every sender process has a ``holder`` id, ``<instance>:<random>``, recorded with its
+claims. A live sender renews all its claims on a heartbeat (``renew``), so the lease can be
+short (10 s): a dead holder's rows pass to the other replicas within one lease. At its first
+claim a sender releases the claims left by earlier processes of its own ``instance`` name (a
+``kill -9``, a crash): with one process that is all of them, so a restart sends at once
+instead of waiting out the lease; a row that was sent but not yet marked is repeated once.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
@@ -30,21 +38,68 @@ NO_ACCESS = "recipient_no_access"
 
 class OutboxRecords:
     def __init__(
-        self, session_factory: async_sessionmaker[AsyncSession], clock: Clock, lease: timedelta
+        self,
+        session_factory: async_sessionmaker[AsyncSession],
+        clock: Clock,
+        lease: timedelta,
+        *,
+        instance: str = "main",
+        inline_wait_max: timedelta = timedelta(seconds=120),
     ) -> None:
         self.session_factory = session_factory
         self.clock = clock
         self.lease = lease
+        self.instance = instance
+        self.holder = f"{instance}:{uuid.uuid4().hex[:16]}"
+        # A 429 waited out inline while the heartbeat keeps the claim (else rescheduled).
+        self.inline_wait_max = inline_wait_max
+        self.renewing = False  # set while the sender's heartbeat runs
+        self._released_previous = False
 
     async def claim(
         self, limit: int, exclude_ids: list[int]
     ) -> list[OutboxMessage]:
+        if not self._released_previous:
+            await self.release_previous()
         async with self.session_factory() as session:
             rows = await OutboxRepository(session).claim_due(
-                self.clock(), limit, self.lease, exclude_ids=exclude_ids
+                self.clock(), limit, self.lease, exclude_ids=exclude_ids, holder=self.holder
             )
             await session.commit()
         return rows
+
+    async def release_previous(self) -> int:
+        """Once, before the first claim: the claims of earlier runs of this instance."""
+        async with self.session_factory() as session:
+            count = await OutboxRepository(session).release_claims_of(
+                f"{self.instance}:", keep=self.holder, now=self.clock()
+            )
+            await session.commit()
+        self._released_previous = True
+        if count:
+            log.warning(
+                "outbox_claims_released instance=%s rows=%s (left by a previous run)",
+                self.instance, count,
+            )
+        return count
+
+    async def renew(self, rows: list[OutboxMessage]) -> int:
+        """The heartbeat: every claim this sender holds runs one lease from now (``rows``,
+        those it holds in memory, are updated to match)."""
+        until = self.clock() + self.lease
+        async with self.session_factory() as session:
+            count = await OutboxRepository(session).renew_claims(self.holder, until)
+            await session.commit()
+        for row in rows:
+            if row.claimed_until is not None:
+                row.claimed_until = until
+        return count
+
+    def may_wait_inline(self, row: OutboxMessage, seconds: float) -> bool:
+        """May a 429's ``seconds`` be waited out holding the claim (else: rescheduled)?"""
+        if self.lease_left(row, margin=seconds + 5):
+            return True
+        return self.renewing and seconds + 5 < self.inline_wait_max.total_seconds()
 
     async def next_due_at(self) -> datetime | None:
         async with self.session_factory() as session:
@@ -62,7 +117,9 @@ class OutboxRecords:
             return True
         until = self.clock() + self.lease
         async with self.session_factory() as session:
-            kept = await OutboxRepository(session).extend_claim(row.id, row.claimed_until, until)
+            kept = await OutboxRepository(session).extend_claim(
+                row.id, row.claimed_until, until, holder=self.holder
+            )
             await session.commit()
         if kept:
             row.claimed_until = until
@@ -116,11 +173,16 @@ class OutboxRecords:
             await session.commit()
         return count
 
-    async def reschedule(self, row: OutboxMessage, delay: float, error: str) -> None:
+    async def reschedule(
+        self, row: OutboxMessage, delay: float, error: str, *, failed: bool = False
+    ) -> None:
+        """Try again in ``delay``; ``failed``: the send failed (one more in ``failures``)."""
         at = self.clock() + timedelta(seconds=delay)
         async with self.session_factory() as session:
-            await OutboxRepository(session).reschedule(row.id, at, error)
+            await OutboxRepository(session).reschedule(row.id, at, error, failed=failed)
             await session.commit()
+        if failed:
+            row.failures = (row.failures or 0) + 1
 
     async def release(self, rows: list[OutboxMessage]) -> None:
         now = self.clock()

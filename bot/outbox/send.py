@@ -5,7 +5,8 @@
   ("recipient_no_access") and audited, never sent. Rows without an audience are not checked.
 * Outcomes (``outcomes.outcome_of``): ``RetryAfter`` is waited out (inline while the claim
   lasts, else rescheduled) and not counted as a failure; network errors and 5xx are
-  rescheduled with exponential backoff (capped, jittered), ``max_attempts`` at most; a
+  rescheduled with exponential backoff (capped, jittered) by the row's failed sends
+  (``failures``: a claim handed back unsent is no failure), ``max_attempts`` failures at most; a
   migrated group's rows follow the new id, which is stored (``app_state``, read at
   start-up for TEAM_CHAT_ID, so a restart keeps it; ``on_chat_migrated`` tells the
   application too); "message is not modified" counts as sent; an edit of a message that is
@@ -98,7 +99,7 @@ class RowDelivery:
                 elif kind is Kind.RETRY_AFTER:
                     self._limits.retry_after(row.chat_id, outcome.seconds)
                     log.warning("outbox_retry_after row_id=%s seconds=%s", row.id, outcome.seconds)
-                    if self._records.lease_left(row, margin=outcome.seconds + 5):
+                    if self._records.may_wait_inline(row, outcome.seconds):
                         continue
                     await self._records.reschedule(row, outcome.seconds, outcome.error)
                     return False
@@ -171,13 +172,14 @@ class RowDelivery:
         return raw * random.uniform(0.8, 1.2)
 
     async def _retry_later(self, row: OutboxMessage, error: str) -> bool:
-        if row.attempts >= self.max_attempts:
-            await self._mark_dead(row, f"gave up after {row.attempts} attempts: {error}")
+        failures = (row.failures or 0) + 1  # this one included
+        if failures >= self.max_attempts:
+            await self._mark_dead(row, f"gave up after {failures} failed sends: {error}")
             return True
-        delay = self.backoff(row.attempts)
-        log.warning("outbox_retry row_id=%s attempt=%s in=%.1fs error=%s",
-                    row.id, row.attempts, delay, error)
-        await self._records.reschedule(row, delay, error)
+        delay = self.backoff(failures)
+        log.warning("outbox_retry row_id=%s failure=%s in=%.1fs error=%s",
+                    row.id, failures, delay, error)
+        await self._records.reschedule(row, delay, error, failed=True)
         return False
 
     async def _mark_dead(self, row: OutboxMessage, error: str) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from html import escape as _html_escape
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +91,7 @@ class CardView:
     purged: bool = False
     external: bool = False  # started outside the bot
     offline: bool = False  # the service did not answer: local data only
+    settles_by: datetime | None = None  # an unknown start: when its outcome is known at latest
 
     @property
     def final(self) -> bool:
@@ -103,8 +104,11 @@ class CardView:
         callback: Callback | None = None,
         *,
         offline: bool = False,
+        settle_within: timedelta | None = None,
     ) -> CardView:
-        """From a storage ``Consultation``, merged with the partner's ``Callback`` if any."""
+        """From a storage ``Consultation``, merged with the partner's ``Callback`` if any;
+        ``settle_within`` (Settings.start_settle_within): how long a lost start may stay
+        unknown, shown on its card as a time."""
         purged = consultation.purged_at is not None
         # The storage enums are StrEnums: str() is the value. ``origin`` is None on a row not
         # flushed yet (its default is applied on insert).
@@ -124,6 +128,7 @@ class CardView:
             purged=purged,
             external=external,
             offline=offline,
+            settles_by=_settles_by(consultation, settle_within),
         )
         if callback is None:
             return view
@@ -218,6 +223,13 @@ def offers_conclusion(view: CardView, viewer: CardViewer) -> bool:
     return view.status == "Processed" and viewer.private and viewer.reads_conclusion
 
 
+def _settles_by(consultation: Consultation, within: timedelta | None) -> datetime | None:
+    if within is None or str(consultation.state) not in ("unknown", "starting"):
+        return None
+    attempted = consultation.start_attempted_at or consultation.created_at
+    return attempted + within if attempted is not None else None
+
+
 def card_text(
     view: CardView,
     t: Translator,
@@ -230,6 +242,9 @@ def card_text(
     lines = [t("card-title", consultation_id=short_id(view))]
     if view.state == "unknown":
         lines.append(t("card-outcome-unknown"))
+        if view.settles_by is not None:
+            by = format_local(view.settles_by, tz, t.lang, now=now)
+            lines.append(t("card-outcome-unknown-by", by=by))
     elif view.state == "starting":
         lines.append(t("card-starting"))
     elif view.state == "failed":

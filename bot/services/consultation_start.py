@@ -61,6 +61,7 @@ class StartRequest:
     duration_min: int | None = None
     attachment_name: str | None = None
     acknowledged_ids: Collection[int] = field(default_factory=tuple)  # open ones seen
+    draft: str | None = None  # the wizard run: a second Confirm of it is refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +95,15 @@ class Refused:
     error: PartnerApiError
 
 
-StartResult = Started | OutcomeLost | PhoneBusy | Refused
+@dataclass(frozen=True, slots=True)
+class AlreadyStarted:
+    """The same wizard run already confirmed (``StartRequest.draft``): nothing was called."""
+
+    consultation_id: int
+    state: ConsultationState
+
+
+StartResult = Started | OutcomeLost | PhoneBusy | Refused | AlreadyStarted
 
 
 async def open_by_phone(
@@ -168,6 +177,14 @@ class ConsultationStarter:
     ) -> StartResult:
         authorize(actor, Action.START)
         repo = ConsultationRepository(self.session)
+        if request.draft is not None:
+            earlier = await repo.by_wizard_draft(request.draft)
+            if earlier is not None:
+                # This run's Confirm already went (a crash mid-call left the summary on
+                # screen): it may have called the patient; never a second call from it.
+                log.info("start_refused_again consultation=%s state=%s",
+                         earlier.id, earlier.state.value)
+                return AlreadyStarted(earlier.id, earlier.state)
         token = secrets.token_urlsafe(24)
         record = await repo.create_starting(
             token,
@@ -179,6 +196,7 @@ class ConsultationStarter:
             begin_at=request.begin_at,
             duration_min=request.duration_min,
             attachment_name=request.attachment_name,
+            wizard_draft=request.draft,
         )
         attempted_at = record.start_attempted_at or self.clock()
         await self.session.commit()

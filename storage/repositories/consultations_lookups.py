@@ -75,6 +75,19 @@ class ConsultationLookups(ConsultationRepositoryBase):
                 return
             last_id = rows[-1].id
 
+    async def by_wizard_draft(self, draft: str) -> Consultation | None:
+        """The newest start of a wizard run that is not a refused one (see ``wizard_draft``)."""
+        found: Consultation | None = await self.session.scalar(
+            select(Consultation)
+            .where(
+                Consultation.wizard_draft == draft,
+                Consultation.state != ConsultationState.FAILED,
+            )
+            .order_by(Consultation.id.desc())
+            .limit(1)
+        )
+        return found
+
     async def list_in_state(
         self,
         state: ConsultationState,

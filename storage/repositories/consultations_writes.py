@@ -27,6 +27,7 @@ class NewConsultation(TypedDict, total=False):
     begin_at: datetime | None
     duration_min: int | None
     attachment_name: str | None
+    wizard_draft: str | None
     now: datetime | None
 
 
@@ -59,6 +60,7 @@ class ConsultationWrites(ConsultationLookups):
             begin_at=details.get("begin_at"),
             duration_min=details.get("duration_min"),
             attachment_name=details.get("attachment_name"),
+            wizard_draft=details.get("wizard_draft"),
             needs_refresh=False,
             start_attempted_at=now if state is ConsultationState.STARTING else None,
             created_at=now,

@@ -79,6 +79,7 @@ class OutboxRepository:
                     "consultation_id": consultation_id,
                     "audience": audience,
                     "attempts": 0,
+                    "failures": 0,
                     "next_attempt_at": max(not_before, now) if not_before else now,
                     "dead": False,
                     "created_at": now,
@@ -99,13 +100,15 @@ class OutboxRepository:
         *,
         keep_chat_order: bool = True,
         exclude_ids: Collection[int] = (),
+        holder: str | None = None,
     ) -> list[OutboxMessage]:
         """Claim up to `limit` due rows for `lease`, oldest first; commit right after.
 
         One statement picks and claims: on PostgreSQL the pick is `FOR UPDATE SKIP LOCKED`
         so concurrent workers get disjoint rows; on SQLite the UPDATE holds the database's
-        write lock. A claim counts as an attempt (a crash mid-send stays visible); an
-        expired lease makes the row due again (at least once).
+        write lock. A claim counts in `attempts` (a crash mid-send stays visible) but is no
+        failure (`failures`, what the retry delay counts); an expired lease makes the row
+        due again (at least once). `holder` (the claiming process) is recorded with it.
 
         With `keep_chat_order`, a row waits while an older unsent row of the same chat is
         not due yet or claimed, so a rescheduled message (429) is not overtaken. Exact in
@@ -142,31 +145,67 @@ class OutboxRepository:
         rows = await self.session.scalars(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_(pick.scalar_subquery()))
-            .values(claimed_until=now + lease, attempts=OutboxMessage.attempts + 1)
+            .values(
+                claimed_until=now + lease,
+                claimed_by=holder,
+                attempts=OutboxMessage.attempts + 1,
+            )
             .returning(OutboxMessage)
             .execution_options(synchronize_session=False, populate_existing=True)
         )
         return sorted(rows, key=lambda m: m.id)
 
     async def extend_claim(
-        self, message_id: int, held_until: datetime, until: datetime
+        self, message_id: int, held_until: datetime, until: datetime, *, holder: str | None = None
     ) -> bool:
         """Extend a claim the caller still holds to `until`; False if it no longer does.
 
-        Held means: still pending and `claimed_until` still `held_until`, the value the
-        caller's claim set. Another claim (after the lease ran out), a reschedule or a
-        mark_sent changed it, and then sending would risk a duplicate.
+        Held means: still pending and claimed by `holder` (when given; the heartbeat moves
+        `claimed_until` on), else `claimed_until` still `held_until`, the value the caller's
+        claim set. Another claim (after the lease ran out), a reschedule or a mark_sent
+        changed it, and then sending would risk a duplicate.
         """
+        held = (
+            OutboxMessage.claimed_by == holder
+            if holder is not None
+            else OutboxMessage.claimed_until == held_until
+        )
         result = await self.session.execute(
             update(OutboxMessage)
-            .where(
-                OutboxMessage.id == message_id,
-                OutboxMessage.claimed_until == held_until,
-                *_pending(),
-            )
+            .where(OutboxMessage.id == message_id, held, *_pending())
             .values(claimed_until=until)
         )
         return rowcount(result) > 0
+
+    async def renew_claims(self, holder: str, until: datetime) -> int:
+        """The heartbeat: every pending row `holder` still holds is held until `until`."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.claimed_by == holder, *_pending())
+            .values(claimed_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(result)
+
+    async def release_claims_of(self, prefix: str, *, keep: str, now: datetime) -> int:
+        """Release the live claims of earlier processes named `prefix…` (a previous run of
+        this replica, killed) and unnamed ones (from before holders were recorded), except
+        `keep`'s: their rows are due at once instead of after the lease."""
+        result = await self.session.execute(
+            update(OutboxMessage)
+            .where(
+                *_pending(),
+                OutboxMessage.claimed_until > now,
+                or_(
+                    OutboxMessage.claimed_by.is_(None),
+                    OutboxMessage.claimed_by.startswith(prefix, autoescape=True),
+                ),
+                or_(OutboxMessage.claimed_by.is_(None), OutboxMessage.claimed_by != keep),
+            )
+            .values(claimed_until=None, claimed_by=None)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(result)
 
     async def _set(self, message_id: int, **values: Any) -> bool:
         result = await self.session.execute(
@@ -182,15 +221,22 @@ class OutboxRepository:
             sent_at=now or utcnow(),
             sent_message_id=sent_message_id,
             claimed_until=None,
+            claimed_by=None,
         )
 
-    async def reschedule(self, message_id: int, at: datetime, error: str | None = None) -> bool:
-        """Release the claim and try again at `at` (RetryAfter, network error, 5xx)."""
+    async def reschedule(
+        self, message_id: int, at: datetime, error: str | None = None, *, failed: bool = False
+    ) -> bool:
+        """Release the claim and try again at `at` (RetryAfter, network error, 5xx);
+        `failed`: the send failed (counted in `failures`), not just handed back."""
+        extra: dict[str, Any] = {"failures": OutboxMessage.failures + 1} if failed else {}
         return await self._set(
             message_id,
             next_attempt_at=at,
             claimed_until=None,
+            claimed_by=None,
             last_error=error[:_ERROR_MAX] if error else None,
+            **extra,
         )
 
     async def mark_dead(self, message_id: int, error: str, *, now: datetime | None = None) -> bool:
@@ -200,6 +246,7 @@ class OutboxRepository:
             dead=True,
             failed_at=now or utcnow(),
             claimed_until=None,
+            claimed_by=None,
             last_error=error[:_ERROR_MAX],
         )
 
@@ -212,6 +259,7 @@ class OutboxRepository:
                 dead=True,
                 failed_at=now or utcnow(),
                 claimed_until=None,
+                claimed_by=None,
                 last_error=error[:_ERROR_MAX],
             )
             .execution_options(synchronize_session=False)

@@ -88,6 +88,7 @@ def test_start_up_steps_in_their_order() -> None:
         "start_http",
         "start_outbox",
         "start_notifications",
+        "settle_interrupted_starts",
         "start_scheduler",
         "set_commands",
     ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -58,17 +59,30 @@ _WEBHOOK_ACTIVE = (
 @dataclass
 class TransportFault:
     """The next `count` matching calls fail before the method runs (nothing is delivered):
-    `status` (a 5xx from Telegram's front end) or, with status None, a dropped connection."""
+    `status` (a 5xx from Telegram's front end) or, with status None, a dropped connection.
+
+    `after`: the method runs (the message is stored, the chat sees it) and only then is the
+    answer replaced by the failure, as when Telegram's front end loses the back end's answer.
+    `share`: only that share of the matching calls fails (drawn from `rng`), until cleared.
+    """
 
     count: int
     status: int | None
     methods: frozenset[str]
     chat_id: str | None = None
+    after: bool = False
+    share: float | None = None
+    rng: random.Random | None = None
 
     def matches(self, method: str, params: Params) -> bool:
         if self.count <= 0 or method not in self.methods:
             return False
-        return self.chat_id is None or params.string("chat_id") == self.chat_id
+        if self.chat_id is not None and params.string("chat_id") != self.chat_id:
+            return False
+        if self.share is not None:
+            assert self.rng is not None
+            return self.rng.random() < self.share
+        return True
 
 
 _STATUS_TEXT = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
@@ -175,7 +189,7 @@ class FakeTelegram:
             await self._notify()
             return web.json_response(exc.to_dict(), status=exc.status)
         fault = next((f for f in self._faults if f.matches(lowered, params)), None)
-        if fault is not None:
+        if fault is not None and not fault.after:
             return await self._fail(request, method, params, fault)
         status, description = 200, None
         try:
@@ -199,6 +213,8 @@ class FakeTelegram:
             body: dict[str, Any] = {"ok": True, "result": result}
         except ApiError as exc:
             status, description, body = exc.status, exc.description, exc.to_dict()
+        if fault is not None:  # `after`: it ran (and is stored); the answer is lost
+            return await self._fail(request, method, params, fault)
         self.state.calls.append(ApiCall(method, params.as_log(), status, description))
         await self._notify()
         return web.json_response(body, status=status)
@@ -206,7 +222,8 @@ class FakeTelegram:
     async def _fail(
         self, request: web.Request, method: str, params: Params, fault: TransportFault
     ) -> web.Response:
-        fault.count -= 1
+        if fault.share is None:
+            fault.count -= 1
         self._faults = [f for f in self._faults if f.count > 0]
         status = fault.status or 0  # 0 in tg.calls(): the connection was dropped
         description = _STATUS_TEXT.get(status, "Server Error") if status else "connection dropped"
@@ -490,13 +507,35 @@ class FakeTelegram:
         methods: Iterable[str] = SEND_METHODS,
         *,
         chat_id: int | None = None,
+        after: bool = False,
     ) -> None:
         """Answer the next `count` calls of `methods` (send* by default; to `chat_id` only if
-        given) with HTTP `status` (a 5xx) without running them."""
+        given) with HTTP `status` (a 5xx) without running them; with `after`, run them
+        first (a sendMessage is stored and shown) and then answer `status`."""
         self._faults.append(
             TransportFault(count, status, frozenset(m.lower() for m in methods),
-                           None if chat_id is None else str(chat_id))
+                           None if chat_id is None else str(chat_id), after=after)
         )
+
+    def force_error_share(
+        self,
+        share: float,
+        status: int = 500,
+        methods: Iterable[str] = SEND_METHODS,
+        *,
+        seed: int = 0,
+        after: bool = False,
+    ) -> None:
+        """From now until ``clear_faults``: answer `share` (0..1) of the calls of `methods`
+        with HTTP `status` (drawn from a seeded generator: the same run every time)."""
+        self._faults.append(
+            TransportFault(1, status, frozenset(m.lower() for m in methods), after=after,
+                           share=share, rng=random.Random(seed))
+        )
+
+    def clear_faults(self) -> None:
+        """Telegram has recovered: every fault still pending is dropped."""
+        self._faults = []
 
     def force_drop(
         self, count: int, methods: Iterable[str] = SEND_METHODS, *, chat_id: int | None = None

@@ -148,7 +148,12 @@ async def show(
         back=back,
         reads_conclusion=allowed(actor, Action.READ_CONCLUSION, consultation),
     )
-    view = CardView.of(consultation, fetched.callback, offline=fetched.offline)
+    view = CardView.of(
+        consultation,
+        fetched.callback,
+        offline=fetched.offline,
+        settle_within=ctx.settings.start_settle_within,
+    )
     text, markup = render_card(view, ctx.t, ctx.tz, viewer, header=header)
     await edit(message, text, markup)
     return fetched

@@ -49,6 +49,7 @@ from bot.rendering.card import CardView, CardViewer, render_card
 from bot.rendering.partner_errors import partner_error_text
 from bot.services.alerts import alert_insufficient_funds
 from bot.services.consultation_start import (
+    AlreadyStarted,
     ConsultationStarter,
     OutcomeLost,
     PhoneBusy,
@@ -135,6 +136,7 @@ async def _start(callback: CallbackQuery, manager: DialogManager) -> None:
         duration_min=data.get(S.DURATION),
         attachment_name=meta["name"] if meta else None,
         acknowledged_ids=tuple(data.get(S.PHONE_ACK) or ()),
+        draft=data.get(S.DRAFT),
     )
 
     async def load_attachment() -> Attachment | None:
@@ -160,6 +162,12 @@ async def _start(callback: CallbackQuery, manager: DialogManager) -> None:
         return
     if isinstance(result, Refused):
         await _upstream_error(manager, result.error, result.consultation_id)
+        return
+    if isinstance(result, AlreadyStarted):
+        # A crash mid-call left this summary on screen: its Confirm is dead.
+        t: Translator = md["t"]
+        await _close(manager)
+        await bot.send_message(chat_id, t("wizard-confirm-already"))
         return
     # From here on a consultation may exist: whatever fails next, the wizard is closed so
     # its Confirm cannot call the patient again.
@@ -241,7 +249,9 @@ def _render(
     """The one card (bot/rendering/card.py), as the coordinator in this private chat sees it."""
     md = manager.middleware_data
     viewer = CardViewer.of(md.get("user"), private=True)  # the wizard runs in private chats
-    return render_card(CardView.of(record, callback), md["t"], md["tz"], viewer)
+    settings: Settings = md["settings"]
+    view = CardView.of(record, callback, settle_within=settings.start_settle_within)
+    return render_card(view, md["t"], md["tz"], viewer)
 
 
 async def _send_card(

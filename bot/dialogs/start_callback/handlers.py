@@ -10,6 +10,7 @@ again); nothing else changes.
 from __future__ import annotations
 
 import logging
+import secrets
 from contextlib import suppress
 from decimal import Decimal
 from typing import Any
@@ -107,6 +108,7 @@ async def on_dialog_start(start_data: Any, manager: DialogManager) -> None:
     now — whichever button opened it, however old; then the prefill from ``start_data``
     (see the package docstring for the keys)."""
     authorize(actor_of(manager.middleware_data), Action.START)
+    manager.dialog_data[S.DRAFT] = secrets.token_hex(8)
     if not isinstance(start_data, dict):
         return
     data = manager.dialog_data

@@ -31,6 +31,9 @@ CONFIRMING = "confirming"  # set while a Confirm is being processed (a double pr
 ERROR = "error"  # one-shot text shown above the step's question
 ALBUMS = "albums"  # media_group_ids already answered (one answer per album)
 RETRY_ERROR = "retry_error"
+# This wizard run's id, set when it opens (persisted with the conversation): the start
+# record carries it, so a Confirm of a run whose first Confirm went is refused.
+DRAFT = "draft"
 
 # The main sequence; sub-states (warning, calendar, clock) come back to their parent.
 SEQUENCE: tuple[State, ...] = (

@@ -46,3 +46,4 @@ notify-start-failed =
     ⚠️ The start of a consultation (patient { $patient }, doctor { $doctor }, { $when }) was not confirmed: the service did not create it.
     There will be no call. You can start it again.
 notify-start-confirmed = ✅ Consultation { $short_id } was created after all (patient { $patient }, doctor { $doctor }) — I am following it as usual. No need to start it again.
+notify-start-interrupted = ⏳ The bot restarted while it was starting a consultation (patient { $patient }, doctor { $doctor }). Checking with the service whether it was created; you will know by { $by }. Do not start it again meanwhile.

@@ -128,6 +128,7 @@ card-duration = Duration: { $duration }
 card-patient-private = Patient: shown in a private chat with the bot only.
 card-attachment = Attachment: { $attachment }
 card-outcome-unknown = ⏳ The service's answer was lost; checking whether the consultation started. Do not start it again.
+card-outcome-unknown-by = You will know by { $by } at the latest: then it is either on this card or reported as not created.
 card-starting = ⏳ Starting…
 card-failed = ✖ Not started.
 card-status-none = —
@@ -165,3 +166,4 @@ wizard-cal-weekday = { $day ->
     [6] Sat
    *[7] Sun
 }
+wizard-confirm-already = This consultation was already being started from this summary (the bot restarted meanwhile); it was not started again. Its outcome is in /list.
