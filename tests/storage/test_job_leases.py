@@ -152,3 +152,22 @@ async def test_many_replicas_racing_for_a_new_lease_take_it_once(
         length = lease_length(INTERVAL)
         taken = await asyncio.gather(*(lease.take("reconcile", length) for lease in leases))
         assert sum(taken) == 1, tick
+
+
+async def test_a_lease_that_cannot_be_taken_skips_the_tick_with_a_warning(
+    session_factory: async_sessionmaker[AsyncSession], caplog: pytest.LogCaptureFixture
+) -> None:
+    leases = JobLeases(session_factory, holder="replica-a", now=Clock())
+    ran: list[int] = []
+
+    async def run() -> None:
+        ran.append(1)
+
+    async def broken_take(name: str, length: timedelta) -> bool:
+        raise ConnectionRefusedError("database down")
+
+    leases.take = broken_take  # type: ignore[method-assign]
+    with caplog.at_level(logging.WARNING, logger="bot.jobs.lease"):
+        assert await leases.guard(run, "reconcile", INTERVAL)() is None
+    assert ran == []
+    assert "job_lease_failed job=reconcile error=ConnectionRefusedError" in caplog.text
