@@ -10,7 +10,9 @@ Jobs live in the in-memory job store and are rebuilt from the settings at every 
 nothing is pickled. Each job callable holds only long-lived factories (session factory,
 API client, translations) and takes no per-run objects; every run opens its own database
 session. Every job is ``max_instances=1`` (a slow run is never overlapped) and
-``coalesce=True`` (ticks missed while the loop was busy collapse into one).
+``coalesce=True`` (ticks missed while the loop was busy collapse into one). With several
+replicas, bot/app/scheduler.py wraps every job in its database lease (bot/jobs/lease.py)
+before the scheduler starts, so each pass runs on one replica per tick.
 """
 
 from __future__ import annotations

@@ -136,6 +136,9 @@ class Settings(DatabaseSettings):
     tmapi_phone_form: Literal["dotted", "bracket", "json"] = "dotted"
 
     redis_url: str = ""
+    # False for replicas: `python -m bot migrate` runs once per deploy, and a replica whose
+    # code is newer than the schema refuses to start (bot/app/preflight.py).
+    migrate_on_start: bool = True
 
     http_host: str = "0.0.0.0"
     http_port: int = Field(8080, ge=0, le=65535)

@@ -231,3 +231,17 @@ class AppState(Base):
     key: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class JobLease(Base):
+    """Who runs a scheduled job's pass (issue 13: several replicas, one pass per tick).
+
+    One row per job; a replica runs the pass only after taking the row: free (``expires_at``
+    passed) or already its own. Rows are never deleted: the table always shows who ran each
+    job last, and until when nobody else may."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))  # the replica's instance id
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -8,6 +8,7 @@ migration, an unexpected exception) stay real errors with a traceback.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -19,6 +20,8 @@ from bot.settings import ConfigError, Settings
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+
+log = logging.getLogger(__name__)
 
 
 def first_line(text: str, limit: int = 160) -> str:
@@ -61,6 +64,24 @@ async def migrate_database(url: str) -> None:
 
     await check_database(url)
     await upgrade(url)
+
+
+async def check_schema(url: str) -> None:
+    """MIGRATE_ON_START=false (replicas): the schema must already be what the code needs;
+    ``python -m bot migrate`` runs once per deploy, before the replicas start."""
+    from storage.migrate import current_revision, head_revision, is_behind
+
+    await check_database(url)
+    current, head = await current_revision(url), head_revision()
+    if is_behind(current, head):
+        raise ConfigError(
+            f"the database schema is at revision {current or 'none'}, this code needs {head}: "
+            "run `python -m bot migrate` first (MIGRATE_ON_START=false)"
+        )
+    if current != head:
+        log.warning(
+            "schema_newer_than_code revision=%s code_head=%s", current, head
+        )
 
 
 async def check_identity(bot: Bot, settings: Settings) -> User:

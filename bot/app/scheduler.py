@@ -1,7 +1,11 @@
 """The operator's jobs (reminders, retention, token refresh) on the bot's one scheduler
 (bot/scheduler.py), built from the settings at every start-up; the scheduler starts here and
 its stop goes on ``rt.stack`` — so it stops before anything a job uses (the stack unwinds
-in reverse)."""
+in reverse).
+
+Just before the start, every job on the scheduler (these and reconcile, added by the
+notifications step) is wrapped in its lease (bot/jobs/lease.py): with several replicas on
+one database, each pass runs on one replica per tick."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from typing import TYPE_CHECKING
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.jobs import reminders, retention, token_refresh
+from bot.jobs.lease import JobLeases, is_guarded
 from bot.jobs.reminders import ReminderJob
 from bot.jobs.retention import RetentionJob
 from bot.jobs.token_refresh import TokenRefresher, TokenRefreshJob
@@ -71,14 +76,34 @@ async def start(rt: Runtime, scheduler: AsyncIOScheduler) -> dict[str, Job]:
     for job_id, job in jobs.items():
         interval, first_in = intervals[job_id]
         add_interval_job(scheduler, job.run, job_id, interval, first_in)
+    leases = JobLeases(rt.require("session_factory"))
+    guard_jobs(scheduler, leases)
     scheduler.start()
-    log.info("scheduler_started jobs=%s", ",".join(job.id for job in scheduler.get_jobs()))
+    log.info(
+        "scheduler_started jobs=%s instance=%s",
+        ",".join(job.id for job in scheduler.get_jobs()), leases.holder,
+    )
 
     async def stop() -> None:
         if scheduler.running:
             scheduler.shutdown(wait=False)
             # AsyncIOScheduler stops through call_soon: let that callback run.
             await asyncio.sleep(0)
+        # A stopping replica's leases need not run out before another takes the next tick.
+        try:
+            await leases.release_all()
+        except Exception as exc:  # they run out by themselves
+            log.warning("job_leases_release_failed error=%s", type(exc).__name__)
 
     rt.stack.push_async_callback(stop)
     return jobs
+
+
+def guard_jobs(scheduler: AsyncIOScheduler, leases: JobLeases) -> None:
+    """Every interval job on ``scheduler`` runs under its lease, named by the job's id and as
+    long as its interval (less a margin): the one place where jobs are leased."""
+    for job in scheduler.get_jobs():
+        interval = getattr(job.trigger, "interval", None)
+        if not isinstance(interval, timedelta) or is_guarded(job.func):
+            continue
+        job.modify(func=leases.guard(job.func, job.id, interval))

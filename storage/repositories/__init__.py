@@ -11,6 +11,7 @@ from storage.repositories.consultations import (
 from storage.repositories.doctors import DoctorDirectoryRepository
 from storage.repositories.fsm import FsmRepository
 from storage.repositories.invites import ConsumeResult, ConsumeStatus, InviteRepository
+from storage.repositories.job_leases import JobLeaseRepository
 from storage.repositories.outbox import SCRUB_KEY_PREFIX, OutboxRepository, scrub_key
 from storage.repositories.status_events import StatusEventRepository
 from storage.repositories.tokens import TokenPairLike, TokenRepository
@@ -26,6 +27,7 @@ __all__ = [
     "DoctorDirectoryRepository",
     "FsmRepository",
     "InviteRepository",
+    "JobLeaseRepository",
     "OutboxRepository",
     "PurgeCounts",
     "SentCopy",

@@ -9,6 +9,7 @@ import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from api_client.sandbox import SandboxServer
+from bot.jobs.lease import is_guarded
 from tests.bot_fixtures import app_settings, run_app
 from tests.fake_telegram import FakeTelegram
 
@@ -41,6 +42,8 @@ async def test_running_app_has_one_scheduler_with_every_job(
         TMAPI_ACCESS_TOKEN="access",
         TMAPI_REFRESH_TOKEN="refresh",
         RECONCILE_INTERVAL_SECONDS="60",
+        # A replica: db_url is migrated already, so it starts without migrating.
+        MIGRATE_ON_START="false",
     )
     async with run_app(settings) as rt:
         scheduler = rt.require("scheduler")
@@ -49,6 +52,8 @@ async def test_running_app_has_one_scheduler_with_every_job(
         assert set(jobs) == {"reconcile", "reminders", "retention", "token_refresh"}
         assert jobs["reconcile"].trigger.interval == timedelta(seconds=60)
         assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
+        # Every job, whoever added it, runs under its lease (issue 13: one pass per tick).
+        assert all(is_guarded(job.func) for job in jobs.values())
         # Built at start-up, never pickled: the memory store, callables with no arguments.
         assert all(not job.args and not job.kwargs for job in jobs.values())
         assert type(scheduler._jobstores["default"]).__name__ == "MemoryJobStore"

@@ -1,0 +1,112 @@
+"""One pass per tick across replicas (issue 13): every scheduled job runs under a lease.
+
+Several replicas on one database each have the same jobs on their own scheduler. Before a
+pass, the replica takes the job's row in ``job_leases`` (storage/repositories/job_leases.py)
+for a little less than the job's interval, in its own short transaction; a replica that
+finds the row held by another skips the tick (logged at DEBUG). The holder renews the lease
+at each of its ticks; if it dies, the lease runs out before the next tick of the others, so
+one of them takes over within one interval. A replica that stops releases its leases.
+
+The clock is the replica's own (injected, for tests); replicas' clocks must agree to well
+within ``margin`` (NTP does). A pass that outlasts its lease (longer than the interval
+minus the margin) may meet the next holder's pass: jobs are idempotent per row anyway (the
+outbox's dedupe keys, conditional updates), the lease only keeps them from doubling work.
+
+bot/app/scheduler.py wraps every job on the scheduler with ``JobLeases.guard`` just before
+it starts: one place, whoever added the job.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repositories.job_leases import JobLeaseRepository
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# At most this much of an interval is kept free at its end, so the holder's lease has run
+# out when the others tick next (and the holder itself renews at its own tick anyway).
+MAX_MARGIN = timedelta(seconds=30)
+
+
+def instance_id() -> str:
+    """This process among the replicas: host, pid and a random part (a pid is reused after
+    a restart in a fresh container)."""
+    return f"{socket.gethostname()[:80]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def lease_length(interval: timedelta) -> timedelta:
+    """The job's interval minus a margin: a tenth of it, at most ``MAX_MARGIN``."""
+    return interval - min(interval / 10, MAX_MARGIN)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class JobLeases:
+    session_factory: async_sessionmaker[AsyncSession]
+    holder: str = field(default_factory=instance_id)
+    now: Callable[[], datetime] = _utcnow
+    taken: set[str] = field(default_factory=set)  # jobs whose lease this replica last took
+
+    async def take(self, name: str, length: timedelta) -> bool:
+        now = self.now()
+        async with self.session_factory() as session:
+            ok = await JobLeaseRepository(session).take(name, self.holder, now, now + length)
+            await session.commit()
+        if ok:
+            self.taken.add(name)
+        else:
+            self.taken.discard(name)
+        return ok
+
+    async def release_all(self) -> None:
+        """On the way out: the next tick of another replica need not wait for our leases."""
+        if not self.taken:
+            return
+        now = self.now()
+        async with self.session_factory() as session:
+            repo = JobLeaseRepository(session)
+            for name in sorted(self.taken):
+                await repo.release(name, self.holder, now)
+            await session.commit()
+        self.taken.clear()
+
+    def guard(
+        self, func: Callable[[], Awaitable[T]], name: str, interval: timedelta
+    ) -> Callable[[], Awaitable[T | None]]:
+        """``func`` run only when this replica holds ``name``'s lease; ``None`` otherwise."""
+        length = lease_length(interval)
+
+        @functools.wraps(func)
+        async def leased() -> T | None:
+            try:
+                mine = await self.take(name, length)
+            except Exception as exc:  # the database is down: the tick is lost, not the job
+                log.warning("job_lease_failed job=%s error=%s", name, type(exc).__name__)
+                return None
+            if not mine:
+                log.debug("job_skipped job=%s reason=leased_elsewhere", name)
+                return None
+            return await func()
+
+        leased.__dict__["lease_guarded"] = True
+        return leased
+
+
+def is_guarded(func: Any) -> bool:
+    return bool(getattr(func, "lease_guarded", False))
