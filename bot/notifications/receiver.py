@@ -165,11 +165,14 @@ class HookReceiver:
         wake: Callable[[], None],
         *,
         limiter: TokenBucketLimiter | None = None,
+        on_outcome: Callable[[str], None] | None = None,
     ) -> None:
         self._mark = mark_refresh
         self._wake = wake
         self.limiter = limiter or TokenBucketLimiter()
         self.stats = HookStats()
+        # "accepted", "unknown", "limited" or "error" per hook (bot/metrics.py counts them).
+        self._on_outcome = on_outcome or _ignore
 
     def setup(self, app: web.Application) -> None:
         for method in ("GET", "HEAD", "POST"):
@@ -186,11 +189,13 @@ class HookReceiver:
             # The partner retries nothing: answer 503 so at least its logs show a failure;
             # reconcile will catch the change anyway.
             self.stats.errors += 1
+            self._on_outcome("error")
             log.error("hook_lookup_failed error=%s", describe(exc))
             return web.Response(status=503)
         if consultation_id is None:
             return self._miss(address)
         self.stats.accepted += 1
+        self._on_outcome("accepted")
         self._wake()
         log.info("hook_accepted consultation=%s", consultation_id)
         return web.Response(status=200, text="ok")
@@ -203,6 +208,7 @@ class HookReceiver:
 
     def _unknown(self, address: str) -> web.StreamResponse:
         self.stats.unknown += 1
+        self._on_outcome("unknown")
         self.limiter.charge(address)
         log.info("hook_unknown_token remote=%s count=%d", address, self.stats.unknown)
         return web.Response(status=404)
@@ -210,7 +216,12 @@ class HookReceiver:
     def _refused(self, address: str) -> web.StreamResponse:
         self.stats.unknown += 1
         self.stats.limited += 1
+        self._on_outcome("limited")
         self.limiter.charge(address)
         if self.stats.limited % 100 == 1:
             log.warning("hook_rate_limited remote=%s count=%d", address, self.stats.limited)
         return web.Response(status=429)
+
+
+def _ignore(outcome: str) -> None:
+    return None

@@ -116,7 +116,9 @@ def build(rt: Runtime) -> Notifications:
     worker = StatusWorker(
         session_factory=session_factory, api=api, processor=processor, outbox_wake=outbox_wake
     )
-    receiver = HookReceiver(db_mark_refresh(session_factory), worker.wake)
+    receiver = HookReceiver(
+        db_mark_refresh(session_factory), worker.wake, on_outcome=rt.metrics.hook
+    )
     health = rt.health
 
     def reconciled(at: datetime, counts: ReconcileCounts) -> None:
@@ -129,6 +131,7 @@ def build(rt: Runtime) -> Notifications:
         processor=processor,
         outbox_wake=outbox_wake,
         on_run=reconciled,
+        on_timed=lambda seconds, counts: rt.metrics.reconciled(seconds, counts.result),
     )
     return Notifications(processor, worker, receiver, reconciler)
 
