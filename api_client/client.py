@@ -47,12 +47,13 @@ from api_client.callbacks import (
 )
 from api_client.doctors import DoctorRoutes
 from api_client.retry import RetryPolicy
-from api_client.transport import DEFAULT_TIMEOUT
+from api_client.transport import DEFAULT_TIMEOUT, OnRequest
 
 __all__ = [
     "DEFAULT_TIMEOUT",
     "MAX_ATTACHMENT_BYTES",
     "Attachment",
+    "OnRequest",
     "Order",
     "PartnerApiClient",
     "PhoneFormField",
@@ -72,7 +73,11 @@ class PartnerApiClient(CallbackRoutes, DoctorRoutes):
         max_url_length: int = 1800,
         phone_form: PhoneFormField = PhoneFormField.DOTTED,
         retry: RetryPolicy | None = None,
+        on_request: OnRequest | None = None,
     ) -> None:
-        super().__init__(base_url, token_provider, timeout=timeout, http=http, retry=retry)
+        super().__init__(
+            base_url, token_provider, timeout=timeout, http=http, retry=retry,
+            on_request=on_request,
+        )
         self.max_url_length = max_url_length
         self.phone_form = phone_form

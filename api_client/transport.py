@@ -6,6 +6,11 @@ once (``_send_once``, which logs it) or with retries per ``RetryPolicy``
 (``_send_repeatable``), refreshes a refused token once, and turns error answers into
 ``PartnerApiError`` exceptions. The routes live in ``callbacks.py`` and ``doctors.py``.
 
+Metrics: an optional ``on_request(route, outcome, seconds)`` is called after every attempt
+(``route`` the fixed route name, ``outcome`` one of ``request_outcome``'s words); the
+application turns it into Prometheus series (bot/metrics.py) without this package knowing.
+A failing callback is logged and never fails the request.
+
 Logging (logger ``api_client.client``, as before the split): method, route, status,
 duration, attempt and callback id as key=value pairs (also in ``extra``) — never the
 patient's name or phone, the token, or a request body.
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote
@@ -52,6 +58,21 @@ _RETRYABLE_EXC = (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtoc
 
 _M = TypeVar("_M", Callback, CallbackPage, Doctor)
 
+# (route, outcome, seconds) after every attempt; see ``request_outcome``.
+OnRequest = Callable[[str, str, float], None]
+
+
+def request_outcome(status: int | None, error: BaseException | None = None) -> str:
+    """A few words for metrics: ``ok`` (< 400), ``rate_limited`` (429), ``client_error`` (other
+    4xx), ``server_error`` (5xx), ``timeout`` or ``network_error`` (no answer)."""
+    if status is None:
+        return "timeout" if isinstance(error, httpx.TimeoutException) else "network_error"
+    if status < 400:
+        return "ok"
+    if status == 429:
+        return "rate_limited"
+    return "client_error" if status < 500 else "server_error"
+
 
 class Transport:
     """The HTTP side of the client: base URL, tokens, timeouts, retries, error mapping."""
@@ -64,8 +85,10 @@ class Transport:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         http: httpx.AsyncClient | None = None,
         retry: RetryPolicy | None = None,
+        on_request: OnRequest | None = None,
     ) -> None:
         self._base = base_url.rstrip("/")
+        self.on_request = on_request
         self._tokens = token_provider
         self._timeout = timeout
         self._owns_http = http is None
@@ -221,14 +244,18 @@ class Transport:
         try:
             response = await self._http.send(request)
         except httpx.TransportError as exc:
-            ms = (time.perf_counter() - started) * 1000
+            seconds = time.perf_counter() - started
+            self._report(route, request_outcome(None, exc), seconds)
+            ms = seconds * 1000
             logger.warning(
                 "partner_api method=%s route=%s error=%s duration_ms=%.0f callback_id=%s",
                 method, route, type(exc).__name__, ms, callback_id,
                 extra={**extra, "error": type(exc).__name__, "duration_ms": round(ms)},
             )
             raise
-        ms = (time.perf_counter() - started) * 1000
+        seconds = time.perf_counter() - started
+        self._report(route, request_outcome(response.status_code), seconds)
+        ms = seconds * 1000
         level = logging.DEBUG if response.status_code < 400 else logging.WARNING
         logger.log(
             level,
@@ -237,6 +264,14 @@ class Transport:
             extra={**extra, "status": response.status_code, "duration_ms": round(ms)},
         )
         return response
+
+    def _report(self, route: str, outcome: str, seconds: float) -> None:
+        if self.on_request is None:
+            return
+        try:
+            self.on_request(route, outcome, seconds)
+        except Exception as exc:  # metrics must never fail a request
+            logger.warning("partner_api on_request_failed error=%s", type(exc).__name__)
 
     @staticmethod
     def _is_token_refused(response: httpx.Response) -> bool:

@@ -1,4 +1,11 @@
-"""The HTTP listener: ``/health`` here; other parts add their routes.
+"""The HTTP listener: ``/health``, ``/ready`` and ``/metrics`` here; other parts add their routes.
+
+``/health`` describes (database, Redis, partner API, outbox backlog, reconcile age) and is 503
+only when no update could be handled (database or Redis down). ``/ready`` is the load
+balancer's yes/no: 200 only when the database, Redis (when set) and the partner API all answer
+within short timeouts; its JSON names each check and an exception type on failure, never a
+URL or a secret. ``/metrics`` (when ``metrics`` is given) is Prometheus' text format of this
+app's own registry (bot/metrics.py).
 
 ``build_http_app(..., extra_routes=[register, ...])`` calls each ``register(app)`` so the
 notifications part adds ``/hooks/callback/{token}`` and ``run_bot`` adds the Telegram webhook,
@@ -16,9 +23,12 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from aiohttp import web
-from sqlalchemy import text
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.metrics import Metrics
+from storage.models import OutboxMessage
 from storage.repositories.outbox import OutboxRepository
 
 log = logging.getLogger(__name__)
@@ -91,6 +101,8 @@ def build_http_app(
     extra_routes: Iterable[RouteRegistrar] = (),
     partner_ttl: float = 30.0,
     partner_timeout: float = 3.0,
+    metrics: Metrics | None = None,
+    ready_timeout: float = 2.0,
 ) -> web.Application:
     app = web.Application()
     app[HEALTH_STATE_KEY] = health
@@ -136,7 +148,65 @@ def build_http_app(
         body["status"] = "ok" if ok else "error"
         return web.json_response(body, status=200 if ok else 503)
 
+    async def database_answers() -> tuple[bool, str | None]:
+        # A migrated table, not only "SELECT 1": a wrong or empty database is not ready.
+        try:
+            async with asyncio.timeout(ready_timeout), session_factory() as session:
+                await session.execute(select(OutboxMessage.id).limit(1))
+        except Exception as exc:
+            return False, type(exc).__name__
+        return True, None
+
+    async def ready_handler(request: web.Request) -> web.Response:
+        """200 when this replica can serve: database, Redis (when set), partner API."""
+        checks: dict[str, str] = {}
+        errors: dict[str, str] = {}
+        probes: list[tuple[str, Callable[[], Awaitable[tuple[bool, str | None]]]]] = [
+            ("database", database_answers)
+        ]
+        if redis is not None:
+            probes.append(("redis", redis))
+        if partner is not None:
+            probes.append(("partner_api", partner))
+        results = await asyncio.gather(*(probe() for _, probe in probes))
+        for (name, _), (ok, error) in zip(probes, results, strict=True):
+            checks[name] = "ok" if ok else "error"
+            if error:
+                errors[name] = error
+        ready = all(value == "ok" for value in checks.values())
+        body: dict[str, object] = {"status": "ready" if ready else "not_ready", "checks": checks}
+        if errors:
+            body["errors"] = errors
+        return web.json_response(body, status=200 if ready else 503)
+
     app.router.add_get("/health", health_handler)
+    app.router.add_get("/ready", ready_handler)
+    if metrics is not None:
+        app.router.add_get("/metrics", metrics_route(metrics, session_factory, ready_timeout))
     for register in extra_routes:
         register(app)
     return app
+
+
+def metrics_route(
+    metrics: Metrics, session_factory: async_sessionmaker[AsyncSession], timeout: float
+) -> Callable[[web.Request], Awaitable[web.Response]]:
+    """``GET /metrics``: the outbox gauges refreshed by one query, then the registry's text.
+
+    A database that does not answer within ``timeout`` leaves the gauges at their last value
+    and counts ``bot_outbox_scrape_errors_total``: the scrape itself always answers.
+    """
+
+    async def handler(request: web.Request) -> web.Response:
+        try:
+            async with asyncio.timeout(timeout), session_factory() as session:
+                depth, oldest = await OutboxRepository(session).backlog_stats()
+            metrics.outbox_backlog(depth, oldest)
+        except Exception as exc:
+            metrics.outbox_scrape_errors.inc()
+            log.warning("metrics_outbox_unreadable error=%s", type(exc).__name__)
+        return web.Response(
+            body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+        )
+
+    return handler

@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.app.fsm import build_fsm, dialog_isolation
 from bot.dialogs import answered
 from bot.i18n import I18n
+from bot.metrics import Metrics, UpdateMetricsMiddleware
 from bot.middlewares import setup_commit_before_state_save, setup_middlewares
 from bot.routers import (
     admin_doctors,
@@ -65,13 +66,15 @@ def create_dispatcher(
     storage: BaseStorage | None = None,
     events_isolation: BaseEventIsolation | None = None,
     outbox_wakeup: Callable[[], None] | None = None,
+    metrics: Metrics | None = None,
     **workflow_data: Any,
 ) -> Dispatcher:
     """The production dispatcher; tests build it the same way (see tests/bot_fixtures.py).
 
     Handler data from here: settings, api, session_factory, i18n, outbox_wakeup, is_sandbox,
     plus ``workflow_data`` (``run_bot`` passes health, outbox, notifications, scheduler);
-    the middlewares add session, db_user, user, t, lang, tz, is_stranger.
+    the middlewares add session, db_user, user, t, lang, tz, is_stranger. ``metrics``
+    (``run_bot`` passes the app's; else a fresh, unexposed one) times every update.
     """
     if storage is None:
         storage, default_isolation = build_fsm(settings, session_factory)
@@ -87,6 +90,8 @@ def create_dispatcher(
         is_sandbox=settings.is_sandbox,
         **workflow_data,
     )
+    # First of ours (inside aiogram's ErrorsMiddleware): it sees every update and what raised.
+    dp.update.outer_middleware(UpdateMetricsMiddleware(metrics or Metrics()))
     setup_middlewares(
         dp,
         session_factory=session_factory,

@@ -99,5 +99,6 @@ async def start_partner_api(rt: Runtime) -> None:
             provider,
             max_url_length=settings.max_url_length,
             phone_form=PhoneFormField(settings.tmapi_phone_form),
+            on_request=rt.metrics.partner_request,  # api_client knows no Prometheus
         )
     )

@@ -35,6 +35,7 @@ from bot.app.telegram import serve_updates, start_bot, webhook_route
 from bot.commands import reset_user_commands, set_admin_commands, set_default_commands
 from bot.http_server import RouteRegistrar, build_http_app, partner_probe
 from bot.i18n import I18n, language_of
+from bot.metrics import Metrics
 from bot.notifications import runtime as notifications
 from bot.outbox import OutboxSender
 from bot.scheduler import new_scheduler
@@ -78,6 +79,8 @@ class Runtime:
     stack: AsyncExitStack
     i18n: I18n = field(default_factory=I18n)
     stop_event: asyncio.Event = field(default_factory=asyncio.Event)
+    # This app's Prometheus series (its own registry: GET /metrics), fed by every part.
+    metrics: Metrics = field(default_factory=Metrics)
     engine: AsyncEngine | None = None
     session_factory: async_sessionmaker[AsyncSession] | None = None
     redis: Redis | None = None  # when REDIS_URL is set: the process's one Redis client
@@ -161,6 +164,7 @@ async def create_outbox(rt: Runtime) -> None:
         # Rows about a consultation, and admin alerts, are re-checked against the policy
         # right before they are sent (bot/services/delivery.py).
         admin_ids=rt.settings.admin_ids,
+        on_send=rt.metrics.outbox_send,
     )
 
 
@@ -188,12 +192,14 @@ async def build_dispatcher(rt: Runtime) -> None:
         outbox=rt.outbox,
         notifications=rt.require("notifications"),  # the wizard and the card wake its worker
         scheduler=rt.require("scheduler"),
+        metrics=rt.metrics,
         **{name: value for name, value in tokens.items() if value is not None},
     )
 
 
 async def start_http(rt: Runtime) -> None:
-    """/health, the partner API's status web-hook and, in webhook mode, Telegram's updates."""
+    """/health, /ready, /metrics, the partner API's status web-hook and, in webhook mode,
+    Telegram's updates."""
     routes: list[RouteRegistrar] = [rt.require("notifications").receiver.setup]
     secret = rt.settings.telegram_webhook_secret
     if secret is not None:
@@ -204,6 +210,7 @@ async def start_http(rt: Runtime) -> None:
         partner_check=partner_probe(rt.require("api")),
         redis_check=rt.redis.ping if rt.redis is not None else None,
         extra_routes=routes,
+        metrics=rt.metrics,
     )
     runner = web.AppRunner(rt.http_app, access_log=None, shutdown_timeout=2.0)
     await runner.setup()

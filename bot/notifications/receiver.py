@@ -168,6 +168,7 @@ class HookReceiver:
         *,
         limiter: TokenBucketLimiter | None = None,
         lock_timeout: float = 2.0,
+        on_outcome: Callable[[str], None] | None = None,
     ) -> None:
         self._mark = mark_refresh
         self.lock_timeout = lock_timeout  # seconds a hit may wait for the database
@@ -175,6 +176,8 @@ class HookReceiver:
         self._wake = wake
         self.limiter = limiter or TokenBucketLimiter()
         self.stats = HookStats()
+        # "accepted", "unknown", "limited" or "error" per hook (bot/metrics.py counts them).
+        self._on_outcome = on_outcome or _ignore
 
     def setup(self, app: web.Application) -> None:
         for method in ("GET", "HEAD", "POST"):
@@ -194,16 +197,19 @@ class HookReceiver:
             # Expected while the database is busy: one line per outage, no traceback. The
             # partner retries nothing; reconcile catches the change anyway.
             self.stats.errors += 1
+            self._on_outcome("error")
             self._busy.failed(exc)
             return web.Response(status=503)
         except Exception as exc:  # unexpected: types and places only, never the text
             self.stats.errors += 1
+            self._on_outcome("error")
             log.error("hook_lookup_failed error=%s", describe(exc))
             return web.Response(status=503)
         self._busy.ok()
         if consultation_id is None:
             return self._miss(address)
         self.stats.accepted += 1
+        self._on_outcome("accepted")
         self._wake()
         log.info("hook_accepted consultation=%s", consultation_id)
         return web.Response(status=200, text="ok")
@@ -216,6 +222,7 @@ class HookReceiver:
 
     def _unknown(self, address: str) -> web.StreamResponse:
         self.stats.unknown += 1
+        self._on_outcome("unknown")
         self.limiter.charge(address)
         log.info("hook_unknown_token remote=%s count=%d", address, self.stats.unknown)
         return web.Response(status=404)
@@ -223,7 +230,12 @@ class HookReceiver:
     def _refused(self, address: str) -> web.StreamResponse:
         self.stats.unknown += 1
         self.stats.limited += 1
+        self._on_outcome("limited")
         self.limiter.charge(address)
         if self.stats.limited % 100 == 1:
             log.warning("hook_rate_limited remote=%s count=%d", address, self.stats.limited)
         return web.Response(status=429)
+
+
+def _ignore(outcome: str) -> None:
+    return None

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -72,11 +73,19 @@ class ReconcileCounts:
     gave_up: int = 0
     pending: int = 0
     unsettled_errors: int = 0
+    crashed: bool = False  # the pass stopped on an exception
 
     @property
     def succeeded(self) -> bool:
         """Every batch and every lost start was looked up at the partner."""
-        return self.failed_batches == 0 and self.unsettled_errors == 0
+        return self.failed_batches == 0 and self.unsettled_errors == 0 and not self.crashed
+
+    @property
+    def result(self) -> str:
+        """For metrics: ``ok``, ``partial`` (a batch or a lost start not looked up), ``failed``."""
+        if self.crashed:
+            return "failed"
+        return "ok" if self.succeeded else "partial"
 
 
 @dataclass
@@ -86,6 +95,8 @@ class Reconciler:
     processor: StatusProcessor
     outbox_wake: Callable[[], None] = lambda: None
     on_run: Callable[[datetime, ReconcileCounts], None] | None = None
+    # (seconds, counts) after every pass, whatever its result (the duration histogram).
+    on_timed: Callable[[float, ReconcileCounts], None] | None = None
     batch_size: int = 40
     # How long an `unknown` start may stay unresolved before it is declared failed
     # (START_UNKNOWN_BOUND_SECONDS).
@@ -104,8 +115,12 @@ class Reconciler:
         task = asyncio.current_task()
         if task is not None:
             self._running.add(task)
+        started = time.perf_counter()
         try:
-            return await self._run()
+            counts = await self._run()
+            if self.on_timed is not None:
+                self.on_timed(time.perf_counter() - started, counts)
+            return counts
         finally:
             if task is not None:
                 self._running.discard(task)
@@ -123,6 +138,7 @@ class Reconciler:
             await self._settle_starts(counts)
             await self._refresh_open(counts)
         except Exception as exc:
+            counts.crashed = True
             # Types and places only: a malformed partner answer's text quotes patient data.
             log.error("reconcile_failed counts=%s error=%s", counts, describe(exc))
         else:

@@ -116,7 +116,9 @@ def build(rt: Runtime) -> Notifications:
     worker = StatusWorker(
         session_factory=session_factory, api=api, processor=processor, outbox_wake=outbox_wake
     )
-    receiver = HookReceiver(db_mark_refresh(session_factory), worker.wake)
+    receiver = HookReceiver(
+        db_mark_refresh(session_factory), worker.wake, on_outcome=rt.metrics.hook
+    )
     health = rt.health
 
     def reconciled(at: datetime, counts: ReconcileCounts) -> None:
@@ -132,6 +134,7 @@ def build(rt: Runtime) -> Notifications:
         unknown_bound=timedelta(seconds=settings.start_unknown_bound_seconds),
         starting_stale_after=timedelta(seconds=settings.start_stale_after_seconds),
         settle_within=settings.start_settle_within,
+        on_timed=lambda seconds, counts: rt.metrics.reconciled(seconds, counts.result),
     )
     return Notifications(processor, worker, receiver, reconciler)
 

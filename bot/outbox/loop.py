@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.outbox.gate import RequestGate
 from bot.outbox.limits import RateLimits
 from bot.outbox.records import Clock, OutboxRecords, RecipientCheck
-from bot.outbox.send import ChatMigrated, RowDelivery
+from bot.outbox.send import ChatMigrated, OnSend, RowDelivery
 from storage.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,7 @@ class OutboxSender:
         admin_ids: Collection[int] | None = None,
         recipient_check: RecipientCheck | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        on_send: OnSend | None = None,
     ) -> None:
         self.bot = bot
         self.session_factory = session_factory
@@ -109,6 +110,7 @@ class OutboxSender:
             max_attempts=max_attempts,
             team_chat_id=team_chat_id,
             on_chat_migrated=on_chat_migrated,
+            on_send=on_send,  # each attempt's outcome, for metrics
         )
         self._wake = asyncio.Event()
         # Set while the loop waits for wake() or its timeout (tests wait on it, not on time).

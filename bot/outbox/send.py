@@ -12,6 +12,9 @@
   application too); "message is not modified" counts as sent; an edit of a message that is
   gone is sent as a new message — except a retention wipe (``SCRUB_KEY_PREFIX``): its
   message gone or no longer editable leaves nothing to wipe, so the row is dead.
+* Every attempt's outcome goes to ``on_send`` (a word: ``sent``, ``dropped`` — refused by the
+  recipient check — or a ``Kind`` value such as ``retry_after``, Telegram's 429): the
+  application counts them (bot/metrics.py).
 * Rows about a consultation (``audience == "consultation"``: patient name, phone, medical
   text) are sent with ``protect_content``: the recipient's client offers no forwarding or
   saving. Derived here, not stored: the audience already says what the row carries.
@@ -38,6 +41,11 @@ from storage.repositories.outbox import SCRUB_KEY_PREFIX
 log = logging.getLogger(__name__)
 
 ChatMigrated = Callable[[int, int], Awaitable[None]]
+OnSend = Callable[[str], None]
+
+
+def _ignore(outcome: str) -> None:
+    return None
 
 
 class RowDelivery:
@@ -56,8 +64,10 @@ class RowDelivery:
         max_attempts: int,
         team_chat_id: int | None,
         on_chat_migrated: ChatMigrated | None,
+        on_send: OnSend | None = None,
     ) -> None:
         self.bot = bot
+        self.on_send = on_send or _ignore
         self._records = records
         self._limits = limits
         self._gate = gate
@@ -94,6 +104,8 @@ class RowDelivery:
             except TelegramAPIError as exc:
                 outcome = outcome_of(exc, editing=edit_id is not None)
                 kind = outcome.kind
+                if kind is not Kind.SENT:
+                    self.on_send(kind.value)
                 if kind is Kind.SENT:
                     message_id = edit_id
                 elif kind is Kind.RETRY_AFTER:
@@ -132,6 +144,7 @@ class RowDelivery:
                     return await self._retry_later(row, outcome.error)
             await self._records.mark_sent(row, message_id)
             self.sent_count += 1
+            self.on_send("sent")
             return True
 
     async def _recipient_may_receive(self, row: OutboxMessage) -> bool:
@@ -142,6 +155,7 @@ class RowDelivery:
         if await self._records.may_deliver(row, self.recipient_check):
             return True
         self.dead_count += 1
+        self.on_send("dropped")
         return False
 
     async def _send(self, row: OutboxMessage, edit_id: int | None) -> int | None:

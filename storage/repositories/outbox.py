@@ -311,6 +311,15 @@ class OutboxRepository:
         )
         return int(total or 0)
 
+    async def backlog_stats(self) -> tuple[int, datetime | None]:
+        """The backlog and when its oldest row was queued (None when empty): one query."""
+        row = (
+            await self.session.execute(
+                select(func.count(), func.min(OutboxMessage.created_at)).where(*_pending())
+            )
+        ).one()
+        return int(row[0] or 0), row[1]
+
     async def dead_count(self) -> int:
         total = await self.session.scalar(
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.dead.is_(True))
