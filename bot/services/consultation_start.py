@@ -169,7 +169,8 @@ class ConsultationStarter:
     clock: Clock = _utcnow
 
     def may_start(self, actor: Actor) -> None:
-        """Raise AccessDenied unless the actor may start (the wizard asks at each step)."""
+        """Raise AccessDenied unless the actor may start (the wizard asks when it opens and at
+        Confirm)."""
         authorize(actor, Action.START)
 
     async def start(
