@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,7 @@ from bot.http_server import RouteRegistrar
 from bot.i18n import I18n
 from bot.middlewares.demo_mark import DemoMarkMiddleware, stored_language_lookup
 from bot.settings import Settings
+from storage.repositories.app_state import AppStateRepository
 
 if TYPE_CHECKING:
     from bot.app.runtime import Runtime
@@ -120,6 +122,37 @@ def webhook_route(dp: Dispatcher, bot: Bot, secret: str) -> RouteRegistrar:
     return register
 
 
+WEBHOOK_STATE_KEY = "telegram_webhook"
+
+
+def webhook_fingerprint(url: str, secret: str, allowed: list[str]) -> str:
+    """What a replica compares before setting the webhook: Telegram never shows the secret
+    back (getWebhookInfo), so its hash is kept with the URL and update types."""
+    raw = "\n".join([url, secret, ",".join(sorted(allowed))])
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+async def ensure_webhook(rt: Runtime, secret: str, allowed: list[str]) -> None:
+    """One replica sets the webhook; the others see it set as they would set it and leave
+    it (no setWebhook storm on every restart of every replica). A new secret, URL or set of
+    update types is set again by the first replica that starts with it."""
+    bot = rt.require("bot")
+    url = f"{rt.settings.public_url}{WEBHOOK_PATH}"
+    fingerprint = webhook_fingerprint(url, secret, allowed)
+    info = await bot.get_webhook_info()
+    async with rt.require("session_factory")() as session:
+        stored = await AppStateRepository(session).get(WEBHOOK_STATE_KEY)
+    same_types = sorted(info.allowed_updates or []) == sorted(allowed)
+    if info.url == url and same_types and stored == fingerprint:
+        log.info("webhook_already_set")
+        return
+    await bot.set_webhook(url, secret_token=secret, allowed_updates=allowed)
+    async with rt.require("session_factory")() as session:
+        await AppStateRepository(session).set(WEBHOOK_STATE_KEY, fingerprint)
+        await session.commit()
+    log.info("webhook_set")
+
+
 async def serve_updates(rt: Runtime) -> None:
     """Long polling, or the webhook (already routed by start_http) until stop."""
     bot, dp = rt.require("bot"), rt.require("dp")
@@ -127,12 +160,7 @@ async def serve_updates(rt: Runtime) -> None:
         secret = rt.settings.telegram_webhook_secret
         assert secret is not None  # webhook_mode means it is set
         await dp.emit_startup(bot=bot, **dp.workflow_data)
-        await bot.set_webhook(
-            f"{rt.settings.public_url}{WEBHOOK_PATH}",
-            secret_token=secret.get_secret_value(),
-            allowed_updates=allowed_update_types(dp),
-        )
-        log.info("webhook_set")
+        await ensure_webhook(rt, secret.get_secret_value(), allowed_update_types(dp))
         try:
             await rt.stop_event.wait()
         finally:

@@ -66,3 +66,27 @@ async def test_webhook_mode_sets_the_hook_and_takes_only_secret_updates(
     # Nothing polled at any point, nor on the way down.
     assert fake_tg.get_updates_calls == 0
     assert fake_tg.calls("getUpdates") == []
+
+
+async def test_replicas_set_the_webhook_once_and_again_on_a_new_secret(
+    fake_tg: FakeTelegram, sandbox: SandboxServer, db_url: str
+) -> None:
+    """Several replicas on one database (issue 13): the first sets the hook; one started
+    beside it with the same settings sees it set and leaves it; a rotated secret is set
+    again by the first replica that starts with it (Telegram never shows the secret back)."""
+    settings = app_settings(
+        fake_tg, db_url, TELEGRAM_WEBHOOK_SECRET=SECRET, PUBLIC_URL=PUBLIC_URL
+    )
+    async with run_app(settings):
+        await fake_tg.wait_for(lambda: fake_tg.state.webhook)
+        async with run_app(settings):
+            await fake_tg.wait_for(lambda: len(fake_tg.calls("getWebhookInfo")) == 2)
+    assert len(fake_tg.calls("setWebhook")) == 1
+
+    rotated = SECRET[::-1]
+    async with run_app(app_settings(
+        fake_tg, db_url, TELEGRAM_WEBHOOK_SECRET=rotated, PUBLIC_URL=PUBLIC_URL
+    )):
+        await fake_tg.wait_for(lambda: len(fake_tg.calls("setWebhook")) == 2)
+        hook: WebhookRecord = fake_tg.state.webhook
+        assert hook.secret_token == rotated
