@@ -183,7 +183,6 @@ def world(
 
 
 def msk(day: datetime, hour: int, minute: int = 0) -> datetime:
-    """``hour:minute`` in Moscow on ``day``'s date."""
-    return datetime.combine(day.date(), datetime.min.time(), tzinfo=MSK) + timedelta(
-        hours=hour, minutes=minute
-    )
+    """``hour:minute`` (may be past 24) in Moscow after the start of ``day``'s date there."""
+    start = datetime.combine(day.astimezone(MSK).date(), datetime.min.time(), tzinfo=MSK)
+    return start + timedelta(hours=hour, minutes=minute)
