@@ -10,7 +10,7 @@ sender and job) on the test's database; a second ``running()`` after the first i
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -130,14 +130,14 @@ class World:
             return list(rows)
 
     def job(
-        self, session_factory: async_sessionmaker[AsyncSession], wake: OutboxSender
+        self, session_factory: async_sessionmaker[AsyncSession], wake: Callable[[], None]
     ) -> DigestJob:
         return DigestJob(
             session_factory=session_factory,
             i18n=self.i18n,
             default_timezone=self.settings.default_timezone,
             admin_ids=self.settings.admin_ids,
-            outbox_wake=wake.wake,
+            outbox_wake=wake,
             now=self.clock,
         )
 
@@ -161,7 +161,7 @@ class World:
         sender.start()
         try:
             async with run_polling(dp, bot):
-                yield Running(self, self.job(session_factory, sender), sender, session_factory)
+                yield Running(self, self.job(session_factory, sender.wake), sender, session_factory)
         finally:
             await sender.stop()
             await bot.session.close()
