@@ -18,7 +18,7 @@ from bot.jobs.retention import RetentionJob
 from storage.db import create_engine, create_session_factory
 from storage.enums import Role
 from storage.models import OutboxMessage
-from storage.repositories import UserRepository
+from storage.repositories import ConsultationRepository, UserRepository
 from tests.bot_fixtures import ADMIN_ID
 from tests.digest.conftest import NSK, World, msk
 from tests.fixed_days import FIXED_TODAYS
@@ -180,3 +180,49 @@ async def test_reader_demoted_before_the_send_gets_nothing(world: World) -> None
     (row,) = await world.digest_rows()
     assert row.dead and row.sent_at is None and row.last_error == "recipient_no_access"
     assert world.digests(MOSCOW_COORDINATOR) == []
+
+
+async def test_retention_wipes_telegrams_copy_of_an_old_digest(world: World) -> None:
+    """Telegram keeps what the bot sent: RETENTION_DAYS after a digest, its message is
+    edited down to one line without patient names (and its stored text cleared)."""
+    await world.person(MOSCOW_COORDINATOR, Role.COORDINATOR)
+    today = world.clock()
+    async with world.session_factory() as session:
+        repo = ConsultationRepository(session)
+        row = await repo.create_starting(
+            "digest-wipe",
+            coordinator_id=MOSCOW_COORDINATOR,
+            doctor_id=101,
+            doctor_name="Иванова Мария",
+            patient_name="Смирнова Ольга",
+            patient_phone="+79857776655",
+            begin_at=msk(today, 11),
+            now=msk(today, -24),
+        )
+        await repo.bind_partner_id(row.id, "5e1f2a3b-0000-partner", now=msk(today, -24))
+        await session.commit()
+    async with world.running() as app:
+        await app.tick(msk(today, 9, 0))
+        (digest,) = world.digests(MOSCOW_COORDINATOR)
+        assert "<code>5e1f2a3b</code> · Смирнова Ольга" in digest
+
+        world.at(msk(today, 29 * 24 + 12))  # 29 days on: not yet
+        retention = RetentionJob(
+            session_factory=world.session_factory,
+            retention=timedelta(days=30),
+            i18n=world.i18n,
+            outbox_wake=app.outbox.wake,
+            now=world.clock,
+        )
+        assert (await retention.run()).telegram_edits == 0
+        world.at(msk(today, 30 * 24 + 12))
+        counts = await retention.run()
+        assert (counts.telegram_edits, counts.other_messages) == (1, 1)
+        await app.outbox.drain(15)
+        assert (await retention.run()).telegram_edits == 0  # done once
+
+    (message,) = world.tg.bot_messages(MOSCOW_COORDINATOR)
+    assert (message.text or "").startswith("☀️ Утренняя сводка — данные удалены через 30 дн.")
+    assert "Смирнова" not in (message.text or "")
+    rows = await world.digest_rows()
+    assert rows[0].text is None
