@@ -35,7 +35,7 @@ from api_client.logsafe import describe
 from bot.i18n import I18n, language_of
 from bot.rendering.digest import digest_text
 from bot.services.access import Action, Actor, allowed
-from bot.services.digest import build_digest
+from bot.services.digest import DigestMemo, build_digest
 from bot.services.digest_settings import digest_choice, is_due
 from bot.services.recipients import zone_of
 from storage.enums import Audience
@@ -101,18 +101,21 @@ class DigestJob:
             candidates = await UserRepository(session).digest_candidates()
         due = [u.telegram_id for u in candidates if self._due_day(u, now) is not None]
         counts.due = len(due)
+        memo: DigestMemo = {}
         for telegram_id in due:
             # One transaction per reader: one bad row does not hold back the others.
             try:
                 async with self.session_factory() as session:
-                    if await self._queue(session, telegram_id, now):
+                    if await self._queue(session, telegram_id, now, memo):
                         counts.queued += 1
                     await session.commit()
             except Exception as exc:
                 counts.failed += 1
                 log.error("digest_user_failed user_id=%s error=%s", telegram_id, describe(exc))
 
-    async def _queue(self, session: AsyncSession, telegram_id: int, now: datetime) -> bool:
+    async def _queue(
+        self, session: AsyncSession, telegram_id: int, now: datetime, memo: DigestMemo
+    ) -> bool:
         """Queue today's digest of ``telegram_id``; False when not (any more) due."""
         users = UserRepository(session)
         user = await users.get(telegram_id)  # read again: a role, zone or choice changed?
@@ -125,7 +128,7 @@ class DigestJob:
             return False
         if not await users.settle_digest(telegram_id, day):
             return False  # another pass (a replica past its lease) got there first
-        digest = await build_digest(session, actor, now=now, tz=tz)
+        digest = await build_digest(session, actor, now=now, tz=tz, memo=memo)
         lang = language_of(user)
         text = digest_text(digest, self.i18n.translator(lang), tz, lang, now=now, private=True)
         queued = await OutboxRepository(session).enqueue(

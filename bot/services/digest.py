@@ -55,8 +55,24 @@ def _allowed_rows(actor: Actor, action: Action, listed: Listed) -> Listed:
     return Listed(rows, listed.total - (len(listed.rows) - len(rows)))
 
 
-async def build_digest(session: AsyncSession, actor: Actor, *, now: datetime, tz: tzinfo) -> Digest:
-    """The digest of ``actor`` (loaded from the database just now) for their local today."""
+# Digests already built in one pass of the job, by what their content depends on: every
+# coordinator in one zone reads the same lists, so the queries run once per breadth and day.
+DigestMemo = dict[tuple[object, ...], "Digest"]
+
+
+async def build_digest(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    now: datetime,
+    tz: tzinfo,
+    memo: DigestMemo | None = None,
+) -> Digest:
+    """The digest of ``actor`` (loaded from the database just now) for their local today.
+
+    ``memo``: digests built earlier in the same pass. The key holds all the policy's row
+    checks below depend on for these actions (staff: every row; a doctor: their doctor id's
+    rows), so a memoised digest is the one this actor would get."""
     authorize(actor, Action.LIST)
     today = local_day(now, tz)
     own = not actor.is_staff
@@ -64,12 +80,30 @@ async def build_digest(session: AsyncSession, actor: Actor, *, now: datetime, tz
         return Digest(day=today, own=True)  # a doctor's account linked to no doctor yet
     doctor_id = actor.doctor_id if own else None
     start, end = day_start(today, tz), day_start(today + timedelta(days=1), tz)
+    key = (own, doctor_id, today, start, end, actor.role in ROLES[Action.REPEAT])
+    if memo is not None and key in memo:
+        return memo[key]
     yesterday = day_start(today - timedelta(days=1), tz)
+    digest = await _build(session, actor, today, doctor_id, (yesterday, start, end))
+    if memo is not None:
+        memo[key] = digest
+    return digest
+
+
+async def _build(
+    session: AsyncSession,
+    actor: Actor,
+    today: date,
+    doctor_id: int | None,
+    days: tuple[datetime, datetime, datetime],
+) -> Digest:
+    """The queries: ``days`` are the starts of yesterday, today and tomorrow (UTC)."""
+    yesterday, start, end = days
     repo = ConsultationRepository(session)
     scheduled = await repo.scheduled_between(start, end, doctor_id=doctor_id, limit=MAX_SCHEDULED)
     digest = Digest(
         day=today,
-        own=own,
+        own=not actor.is_staff,
         scheduled=_allowed_rows(actor, Action.RECEIVE, scheduled),
         outcomes=await repo.outcomes_between(yesterday, start, doctor_id=doctor_id),
     )
