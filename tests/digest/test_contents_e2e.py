@@ -28,6 +28,7 @@ from tests.digest.conftest import NSK, World, msk
 COORDINATOR = 9001  # Novosibirsk, Russian
 DOCTOR_ACCOUNT = 9002  # doctor 101's account, English, opted in at 09:00 Moscow
 OTHER_DOCTOR_ACCOUNT = 9003  # doctor 102's, opted in too
+MOSCOW_COORDINATOR = 9004  # the default 09:00, in the same pass as the doctors
 DOCTOR_NAMES = {101: "Иванова Мария", 102: "Соколов Павел"}
 
 
@@ -145,11 +146,12 @@ async def test_coordinator_and_doctors_digests(world: World) -> None:
     await world.person(COORDINATOR, Role.COORDINATOR, zone=NSK.key)
     await world.person(DOCTOR_ACCOUNT, Role.DOCTOR, doctor_id=101, lang="en", digest_time="09:00")
     await world.person(OTHER_DOCTOR_ACCOUNT, Role.DOCTOR, doctor_id=102, digest_time="09:00")
+    await world.person(MOSCOW_COORDINATOR, Role.COORDINATOR)
     ids = await _seed(world)
 
     async with world.running() as app:
         assert (await app.tick(msk(today, 9 - 4, 0))).queued == 1  # 09:00 in Novosibirsk
-        assert (await app.tick(msk(today, 9, 0))).queued == 2  # the doctors, in Moscow
+        assert (await app.tick(msk(today, 9, 0))).queued == 3  # Moscow: doctors, coordinator
 
     (coordinator,) = world.digests(COORDINATOR)
     assert coordinator.splitlines() == [
@@ -180,6 +182,10 @@ async def test_coordinator_and_doctors_digests(world: World) -> None:
         "",
         "<b>Yesterday</b>: 1 took place · 0 did not take place · 1 terminated",
     ]
+    # Built in the same pass as the doctors' (one pass builds each breadth once): whole.
+    (moscow,) = world.digests(MOSCOW_COORDINATOR)
+    assert "<b>Сегодня</b> 3 запланированных звонка:" in moscow.splitlines()
+    assert "Козлов Игорь" in moscow and "Белова Вера" in moscow
     (other,) = world.digests(OTHER_DOCTOR_ACCOUNT)
     assert "Козлов Игорь" in other and "Белова" not in other  # a failure is no needs-a-hand
     assert "Смирнова" not in other and "Кузнецов" not in other
