@@ -46,9 +46,7 @@ async def may_deliver(
     if audience is Audience.ADMIN:
         return allowed(actor, Action.RECEIVE_ALERTS)
     if audience in (Audience.DIGEST_OWN, Audience.DIGEST_ALL):
-        return allowed(actor, Action.LIST) and (
-            audience is Audience.DIGEST_OWN or actor.is_staff
-        )
+        return allowed(actor, Action.LIST) and (audience is Audience.DIGEST_OWN or actor.is_staff)
     consultation = (
         await ConsultationRepository(session).get(row.consultation_id)
         if row.consultation_id is not None
