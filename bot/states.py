@@ -15,6 +15,7 @@ class AccessStates(StatesGroup):
     doctor_add_id = State()  # /doctors → Add: waiting for the id
     doctor_add_name = State()  # no doctor lookup in the deployment: waiting for the name
     doctor_rename = State()  # /doctors → Rename: waiting for the name (data: doctor_id)
+    digest_time = State()  # /settings → the digest's "Other time…": waiting for HH:MM
 
 
 # --- end of access block --------------------------------------------------------------------

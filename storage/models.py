@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -60,6 +61,12 @@ class User(Base):
         StrEnumType(NotifyMode), default=NotifyMode.ESSENTIALS
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The morning digest's local time "HH:MM", "off", or None: the role's default
+    # (bot/services/digest_settings.py), so a doctor made a coordinator gets a coordinator's.
+    digest_time: Mapped[str | None] = mapped_column(String(5))
+    # The last local date (in the user's zone) whose digest is settled: queued, or passed
+    # over because its time was chosen after it had gone by. The job's once-a-day mark.
+    digest_last_date: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 

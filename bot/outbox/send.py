@@ -16,8 +16,9 @@
   recipient check — or a ``Kind`` value such as ``retry_after``, Telegram's 429): the
   application counts them (bot/metrics.py).
 * Rows about a consultation (``audience == "consultation"``: patient name, phone, medical
-  text) are sent with ``protect_content``: the recipient's client offers no forwarding or
-  saving. Derived here, not stored: the audience already says what the row carries.
+  text) and morning digests (patient names) are sent with ``protect_content``: the
+  recipient's client offers no forwarding or saving. Derived here, not stored: the audience
+  already says what the row carries (``PATIENT_DATA_AUDIENCES``).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from bot.outbox.gate import LeaseLost, RequestGate
 from bot.outbox.limits import RateLimits
 from bot.outbox.outcomes import Kind, outcome_of
 from bot.outbox.records import OutboxRecords, RecipientCheck
-from storage.enums import Audience
+from storage.enums import PATIENT_DATA_AUDIENCES
 from storage.models import OutboxMessage
 from storage.repositories.outbox import SCRUB_KEY_PREFIX
 
@@ -175,7 +176,7 @@ class RowDelivery:
                 row.chat_id,
                 row.text,
                 reply_markup=markup,
-                protect_content=row.audience == Audience.CONSULTATION.value or None,
+                protect_content=row.audience in PATIENT_DATA_AUDIENCES or None,
             )
             return message.message_id
 

@@ -293,6 +293,23 @@ class OutboxRepository:
         )
         return rowcount(result)
 
+    async def sent_copies_before(
+        self, audiences: Collection[str], cutoff: datetime
+    ) -> list[tuple[int, int]]:
+        """(chat id, message id) of the messages of ``audiences`` delivered at or before
+        ``cutoff`` whose stored text is still there (not purged yet), oldest first."""
+        rows = await self.session.execute(
+            select(OutboxMessage.chat_id, OutboxMessage.sent_message_id)
+            .where(
+                OutboxMessage.audience.in_(list(audiences)),
+                OutboxMessage.sent_at <= cutoff,
+                OutboxMessage.sent_message_id.is_not(None),
+                OutboxMessage.text.is_not(None),
+            )
+            .order_by(OutboxMessage.id)
+        )
+        return [(int(chat), int(message)) for chat, message in rows.all()]
+
     async def scrubs_refused_since(self, since: datetime | None) -> int:
         """Wipe edits given up on after ``since`` (all when None): messages Telegram no
         longer lets the bot edit (deleted, too old, not text), or chats that are gone."""

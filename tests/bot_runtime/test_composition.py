@@ -26,6 +26,7 @@ DOCUMENTED_ORDER = [
     "access.users",
     "access.doctors",
     "access.preferences",
+    "access.digest",
     "cancel",
     "consultations",
     "start_callback",
