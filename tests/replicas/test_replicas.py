@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import time
+from datetime import datetime, timedelta
 
 import pytest
 
 from storage.enums import Role
 from storage.repositories import UserRepository
-from tests.replicas.cluster import Cluster
+from tests.replicas.cluster import RECONCILE_INTERVAL, Cluster
 from tests.replicas.traffic import (
     Seeded,
     pending_rows,
@@ -98,6 +100,7 @@ async def test_a_wizard_alternating_between_replicas_starts_one_consultation(
 
 
 BURST_COORDINATORS = range(700_000, 700_060)  # 60 chats × 5 consultations = 300 changes
+RECONCILE_COORDINATORS = range(705_000, 705_008)  # 80 open consultations: 2 get-all batches
 DELIVERY_TIMEOUT = 90.0  # seconds for a burst to reach Telegram (25 messages/s per replica)
 
 
@@ -159,6 +162,66 @@ async def test_a_burst_of_300_status_changes_is_delivered_exactly_once(
 
 async def _none_pending(cluster: Cluster) -> bool:
     return await pending_rows(cluster) == 0
+
+
+PASS_LINE = re.compile(r"^(\S+ \S+) level=\w+ logger=\S+ reconcile_(?:done|failed) ")
+
+
+def _pass_ends(cluster: Cluster, since: dict[str, int]) -> list[tuple[datetime, str]]:
+    """When each reconcile pass ended, and on which replica (from the replicas' logs)."""
+    ends = []
+    for name, replica in cluster.replicas.items():
+        for line in replica.lines[since[name] :]:
+            if found := PASS_LINE.match(line):
+                ends.append((datetime.strptime(found.group(1), "%Y-%m-%d %H:%M:%S,%f"), name))
+    return sorted(ends)
+
+
+async def _passes_counted(cluster: Cluster) -> dict[str, float]:
+    """Each replica's reconcile passes so far, from its /metrics (every result)."""
+    assert cluster.http is not None
+    counted = {}
+    for name, replica in cluster.replicas.items():
+        samples = await replica.metrics(cluster.http)
+        counted[name] = sum(
+            v for k, v in samples.items() if k.startswith("bot_reconcile_seconds_count")
+        )
+    return counted
+
+
+async def test_reconcile_runs_once_per_tick_across_replicas(running: Cluster) -> None:
+    """RECONCILE_INTERVAL_SECONDS=5 for 30 s: six ticks, one pass each across both replicas.
+    One get-all is answered after 7 s (a slow partner): its pass outlasts the lease of its
+    tick, and still no other pass may start before it ends."""
+    sandbox = running.sandbox
+    await seed(running, RECONCILE_COORDINATORS, per_coordinator=10)  # open: reconcile asks
+    window = 6 * RECONCILE_INTERVAL
+    hold = RECONCILE_INTERVAL + 2.0
+    since = {name: len(r.lines) for name, r in running.replicas.items()}
+    counted_before = await _passes_counted(running)
+    first_request = len(sandbox.requests)
+    sandbox.inject_fault("get_all", "timeout", hold=hold)  # the next get-all: late, not lost
+    # The window is what is measured (the replicas' schedulers tick in it), not a wait for
+    # something to happen.
+    await asyncio.sleep(window)
+    passes = _pass_ends(running, since)
+    counted_after = await _passes_counted(running)
+    counted = {n: counted_after[n] - counted_before[n] for n in counted_after}
+    get_alls = [r for r in sandbox.requests[first_request:] if r.route == "get_all"]
+    (held,) = [r for r in get_alls if r.fault == "timeout"]
+    overlapping = [r for r in get_alls if held.at < r.at < held.at + timedelta(seconds=hold)]
+    print(
+        f"\nreconcile: {len(passes)} passes in {window} s by "
+        + ", ".join(f"{n}={c:.0f}" for n, c in counted.items())
+        + f" (ends {[f'{at:%S.%f}'[:4] + who for at, who in passes]}); "
+        f"get-all requests {len(get_alls)}, during the held one {len(overlapping)}"
+    )
+
+    assert 5 <= len(passes) <= 7, passes  # 12 if each replica ran its own
+    # Each pass logged is counted on /metrics (one may end between the two reads).
+    assert abs(sum(counted.values()) - len(passes)) <= 1, (counted, passes)
+    # No pass ran while the slow one was waiting for its answer.
+    assert overlapping == [], overlapping
 
 
 async def test_no_replica_logged_a_traceback_or_an_error(cluster: Cluster) -> None:
