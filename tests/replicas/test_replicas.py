@@ -20,9 +20,13 @@ import pytest
 
 from storage.enums import Role
 from storage.repositories import UserRepository
+from tests.fake_telegram import FakeTelegram
 from tests.replicas.cluster import RECONCILE_INTERVAL, Cluster
 from tests.replicas.traffic import (
+    STARTED,
     Seeded,
+    claims_of,
+    claims_until,
     pending_rows,
     seed,
     started_counts,
@@ -101,7 +105,9 @@ async def test_a_wizard_alternating_between_replicas_starts_one_consultation(
 
 BURST_COORDINATORS = range(700_000, 700_060)  # 60 chats × 5 consultations = 300 changes
 RECONCILE_COORDINATORS = range(705_000, 705_008)  # 80 open consultations: 2 get-all batches
+KILL_COORDINATORS = range(710_000, 710_040)  # 40 × 5 = 200, in chats of their own
 DELIVERY_TIMEOUT = 90.0  # seconds for a burst to reach Telegram (25 messages/s per replica)
+TAKE_OVER_LIMIT = 10.0  # seconds: a dead replica's claims pass on within 10 s (issue 13)
 
 
 async def sent_by(cluster: Cluster) -> dict[str, float]:
@@ -222,6 +228,69 @@ async def test_reconcile_runs_once_per_tick_across_replicas(running: Cluster) ->
     assert abs(sum(counted.values()) - len(passes)) <= 1, (counted, passes)
     # No pass ran while the slow one was waiting for its answer.
     assert overlapping == [], overlapping
+
+
+def copies(tg: FakeTelegram, chats: list[int]) -> dict[tuple[int, str], list[float]]:
+    """(chat, short id) → when each copy of its "call has started" arrived (monotonic)."""
+    found: dict[tuple[int, str], list[float]] = {}
+    for chat in chats:
+        for message in tg.bot_messages(chat, include_deleted=True):
+            if match := STARTED.search(message.content):
+                found.setdefault((chat, match.group(1)), []).append(message.sent_at)
+    return found
+
+
+async def test_a_replica_killed_mid_burst_loses_nothing_and_its_claims_pass_on(
+    running: Cluster,
+) -> None:
+    """SIGKILL in the middle of a burst, at the worst moment: just after the victim's
+    heartbeat renewed its claims (they then run longest). The survivor sends them within
+    10 s; nothing is lost; only what the victim sent but had not marked is repeated."""
+    tg = running.tg
+    victim = running.replicas["b"]
+    seeded = await seed(running, KILL_COORDINATORS, per_coordinator=5)
+    chats = list(KILL_COORDINATORS)
+    short = {s.local_id: s.short_id for s in seeded}
+
+    def delivered() -> int:
+        return tally(seeded, started_counts(tg, chats)).delivered
+
+    await burst(running, seeded)
+    await tg.wait_for(lambda: delivered() >= len(seeded) // 4, timeout=DELIVERY_TIMEOUT)
+    horizon = await claims_until(running, "b")
+
+    async def renewed() -> bool:
+        now = await claims_until(running, "b")
+        return now is not None and (horizon is None or now > horizon)
+
+    await until(renewed, within=10, every=0.02, what="replica b renews its claims")
+    await victim.kill()
+    assert victim.killed_at is not None
+    killed_at, delivered_at_kill = victim.killed_at, delivered()
+    orphans = {(chat, short[c]) for chat, c in await claims_of(running, "b") if c in short}
+    assert orphans, "replica b held no claim when it died: nothing to take over"
+
+    await tg.wait_for(lambda: delivered() == len(seeded), timeout=DELIVERY_TIMEOUT)
+    drained = time.monotonic() - killed_at
+    await until(lambda: _none_pending(running), within=30, what="the outbox drains")
+    figures = tally(seeded, started_counts(tg, chats))
+    arrived = copies(tg, chats)
+    take_over = min(t for key in orphans for t in arrived[key] if t > killed_at) - killed_at
+    print(
+        f"\nkill: {figures.line()}; {delivered_at_kill} delivered at the kill, "
+        f"{len(orphans)} claims of the dead replica; take-over {take_over:.1f} s, "
+        f"all delivered {drained:.1f} s after the kill"
+    )
+
+    assert (figures.delivered, figures.lost, figures.stray) == (len(seeded), 0, 0), figures
+    # A repeat is a send of the dead replica that reached Telegram before it could mark it
+    # sent: one of its claims, first delivered before the kill, then once more — never a
+    # third copy, never a row it did not hold.
+    for key, times in arrived.items():
+        if len(times) > 1:
+            assert key in orphans and len(times) == 2, (key, times)
+            assert times[0] <= killed_at < times[1], (key, times, killed_at)
+    assert take_over <= TAKE_OVER_LIMIT, take_over
 
 
 async def test_no_replica_logged_a_traceback_or_an_error(cluster: Cluster) -> None:

@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 
@@ -147,3 +148,16 @@ async def until(
                 await asyncio.sleep(every)
     except TimeoutError:
         raise AssertionError(f"not within {within} s: {what}") from None
+
+
+async def claims_until(cluster: Cluster, instance: str) -> datetime | None:
+    """The earliest lease end among the unsent rows ``instance`` holds: it moves on when
+    the heartbeat renews them all (a new claim alone does not move it)."""
+    async with cluster.sessions() as session:
+        return await session.scalar(
+            select(func.min(OutboxMessage.claimed_until)).where(
+                OutboxMessage.claimed_by.like(f"{instance}:%"),
+                OutboxMessage.sent_at.is_(None),
+                OutboxMessage.dead.is_(False),
+            )
+        )
