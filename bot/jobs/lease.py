@@ -128,6 +128,12 @@ class JobLeases:
             keeper = asyncio.create_task(self._keep(name, length), name=f"lease-{name}")
             try:
                 return await func()
+            except asyncio.CancelledError:
+                # Only a stopping process cancels a pass (Reconciler.cancel_running); raised
+                # on, the scheduler would log it as a failed job: an ERROR and a traceback
+                # in every deploy that stops a replica mid-pass. The next tick redoes it.
+                log.info("job_cancelled job=%s (the process is stopping)", name)
+                return None
             finally:
                 keeper.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

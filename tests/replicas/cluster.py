@@ -145,7 +145,11 @@ class Cluster:
         await asyncio.gather(*(self.start(n) for n, r in self.replicas.items() if not r.running))
 
     async def _stop_all(self) -> None:
-        crashed = [r for r in self.replicas.values() if not r.running and r.killed_at is None]
+        crashed = [
+            r
+            for r in self.replicas.values()
+            if not r.running and r.killed_at is None and not r.stopped
+        ]
         running = [r for r in self.replicas.values() if r.running]
         codes = await asyncio.gather(*(r.stop() for r in running))
         for replica in crashed:

@@ -52,6 +52,7 @@ class Replica:
     runs: list[int] = field(default_factory=list)
     port: int | None = None
     killed_at: float | None = None  # time.monotonic() of the last SIGKILL
+    stopped: bool = False  # by stop(): SIGTERM, as a deploy stops it
     _proc: asyncio.subprocess.Process | None = None
     _reader: asyncio.Task[None] | None = None
     _changed: asyncio.Condition = field(default_factory=asyncio.Condition)
@@ -70,6 +71,7 @@ class Replica:
         self.runs.append(len(self.lines))
         self.port = None
         self.killed_at = None
+        self.stopped = False
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "run",
             cwd=self.workdir, env=self.env,
@@ -127,6 +129,7 @@ class Replica:
         """SIGTERM and wait for the clean exit; the exit code."""
         if self._proc is None:
             return 0
+        self.stopped = True
         if self.running:
             self._proc.send_signal(signal.SIGTERM)
         try:

@@ -105,6 +105,7 @@ async def test_a_wizard_alternating_between_replicas_starts_one_consultation(
 
 BURST_COORDINATORS = range(700_000, 700_060)  # 60 chats × 5 consultations = 300 changes
 RECONCILE_COORDINATORS = range(705_000, 705_008)  # 80 open consultations: 2 get-all batches
+STOP_COORDINATORS = range(715_000, 715_005)
 KILL_COORDINATORS = range(710_000, 710_040)  # 40 × 5 = 200, in chats of their own
 DELIVERY_TIMEOUT = 90.0  # seconds for a burst to reach Telegram (25 messages/s per replica)
 TAKE_OVER_LIMIT = 10.0  # seconds: a dead replica's claims pass on within 10 s (issue 13)
@@ -303,9 +304,24 @@ async def test_a_replica_killed_mid_burst_loses_nothing_and_its_claims_pass_on(
     assert take_over <= TAKE_OVER_LIMIT, take_over
 
 
-async def test_no_replica_logged_a_traceback_or_an_error(cluster: Cluster) -> None:
-    """Over every process of both replicas since the module began (the killed one too)."""
-    assert all(r.runs for r in cluster.replicas.values())
-    for replica in cluster.replicas.values():
+async def test_replicas_stop_cleanly_and_log_no_traceback_or_error(running: Cluster) -> None:
+    """SIGTERM to both, as a deploy does, while a reconcile pass waits for the partner: both
+    exit 0. Then every log line of both replicas since the module began (the killed process
+    and its successor too): no traceback, no ERROR."""
+    sandbox = running.sandbox
+    await seed(running, STOP_COORDINATORS, per_coordinator=2)  # something to reconcile
+    first = len(sandbox.requests)
+    sandbox.inject_fault("get_all", "timeout", hold=10.0)
+
+    async def pass_waiting() -> bool:
+        return any(r.fault == "timeout" for r in sandbox.requests[first:])
+
+    await until(pass_waiting, within=3 * RECONCILE_INTERVAL, what="a reconcile pass is held")
+    replicas = list(running.replicas.values())
+    codes = await asyncio.gather(*(replica.stop() for replica in replicas))
+    exits = zip(replicas, codes, strict=True)
+    assert codes == [0, 0], [r.describe(f"exit code {c}") for r, c in exits]
+    for replica in replicas:
+        assert len(replica.runs) >= 1
         bad = [line for line in replica.lines if "Traceback" in line or "level=ERROR" in line]
         assert not bad, replica.describe("logged:\n" + "\n".join(bad[:20]))

@@ -210,3 +210,23 @@ async def test_a_pass_that_outlasts_its_lease_keeps_it_until_it_ends(
     await slow_pass
     await b.guard(quick, "reconcile", short)()
     assert ran == ["a", "b"]  # released when it ended: the next tick ran at once
+
+
+async def test_a_pass_cancelled_by_a_stopping_process_ends_quietly(
+    session_factory: async_sessionmaker[AsyncSession], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Reconciler.cancel_running cancels a pass at shutdown: raised on, APScheduler would log
+    the job as failed (ERROR, traceback). The guard ends it with one INFO line instead."""
+    leases = JobLeases(session_factory, holder="replica-a", now=Clock())
+    started = asyncio.Event()
+
+    async def endless() -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    task = asyncio.create_task(leases.guard(endless, "reconcile", INTERVAL)())
+    await asyncio.wait_for(started.wait(), 5)
+    with caplog.at_level(logging.INFO, logger="bot.jobs.lease"):
+        task.cancel()
+        assert await task is None
+    assert "job_cancelled job=reconcile" in caplog.text
