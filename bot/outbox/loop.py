@@ -8,9 +8,11 @@
   nothing overtakes it.
 * Each row: ``send.RowDelivery`` (the recipient's right, the send, its outcome, the mark).
 * At least once, not twice: ``records`` (leases) and ``gate`` (the last re-check).
-* Leases are short (10 s) and renewed by a heartbeat while the process lives: a dead
-  replica's rows pass to the others within one lease; a restart of the same ``instance``
-  releases its predecessor's claims at once (``records.release_previous``).
+* Leases are short (8 s) and renewed by a heartbeat (every third of it) while the process
+  lives: a dead replica's rows pass to the others within one lease of its last beat, so
+  within 10 s of its death however it is timed (the claiming replica's own latency fits in
+  the 2 s left); a restart of the same ``instance`` releases its predecessor's claims at
+  once (``records.release_previous``).
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ class OutboxSender:
         per_chat_margin: float = 0.02,
         group_per_minute: int = 20,
         group_period: float = 60.0,
-        lease: timedelta = timedelta(seconds=10),
+        lease: timedelta = timedelta(seconds=8),
         heartbeat: float | None = None,
         instance: str = "main",
         batch_size: int = 100,

@@ -16,6 +16,9 @@ tg.force_error(n, status=502), tg.force_drop(n) (the call is not run; chat_id= n
 Inspect with tg.calls() (getUpdates included), tg.deliveries(chat_id),
 tg.too_many_requests_sent, tg.unknown_methods, tg.commands(scope, lang).
 
+Webhook mode: after the bot's setWebhook, updates are POSTed to its URL with the secret
+header, one at a time (tg.webhook.attempts lists every POST and its answer).
+
 Every request is first checked against the Bot API specification (botapi/api.json, parsed
 once by spec.py; validation.py): unknown or missing parameters, wrong types, malformed nested
 objects, unknown parse modes, chat actions and update types, buttons without exactly one

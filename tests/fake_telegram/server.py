@@ -10,6 +10,10 @@
 Synchronisation: with aiogram polling and handle_as_tasks=False, a getUpdates whose `offset`
 is past an update proves that update was handled, so player actions wait for that instead of
 sleeping. `wait_for` re-checks a predicate after every request the server answers.
+
+Webhook: once the bot called setWebhook, queued updates are POSTed to its URL instead
+(webhook.py, `tg.webhook.attempts`); a 2xx answer confirms the update, so `wait_handled`
+then means "received by the bot", not "handled".
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from .state import (
     scope_key,
 )
 from .validation import validate_request
+from .webhook import WebhookDelivery
 
 T = TypeVar("T")
 DEFAULT_TOKEN = "123456:TEST-fake-telegram-token"
@@ -146,6 +151,8 @@ class FakeTelegram:
         self._runner: web.AppRunner | None = None
         self._faults: list[TransportFault] = []
         self.url = ""
+        # After setWebhook, updates are POSTed to it instead of waiting for getUpdates.
+        self.webhook = WebhookDelivery(self)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -159,6 +166,7 @@ class FakeTelegram:
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self.url = f"http://{host}:{port}"
+        self.webhook.start()
         return self
 
     async def __aexit__(
@@ -170,6 +178,7 @@ class FakeTelegram:
         # End pending long polls first so the runner does not wait for them.
         self._closing = True
         await self._notify()
+        await self.webhook.stop()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -334,6 +343,35 @@ class FakeTelegram:
                 self._updates.append(update)
             self._changed.notify_all()
             return ids
+
+    # ---- webhook delivery (webhook.py) ------------------------------------------------------
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    @property
+    def changed(self) -> asyncio.Condition:
+        """Notified after every answered request and every queued or delivered update."""
+        return self._changed
+
+    def pending_for(self, allowed: Iterable[str] | None) -> list[PendingUpdate]:
+        """Updates a webhook with ``allowed`` types gets; the others are never delivered
+        (counted as handled). Call with ``changed`` held."""
+        wanted = set(allowed or ())
+        if wanted:
+            for update in self._updates:
+                if update.type not in wanted:
+                    self._filtered.add(update.update_id)
+            self._updates = [u for u in self._updates if u.update_id not in self._filtered]
+        return self._updates
+
+    async def confirm_delivered(self, update_id: int, ok: bool) -> None:
+        """A webhook POST answered: a 2xx confirms the update; waiters re-check either way."""
+        async with self._changed:
+            if ok:
+                self._confirm(update_id + 1)
+            self._changed.notify_all()
 
     def is_handled(self, update_id: int) -> bool:
         return update_id < self._confirmed_offset or update_id in self._filtered
