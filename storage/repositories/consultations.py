@@ -3,11 +3,13 @@
 Its parts live in modules named for what they hold: ``consultations_lookups`` (by id,
 token, partner id; reconcile batches), ``consultations_writes`` (creation, state changes,
 refresh queue), ``consultations_search`` (list pages, search), ``consultations_jobs``
-(reminders, retention purge). Import from here (or ``storage.repositories``).
+(reminders, retention purge), ``consultations_figures`` (what /report counts). Import from
+here (or ``storage.repositories``).
 """
 
 from __future__ import annotations
 
+from storage.repositories.consultations_figures import ConsultationFigures, ReportSelection
 from storage.repositories.consultations_jobs import ConsultationJobs, PurgeCounts, SentCopy
 from storage.repositories.consultations_search import ConsultationSearch, Order, name_search_key
 from storage.repositories.consultations_writes import ConsultationWrites, NewConsultation
@@ -17,10 +19,13 @@ __all__ = [
     "NewConsultation",
     "Order",
     "PurgeCounts",
+    "ReportSelection",
     "SentCopy",
     "name_search_key",
 ]
 
 
-class ConsultationRepository(ConsultationWrites, ConsultationSearch, ConsultationJobs):
+class ConsultationRepository(
+    ConsultationWrites, ConsultationSearch, ConsultationJobs, ConsultationFigures
+):
     """The local mirror of the partner's consultations."""
