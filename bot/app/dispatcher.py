@@ -9,12 +9,14 @@ Routers, first match wins (``dp.sub_routers`` names in brackets):
    6. preferences               [access.preferences]  /language, /timezone
    7. cancel                    [cancel]              before the dialogs, whose text inputs
                                                       would take "/cancel" as text
-   8. consultations             [consultations]       /list, /find, card buttons; the list
+   8. report                    [report]              /report, its buttons and typed dates
+                                                      (after cancel: /cancel leaves them)
+   9. consultations             [consultations]       /list, /find, card buttons; the list
                                                       dialog inside it
-   9. start_callback            [start_callback]      /start_callback and the wizard dialog
-  10. conclusion                [conclusion]          buttons of the status messages
+  10. start_callback            [start_callback]      /start_callback and the wizard dialog
+  11. conclusion                [conclusion]          buttons of the status messages
                                                       (Conclusion, Start again)
-  11. fallback                  [fallback]            /help, unknown command/text, stale
+  12. fallback                  [fallback]            /help, unknown command/text, stale
                                                       buttons: must stay last
 aiogram-dialog is set up on the Dispatcher after that (it appends its own router).
 
@@ -48,6 +50,7 @@ from bot.routers import (
     errors,
     fallback,
     preferences,
+    report,
     start,
     start_callback,
 )
@@ -110,6 +113,7 @@ def create_dispatcher(
         admin_doctors.setup(),
         preferences.setup(),
         cancel.setup(),
+        report.setup(),
         consultations.setup(),
         start_callback.setup(),
         conclusion.setup(),

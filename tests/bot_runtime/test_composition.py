@@ -27,6 +27,7 @@ DOCUMENTED_ORDER = [
     "access.doctors",
     "access.preferences",
     "cancel",
+    "report",
     "consultations",
     "start_callback",
     "conclusion",
