@@ -66,11 +66,6 @@ class ReportJobs:
         if self._running.get(user_id) is task:
             del self._running[user_id]
 
-    async def wait_idle(self) -> None:
-        """Until every running report has finished (tests, shutdown)."""
-        while self._running:
-            await asyncio.gather(*self._running.values(), return_exceptions=True)
-
     async def cancel_all(self) -> None:
         tasks = list(self._running.values())
         for task in tasks:
