@@ -55,10 +55,12 @@ def draw_chart(chart: ChartInput) -> bytes:
 
 
 def _draw(chart: ChartInput) -> bytes:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)  # the Agg canvas, explicitly: no GUI backend is ever chosen
     top, bottom = fig.subplots(2, 1, height_ratios=(1.1, 1.0))
     fig.suptitle(chart.title, fontsize=13)
 
