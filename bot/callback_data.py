@@ -181,3 +181,19 @@ class InvitesCb(CallbackData, prefix="aiv"):
     action: InvitesAction
     invite_id: int = 0
     page: int = 0
+
+
+# --- /report (bot/routers/report.py)
+
+
+class ReportAction(StrEnum):
+    PRESET = "p"  # arg: bot.reports.period.Preset value
+    DATES = "t"  # ask for two typed dates
+    DETAILS = "d"  # arg: Period.key(); the CSV again, with patient names and phones
+
+
+class ReportCb(CallbackData, prefix="rep"):
+    """``rep:p:lm`` (last month), ``rep:t:``, ``rep:d:20260501-20260531``."""
+
+    a: ReportAction
+    arg: str = ""

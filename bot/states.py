@@ -47,3 +47,10 @@ class StartCallbackSG(StatesGroup):
 
 class ConsultationsListSG(StatesGroup):
     main = State()  # one window: a page of consultations, filters, sort, pager
+
+
+# --- /report (bot/routers/report.py) -------------------------------------------------------
+
+
+class ReportStates(StatesGroup):
+    dates = State()  # "Dates…": waiting for the first and the last day, typed

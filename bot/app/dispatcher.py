@@ -10,12 +10,14 @@ Routers, first match wins (``dp.sub_routers`` names in brackets):
    7. digest_settings           [access.digest]       /settings: the morning digest's time
    8. cancel                    [cancel]              before the dialogs, whose text inputs
                                                       would take "/cancel" as text
-   9. consultations             [consultations]       /list, /find, card buttons; the list
+   9. report                    [report]              /report, its buttons and typed dates
+                                                      (after cancel: /cancel leaves them)
+  10. consultations             [consultations]       /list, /find, card buttons; the list
                                                       dialog inside it
-  10. start_callback            [start_callback]      /start_callback and the wizard dialog
-  11. conclusion                [conclusion]          buttons of the status messages
+  11. start_callback            [start_callback]      /start_callback and the wizard dialog
+  12. conclusion                [conclusion]          buttons of the status messages
                                                       (Conclusion, Start again)
-  12. fallback                  [fallback]            /help, unknown command/text, stale
+  13. fallback                  [fallback]            /help, unknown command/text, stale
                                                       buttons: must stay last
 aiogram-dialog is set up on the Dispatcher after that (it appends its own router).
 
@@ -50,6 +52,7 @@ from bot.routers import (
     errors,
     fallback,
     preferences,
+    report,
     start,
     start_callback,
 )
@@ -113,6 +116,7 @@ def create_dispatcher(
         preferences.setup(),
         digest_settings.setup(),
         cancel.setup(),
+        report.setup(),
         consultations.setup(),
         start_callback.setup(),
         conclusion.setup(),

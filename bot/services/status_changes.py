@@ -1,7 +1,8 @@
 """Applying a status change: the one path web-hooks, reconcile and a terminate share.
 
 history diff (services/status_history.py) → record events (the database's unique key makes a
-concurrent or repeated look record nothing) → update the consultation → choose who may
+concurrent or repeated look record nothing) → update the consultation (and the figures
+/report counts: calls, talk, price) → choose who may
 hear it (services/recipients.py, by the access policy as the database shows people now) →
 decide who hears what (services/audience.py) → render → outbox, with a dedupe key per
 message and recipient.
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_client.models import Callback, RequestStatus
 from bot.i18n import I18n, Translator
+from bot.reports.figures import figures_of
 from bot.services.audience import (
     Notice,
     NoticeKind,
@@ -39,6 +41,7 @@ from bot.services.recipients import Person, consultation_recipients, zone_of
 from bot.services.status_history import KnownEvent, NewEvent, history_of, new_events
 from storage.enums import Audience, ConsultationState, EventSource, Origin
 from storage.models import Consultation
+from storage.repositories.consultations import ConsultationRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.status_events import StatusEventRepository
 
@@ -152,6 +155,10 @@ class StatusProcessor:
             current = history[-1].status if history else None
         result.final = current is not None and current.is_final
         first_look = await self._update_consultation(session, consultation, now, result.final)
+        # What /report counts (calls, talk, price), kept from this very look.
+        await ConsultationRepository(session).store_figures(
+            consultation, figures_of(callback), terminated=terminated, now=now
+        )
 
         # The start event is stored by the wizard (source "start") without telling anyone:
         # it is announced here, at the first look only (the durable `announced_at` mark), so

@@ -28,6 +28,7 @@ DOCUMENTED_ORDER = [
     "access.preferences",
     "access.digest",
     "cancel",
+    "report",
     "consultations",
     "start_callback",
     "conclusion",
