@@ -177,6 +177,18 @@ class OutboxRepository:
         )
         return rowcount(result) > 0
 
+    async def claim_of(self, message_id: int) -> tuple[str | None, datetime | None] | None:
+        """(holder, claimed until) of a pending row; None once it is sent, dead or gone.
+        A plain read: nothing is locked (the sender holds it across a network call)."""
+        found = (
+            await self.session.execute(
+                select(OutboxMessage.claimed_by, OutboxMessage.claimed_until).where(
+                    OutboxMessage.id == message_id, *_pending()
+                )
+            )
+        ).first()
+        return None if found is None else (found[0], found[1])
+
     async def renew_claims(self, holder: str, until: datetime) -> int:
         """The heartbeat: every pending row `holder` still holds is held until `until`."""
         result = await self.session.execute(

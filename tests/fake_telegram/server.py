@@ -31,6 +31,7 @@ from aiohttp import web
 
 from . import errors
 from .errors import ApiError
+from .hold import AnswerHold, HeldCall
 from .limits import SEND_METHODS, Clock, RateLimiter, RateLimits
 from .methods import BotApi, ForcedFailures
 from .params import Params
@@ -150,6 +151,7 @@ class FakeTelegram:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._faults: list[TransportFault] = []
+        self._hold = AnswerHold()
         self.url = ""
         # After setWebhook, updates are POSTed to it instead of waiting for getUpdates.
         self.webhook = WebhookDelivery(self)
@@ -177,6 +179,7 @@ class FakeTelegram:
     ) -> None:
         # End pending long polls first so the runner does not wait for them.
         self._closing = True
+        self._hold.release()
         await self._notify()
         await self.webhook.stop()
         if self._runner is not None:
@@ -225,7 +228,10 @@ class FakeTelegram:
         if fault is not None:  # `after`: it ran (and is stored); the answer is lost
             return await self._fail(request, method, params, fault)
         self.state.calls.append(ApiCall(method, params.as_log(), status, description))
+        release = self._hold.take(lowered, params) if status == 200 else None
         await self._notify()
+        if release is not None:
+            await release.wait()  # stored and shown; the bot hears of it only now
         return web.json_response(body, status=status)
 
     async def _fail(
@@ -570,6 +576,22 @@ class FakeTelegram:
             TransportFault(1, status, frozenset(m.lower() for m in methods), after=after,
                            share=share, rng=random.Random(seed))
         )
+
+    def hold_answers(
+        self, methods: Iterable[str] = ("sendMessage",), *, chat_ids: Iterable[int] | None = None
+    ) -> None:
+        """From now until ``release_answers``: run each matching call (to `chat_ids` only, if
+        given) and hold its answer — the message is stored, the bot does not know it yet."""
+        self._hold.start(methods, chat_ids)
+
+    def release_answers(self) -> None:
+        """Send every held answer; hold no more."""
+        self._hold.release()
+
+    @property
+    def held(self) -> list[HeldCall]:
+        """Every call whose answer was held (a released one stays listed)."""
+        return self._hold.held
 
     def clear_faults(self) -> None:
         """Telegram has recovered: every fault still pending is dropped."""
