@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
@@ -17,6 +19,7 @@ from aiogram.types import User
 
 from bot.app.fsm import REDIS_TIMEOUT
 from bot.settings import ConfigError, Settings
+from storage.revisions import code_revisions, database_revision
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -29,10 +32,11 @@ def first_line(text: str, limit: int = 160) -> str:
     return line[:limit]
 
 
-async def check_database(url: str) -> None:
+async def check_database(url: str) -> str | None:
     """Open (for SQLite: create) the database once, so a path that cannot be created, a
     server that does not answer or refused credentials stop the start in one line naming
-    DATABASE_URL, before the migrations run (their own errors stay real errors)."""
+    DATABASE_URL, before the migrations run (their own errors stay real errors). Returns
+    the schema revision the database is at (None: never migrated)."""
     from sqlalchemy.exc import DBAPIError
 
     from storage.db import create_engine
@@ -41,7 +45,7 @@ async def check_database(url: str) -> None:
         engine = create_engine(url)
         try:
             async with engine.connect() as connection:
-                await connection.exec_driver_sql("SELECT 1")
+                return await connection.run_sync(database_revision)
         finally:
             await engine.dispose()
     except OSError as exc:  # the SQLite directory, or the server's address
@@ -59,29 +63,60 @@ async def check_database(url: str) -> None:
 
 
 async def migrate_database(url: str) -> None:
-    """``python -m bot migrate`` and the start-up: the reachability check, then Alembic."""
+    """``python -m bot migrate``: the reachability check, then Alembic (in this process)."""
     from storage.migrate import upgrade
 
     await check_database(url)
     await upgrade(url)
 
 
+async def ensure_schema(url: str) -> None:
+    """The start-up with MIGRATE_ON_START=true: a database behind the code is migrated by
+    ``python -m bot migrate`` in a child process, so Alembic is never imported into the
+    long-running one (issue 14: it would stay in its memory for good); at the code's
+    revision (every restart but the first after an upgrade) nothing is started at all."""
+    current = await check_database(url)
+    revisions = code_revisions()
+    if not revisions.is_behind(current):
+        _warn_if_newer(current, revisions.head)
+        return
+    await migrate_in_child(url)
+    log.info("schema_migrated from=%s to=%s", current or "none", revisions.head)
+
+
+async def migrate_in_child(url: str) -> None:
+    """``python -m bot migrate`` on ``url`` (passed in the environment: a URL on a command
+    line would show its password to ``ps``); its errors go to our stderr."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "migrate",
+        env={**os.environ, "DATABASE_URL": url},
+        stdout=asyncio.subprocess.DEVNULL,
+    )
+    # Not cancelled with the start-up: a migration stopped halfway is worse than a late exit.
+    code = await asyncio.shield(proc.wait())
+    if code != 0:
+        raise RuntimeError(f"`python -m bot migrate` failed (exit code {code}); see above")
+
+
 async def check_schema(url: str) -> None:
     """MIGRATE_ON_START=false (replicas): the schema must already be what the code needs;
     ``python -m bot migrate`` runs once per deploy, before the replicas start."""
-    from storage.migrate import current_revision, head_revision, is_behind
-
-    await check_database(url)
-    current, head = await current_revision(url), head_revision()
-    if is_behind(current, head):
+    current = await check_database(url)
+    head = code_revisions().head
+    if code_revisions().is_behind(current):
         raise ConfigError(
             f"the database schema is at revision {current or 'none'}, this code needs {head}: "
             "run `python -m bot migrate` first (MIGRATE_ON_START=false)"
         )
+    _warn_if_newer(current, head)
+
+
+def _warn_if_newer(current: str | None, head: str | None) -> None:
     if current != head:
-        log.warning(
-            "schema_newer_than_code revision=%s code_head=%s", current, head
-        )
+        log.warning("schema_newer_than_code revision=%s code_head=%s", current, head)
 
 
 async def check_identity(bot: Bot, settings: Settings) -> User:
