@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    # httpx imports its command line client (rich, click, pygments: ~3 MiB resident) when
+    # those happen to be installed, as in the development venv; the bot never runs it. None
+    # in sys.modules makes that import fail as it does where they are absent (the Docker
+    # image), a case httpx handles.
+    if "httpx._main" not in sys.modules:
+        sys.modules["httpx._main"] = None  # type: ignore[assignment]
     from bot.app.runtime import run_bot
 
     asyncio.run(run_bot(settings))
