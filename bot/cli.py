@@ -57,7 +57,7 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_migrate(settings: DatabaseSettings, args: argparse.Namespace) -> int:
-    from bot.app.preflight import migrate_database
+    from bot.schema import migrate_database  # not bot.app: no aiogram, routers, dialogs
 
     asyncio.run(migrate_database(settings.database_url))
     print("database is at the latest revision")

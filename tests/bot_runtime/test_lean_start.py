@@ -113,3 +113,32 @@ async def test_the_running_bot_holds_no_migrations_sandbox_or_cli_modules(tmp_pa
     # ...and the never-migrated database was migrated, by the child.
     assert "schema_migrated from=none" in log
     assert await _revision(db_url) == code_revisions().head
+
+
+MIGRATE_PROBE = r"""
+import json, sys
+from bot.cli import main
+code = main(["migrate"])
+print(json.dumps(sorted(sys.modules)), flush=True)
+sys.exit(code)
+"""
+
+
+async def test_the_migrate_command_loads_no_telegram_side(tmp_path: Path) -> None:
+    """`python -m bot migrate` is also the start-up's child: it must stay a quick process
+    (Alembic and the models), not a second bot importing aiogram and every dialog."""
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT")}
+    env.update({"PYTHONPATH": str(ROOT), "DATABASE_URL": db_url})
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", MIGRATE_PROBE,
+        cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    async with asyncio.timeout(60):
+        out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode(errors="replace")
+    modules = json.loads(out.decode().splitlines()[-1])
+    assert "alembic" in modules  # it did migrate, here
+    for package in ("aiogram", "aiogram_dialog", "bot.app", "bot.routers", "bot.dialogs"):
+        assert not _held(modules, package), package
+    assert await _revision(db_url) == code_revisions().head

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.app.preflight import check_schema
 from bot.cli import main
+from bot.schema import check_schema
 from bot.settings import ConfigError, load_settings
 from storage.migrate import current_revision, downgrade, head_revision, upgrade
 from storage.revisions import code_revisions
@@ -69,7 +69,7 @@ async def test_a_replica_refuses_to_start_on_an_unmigrated_database(tmp_path: Pa
 async def test_start_migrates_in_a_child_only_when_the_schema_is_behind(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.app import preflight
+    from bot import schema
 
     children: list[str] = []
 
@@ -77,11 +77,11 @@ async def test_start_migrates_in_a_child_only_when_the_schema_is_behind(
         children.append(url)
         await upgrade(url)
 
-    monkeypatch.setattr(preflight, "migrate_in_child", child)
+    monkeypatch.setattr(schema, "migrate_in_child", child)
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    await preflight.ensure_schema(url)  # never migrated: the child runs
-    await preflight.ensure_schema(url)  # at head: nothing is started
+    await schema.ensure_schema(url)  # never migrated: the child runs
+    await schema.ensure_schema(url)  # at head: nothing is started
     await downgrade(url, "0004")
-    await preflight.ensure_schema(url)  # behind: the child again
+    await schema.ensure_schema(url)  # behind: the child again
     assert children == [url, url]
     assert await current_revision(url) == head_revision()
