@@ -19,7 +19,8 @@ Redis, MIGRATE_ON_START left at its default (true), polling. Rows (median over t
                   pass starts 5 s after start-up) fetched all N.
 RSS is VmRSS from /proc/<pid>/status once the pass is logged done (the first start: at its
 first getUpdates); HWM (VmHWM) is the peak. Start → first getUpdates: from just before
-spawning the process until the fake answers its first getUpdates.
+spawning the process until the fake answers its first getUpdates; start CPU: the user +
+system CPU seconds the process (and the children it waited for) had used by then.
 """
 
 from __future__ import annotations
@@ -101,9 +102,23 @@ def _proc_mb(pid: int, key: str) -> float:
     return math.nan
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of pid and of the children it has waited for (the
+    migration child): what the start-up costs, much less noisy than wall time on a busy
+    machine."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return math.nan
+    # utime, stime, cutime, cstime are fields 14-17 of stat(5); [0] here is field 3.
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Launch:
     start_s: float
+    start_cpu_s: float = math.nan
     rss_mb: float = math.nan
     hwm_mb: float = math.nan
     reconcile_s: float = math.nan
@@ -148,7 +163,7 @@ async def launch(
     try:
         try:
             await tg.wait_for(lambda: tg.get_updates_calls > 0 or None, timeout=START_TIMEOUT)
-            result = Launch(start_s=time.monotonic() - started)
+            result = Launch(start_s=time.monotonic() - started, start_cpu_s=_cpu_s(proc.pid))
         except TimeoutError:
             tail = b""
             if proc.returncode is not None:
@@ -253,10 +268,23 @@ async def main_async(args: argparse.Namespace) -> None:
     bare_rss = median([r.rss_mb for r in results["bare"]])
     bare_start = median([r.start_s for r in results["bare"]])
 
+    bare_cpu = median([r.start_cpu_s for r in results["bare"]])
+
     def row(name: str, launches: list[Launch] | None, rss: float, hwm: float) -> list[Any]:
         start = median([r.start_s for r in launches]) if launches else math.nan
+        cpu = median([r.start_cpu_s for r in launches]) if launches else math.nan
         rec = median([r.reconcile_s for r in launches]) if launches else math.nan
-        return [name, rss, hwm, ratio(rss, bare_rss), start, ratio(start, bare_start), rec]
+        return [
+            name,
+            rss,
+            hwm,
+            ratio(rss, bare_rss),
+            start,
+            ratio(start, bare_start),
+            cpu,
+            ratio(cpu, bare_cpu),
+            rec,
+        ]
 
     def launched(name: str, key: str) -> list[Any]:
         launches = results[key]
@@ -287,7 +315,9 @@ async def main_async(args: argparse.Namespace) -> None:
             "HWM MiB",
             "RSS vs bare aiogram",
             "start→getUpdates s",
-            "vs bare aiogram",
+            "vs bare",
+            "start CPU s",
+            "vs bare",
             "1st reconcile s",
         ],
         rows,
