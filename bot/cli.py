@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    # httpx imports its command line client (rich, click, pygments: ~3 MiB resident) when
+    # those happen to be installed, as in the development venv; the bot never runs it. None
+    # in sys.modules makes that import fail as it does where they are absent (the Docker
+    # image), a case httpx handles.
+    if "httpx._main" not in sys.modules:
+        sys.modules["httpx._main"] = None  # type: ignore[assignment]
     from bot.app.runtime import run_bot
 
     asyncio.run(run_bot(settings))
@@ -51,7 +57,7 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _cmd_migrate(settings: DatabaseSettings, args: argparse.Namespace) -> int:
-    from bot.app.preflight import migrate_database
+    from bot.schema import migrate_database  # not bot.app: no aiogram, routers, dialogs
 
     asyncio.run(migrate_database(settings.database_url))
     print("database is at the latest revision")

@@ -23,9 +23,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Protocol
 
-from fluent.runtime import FluentBundle, FluentResource
+from fluent.runtime import FluentBundle
 from fluent.syntax import FluentParser
-from fluent.syntax.ast import Junk
+from fluent.syntax.ast import Junk, Message, Resource
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +86,10 @@ class FtlSyntaxError(ValueError):
 
 def parse_errors(text: str) -> list[str]:
     """Annotations of every Junk entry in one .ftl source (empty when the file is clean)."""
-    resource = FluentParser(with_spans=True).parse(text)
+    return _junk(FluentParser(with_spans=True).parse(text))
+
+
+def _junk(resource: Resource) -> list[str]:
     errors: list[str] = []
     for entry in resource.body:
         if isinstance(entry, Junk):
@@ -97,8 +100,6 @@ def parse_errors(text: str) -> list[str]:
 
 def message_ids(text: str) -> set[str]:
     """Ids of the messages (not terms) defined in one .ftl source."""
-    from fluent.syntax.ast import Message
-
     resource = FluentParser(with_spans=False).parse(text)
     return {e.id.name for e in resource.body if isinstance(e, Message)}
 
@@ -138,15 +139,16 @@ class I18n:
             bundle = FluentBundle([lang], use_isolating=False)
             keys: set[str] = set()
             for path in sorted((self.locales_dir / lang).glob("*.ftl")):
-                text = path.read_text(encoding="utf-8")
-                errors = parse_errors(text)
+                # Parsed once, without source spans: the bundle keeps this tree for good.
+                resource = FluentParser(with_spans=False).parse(path.read_text(encoding="utf-8"))
+                errors = _junk(resource)
                 if errors:
                     msg = f"{path}: {errors[0]}"
                     if strict:
                         raise FtlSyntaxError(msg)
                     log.error("ftl_parse_error file=%s count=%d", path, len(errors))
-                bundle.add_resource(FluentResource(text))
-                keys |= message_ids(text)
+                bundle.add_resource(resource)
+                keys |= {e.id.name for e in resource.body if isinstance(e, Message)}
             self._bundles[lang] = bundle
             self._keys[lang] = keys
             self._translators[lang] = Translator(self, lang)

@@ -30,6 +30,12 @@ class ConfigError(Exception):
     """A missing or malformed setting; ``str()`` is one line meant for the operator."""
 
 
+def first_line(text: str, limit: int = 160) -> str:
+    """The first line of an error's text, for a ConfigError's one line."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    return line[:limit]
+
+
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
 
 
@@ -137,7 +143,7 @@ class Settings(DatabaseSettings):
 
     redis_url: str = ""
     # False for replicas: `python -m bot migrate` runs once per deploy, and a replica whose
-    # code is newer than the schema refuses to start (bot/app/preflight.py).
+    # code is newer than the schema refuses to start (bot/schema.py).
     migrate_on_start: bool = True
 
     http_host: str = "0.0.0.0"

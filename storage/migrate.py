@@ -1,4 +1,7 @@
-"""Programmatic Alembic: `await upgrade(url)` at bot start-up, no alembic.ini needed.
+"""Programmatic Alembic: `await upgrade(url)` for `python -m bot migrate`, no alembic.ini needed.
+
+The running bot never imports this module: it reads revisions with storage/revisions.py
+and, when the schema is behind, runs `python -m bot migrate` in a child process.
 
 Alembic's commands are synchronous; they run inside `AsyncConnection.run_sync` on a
 connection we open, so no second event loop and no module-level state is involved.
@@ -70,16 +73,3 @@ async def current_revision(url: str) -> str | None:
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
-
-
-def is_behind(current: str | None, head: str | None) -> bool:
-    """True when the database at ``current`` lacks migrations the code has (``head``): it is
-    empty, or ``current`` is one of the code's older revisions. A revision the code does
-    not know is taken for a newer one (a later release migrated first): not behind."""
-    if current == head:
-        return False
-    if current is None:
-        return True
-    script = ScriptDirectory.from_config(alembic_config())
-    known = {rev.revision for rev in script.walk_revisions("base", "heads")}
-    return current in known

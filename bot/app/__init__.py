@@ -12,7 +12,7 @@ Everything is imported plainly: a missing module fails the start with ImportErro
 
 from bot.app.dispatcher import create_dispatcher
 from bot.app.fsm import build_fsm, redis_client, redis_fsm
-from bot.app.preflight import check_database, check_identity, migrate_database
+from bot.app.preflight import check_identity
 from bot.app.runtime import DEFAULT_STEPS, Runtime, Step, configure_logging, run_bot
 from bot.app.telegram import (
     WEBHOOK_PATH,
@@ -29,13 +29,11 @@ __all__ = [
     "Step",
     "TelegramSession",
     "build_fsm",
-    "check_database",
     "check_identity",
     "configure_logging",
     "create_dispatcher",
     "install_demo_mark",
     "make_bot",
-    "migrate_database",
     "redis_client",
     "redis_fsm",
     "run_bot",

@@ -97,6 +97,9 @@ async def start_partner_api(rt: Runtime) -> None:
         PartnerApiClient(
             rt.api_base_url,
             provider,
+            # One client for the API and its token endpoint: one TLS context (certificates
+            # loaded once) and one pool; the API client sets its own timeouts per request.
+            http=rt.http,
             max_url_length=settings.max_url_length,
             phone_form=PhoneFormField(settings.tmapi_phone_form),
             on_request=rt.metrics.partner_request,  # api_client knows no Prometheus

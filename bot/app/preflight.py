@@ -1,8 +1,8 @@
 """Start-up checks that turn an operator's mistake into one ConfigError line (exit code 2).
 
-Each check touches one thing the operator configured — DATABASE_URL, BOT_TOKEN /
-TELEGRAM_API_URL, REDIS_URL — and names the setting in its message. Real bugs (a failing
-migration, an unexpected exception) stay real errors with a traceback.
+Each check touches one thing the operator configured — BOT_TOKEN / TELEGRAM_API_URL,
+REDIS_URL here, DATABASE_URL in bot/schema.py — and names the setting in its message. Real
+bugs (a failing migration, an unexpected exception) stay real errors with a traceback.
 """
 
 from __future__ import annotations
@@ -16,72 +16,12 @@ from aiogram import Bot
 from aiogram.types import User
 
 from bot.app.fsm import REDIS_TIMEOUT
-from bot.settings import ConfigError, Settings
+from bot.settings import ConfigError, Settings, first_line
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 log = logging.getLogger(__name__)
-
-
-def first_line(text: str, limit: int = 160) -> str:
-    line = text.strip().splitlines()[0] if text.strip() else ""
-    return line[:limit]
-
-
-async def check_database(url: str) -> None:
-    """Open (for SQLite: create) the database once, so a path that cannot be created, a
-    server that does not answer or refused credentials stop the start in one line naming
-    DATABASE_URL, before the migrations run (their own errors stay real errors)."""
-    from sqlalchemy.exc import DBAPIError
-
-    from storage.db import create_engine
-
-    try:
-        engine = create_engine(url)
-        try:
-            async with engine.connect() as connection:
-                await connection.exec_driver_sql("SELECT 1")
-        finally:
-            await engine.dispose()
-    except OSError as exc:  # the SQLite directory, or the server's address
-        why = exc.strerror or str(exc)
-        raise ConfigError(
-            f"DATABASE_URL: the database cannot be opened ({type(exc).__name__}: "
-            f"{first_line(why)})"
-        ) from None
-    except DBAPIError as exc:
-        orig = exc.orig if exc.orig is not None else exc
-        raise ConfigError(
-            f"DATABASE_URL: the database cannot be opened ({type(orig).__name__}: "
-            f"{first_line(str(orig))})"
-        ) from None
-
-
-async def migrate_database(url: str) -> None:
-    """``python -m bot migrate`` and the start-up: the reachability check, then Alembic."""
-    from storage.migrate import upgrade
-
-    await check_database(url)
-    await upgrade(url)
-
-
-async def check_schema(url: str) -> None:
-    """MIGRATE_ON_START=false (replicas): the schema must already be what the code needs;
-    ``python -m bot migrate`` runs once per deploy, before the replicas start."""
-    from storage.migrate import current_revision, head_revision, is_behind
-
-    await check_database(url)
-    current, head = await current_revision(url), head_revision()
-    if is_behind(current, head):
-        raise ConfigError(
-            f"the database schema is at revision {current or 'none'}, this code needs {head}: "
-            "run `python -m bot migrate` first (MIGRATE_ON_START=false)"
-        )
-    if current != head:
-        log.warning(
-            "schema_newer_than_code revision=%s code_head=%s", current, head
-        )
 
 
 async def check_identity(bot: Bot, settings: Settings) -> User:

@@ -30,7 +30,7 @@ from bot.app import scheduler as ops_scheduler
 from bot.app.dispatcher import create_dispatcher
 from bot.app.fsm import redis_client, redis_fsm
 from bot.app.partner import start_partner_api, start_sandbox
-from bot.app.preflight import check_schema, migrate_database, ping_redis, redis_where
+from bot.app.preflight import ping_redis, redis_where
 from bot.app.telegram import serve_updates, start_bot, webhook_route
 from bot.commands import reset_user_commands, set_admin_commands, set_default_commands
 from bot.http_server import RouteRegistrar, build_http_app, partner_probe
@@ -39,6 +39,7 @@ from bot.metrics import Metrics
 from bot.notifications import runtime as notifications
 from bot.outbox import OutboxSender
 from bot.scheduler import new_scheduler
+from bot.schema import check_schema, ensure_schema
 from bot.settings import Settings
 from storage.db import create_engine, create_session_factory
 from storage.repositories.app_state import AppStateRepository
@@ -129,8 +130,8 @@ async def start_redis(rt: Runtime) -> None:
 
 
 async def start_database(rt: Runtime) -> None:
-    if rt.settings.migrate_on_start:
-        await migrate_database(rt.settings.database_url)
+    if rt.settings.migrate_on_start:  # a child process migrates, if the schema is behind
+        await ensure_schema(rt.settings.database_url)
     else:  # replicas: `python -m bot migrate` is its own deploy step
         await check_schema(rt.settings.database_url)
     rt.engine = create_engine(rt.settings.database_url)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
+
+if TYPE_CHECKING:
+    from sqlalchemy.dialects import postgresql, sqlite
 
 LIKE_ESCAPE = "\\"
 
@@ -18,10 +20,16 @@ def dialect_insert(
     session: AsyncSession, model: type[DeclarativeBase]
 ) -> postgresql.Insert | sqlite.Insert:
     """INSERT with ON CONFLICT support for the dialect the session is bound to."""
+    # Imported here: the engine has loaded its own dialect already, and the other one would
+    # only cost memory (the PostgreSQL dialect is ~1 MiB of code a SQLite bot never runs).
     table = cast(Table, model.__table__)
     if session.get_bind().dialect.name == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
 
 
 def insert_ignore(

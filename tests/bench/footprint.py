@@ -3,19 +3,24 @@
     .venv/bin/python -m tests.bench.footprint [--tracked 10000] [--runs 5]
 
 `python -m bot` runs as a subprocess (cwd: a temp dir) with its environment pointing at a
-fake Bot API and a sandbox partner API served by this process on 127.0.0.1, and at a temp
-SQLite DB. Rows (median over the runs):
+fake Bot API and a sandbox partner API served by this process on 127.0.0.1 (TMAPI_BASE_URL
+set: the bot runs no sandbox of its own, as in production), and at a temp SQLite DB; no
+Redis, MIGRATE_ON_START left at its default (true), polling. Rows (median over the runs):
   imports only:   the same interpreter importing every module of bot/, api_client/,
                   storage/ (plus aiogram, aiogram-dialog, SQLAlchemy…) and nothing else —
-                  the baseline;
-  bare aiogram:   a minimal aiogram echo bot polling the same fake — the start-up baseline;
+                  more than the bot imports (the CLI tools, the sandbox), for reference;
+  bare aiogram:   a minimal aiogram echo bot polling the same fake — the baseline of both
+                  RSS and start-up;
+  bot, first start: `python -m bot` on a database never migrated (its migrations run
+                  before the first getUpdates, in a child process);
   bot, empty DB:  `python -m bot` with no consultations, after its first reconcile pass;
   bot, N tracked: the same with N open consultations in its DB (in step with the sandbox),
                   after its first reconcile pass (RECONCILE_INTERVAL_SECONDS=5: the first
                   pass starts 5 s after start-up) fetched all N.
-RSS is VmRSS from /proc/<pid>/status once the pass is logged done; HWM (VmHWM) is the peak.
-Start → first getUpdates: from just before spawning the process until the fake answers its
-first getUpdates.
+RSS is VmRSS from /proc/<pid>/status once the pass is logged done (the first start: at its
+first getUpdates); HWM (VmHWM) is the peak. Start → first getUpdates: from just before
+spawning the process until the fake answers its first getUpdates; start CPU: the user +
+system CPU seconds the process (and the children it waited for) had used by then.
 """
 
 from __future__ import annotations
@@ -97,9 +102,23 @@ def _proc_mb(pid: int, key: str) -> float:
     return math.nan
 
 
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of pid and of the children it has waited for (the
+    migration child): what the start-up costs, much less noisy than wall time on a busy
+    machine."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return math.nan
+    # utime, stime, cutime, cstime are fields 14-17 of stat(5); [0] here is field 3.
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Launch:
     start_s: float
+    start_cpu_s: float = math.nan
     rss_mb: float = math.nan
     hwm_mb: float = math.nan
     reconcile_s: float = math.nan
@@ -144,7 +163,7 @@ async def launch(
     try:
         try:
             await tg.wait_for(lambda: tg.get_updates_calls > 0 or None, timeout=START_TIMEOUT)
-            result = Launch(start_s=time.monotonic() - started)
+            result = Launch(start_s=time.monotonic() - started, start_cpu_s=_cpu_s(proc.pid))
         except TimeoutError:
             tail = b""
             if proc.returncode is not None:
@@ -200,7 +219,7 @@ async def main_async(args: argparse.Namespace) -> None:
     from tests.fake_telegram import FakeTelegram
 
     quiet_logging()
-    results: dict[str, list[Launch]] = {"bare": [], "empty": [], "tracked": []}
+    results: dict[str, list[Launch]] = {"bare": [], "first": [], "empty": [], "tracked": []}
     imports: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory(prefix="bench-cwd-") as cwd:
         async with (
@@ -226,48 +245,67 @@ async def main_async(args: argparse.Namespace) -> None:
                     "LOG_LEVEL": "INFO",
                 }
 
-            for _ in range(args.runs):
+            for run in range(args.runs):
                 imports.append(await imports_only(cwd))
+                fresh_url = f"sqlite+aiosqlite:///{Path(cwd) / f'fresh-{run}.db'}"
                 for key, code, db_url in (
                     ("bare", BARE_AIOGRAM, empty_url),
+                    ("first", None, fresh_url),
                     ("empty", None, empty_url),
                     ("tracked", None, url),
                 ):
                     async with FakeTelegram(check_spec=False) as tg:
                         results[key].append(
                             await launch(
-                                code, env_for(tg, db_url), tg, wait_reconcile=code is None, cwd=cwd
+                                code,
+                                env_for(tg, db_url),
+                                tg,
+                                wait_reconcile=key in ("empty", "tracked"),
+                                cwd=cwd,
                             )
                         )
 
-    base_rss = median([i[0] for i in imports])
-    base_start = median([r.start_s for r in results["bare"]])
+    bare_rss = median([r.rss_mb for r in results["bare"]])
+    bare_start = median([r.start_s for r in results["bare"]])
+
+    bare_cpu = median([r.start_cpu_s for r in results["bare"]])
 
     def row(name: str, launches: list[Launch] | None, rss: float, hwm: float) -> list[Any]:
         start = median([r.start_s for r in launches]) if launches else math.nan
+        cpu = median([r.start_cpu_s for r in launches]) if launches else math.nan
         rec = median([r.reconcile_s for r in launches]) if launches else math.nan
-        return [name, rss, hwm, ratio(rss, base_rss), start, ratio(start, base_start), rec]
+        return [
+            name,
+            rss,
+            hwm,
+            ratio(rss, bare_rss),
+            start,
+            ratio(start, bare_start),
+            cpu,
+            ratio(cpu, bare_cpu),
+            rec,
+        ]
+
+    def launched(name: str, key: str) -> list[Any]:
+        launches = results[key]
+        return row(
+            name,
+            launches,
+            median([r.rss_mb for r in launches]),
+            median([r.hwm_mb for r in launches]),
+        )
 
     rows = [
-        row("imports only (baseline)", None, base_rss, median([i[1] for i in imports])),
         row(
-            "bare aiogram echo bot",
-            results["bare"],
-            median([r.rss_mb for r in results["bare"]]),
-            median([r.hwm_mb for r in results["bare"]]),
+            "imports only (every module)",
+            None,
+            median([i[0] for i in imports]),
+            median([i[1] for i in imports]),
         ),
-        row(
-            "python -m bot, empty DB",
-            results["empty"],
-            median([r.rss_mb for r in results["empty"]]),
-            median([r.hwm_mb for r in results["empty"]]),
-        ),
-        row(
-            f"python -m bot, {args.tracked:,} tracked",
-            results["tracked"],
-            median([r.rss_mb for r in results["tracked"]]),
-            median([r.hwm_mb for r in results["tracked"]]),
-        ),
+        launched("bare aiogram echo bot (baseline)", "bare"),
+        launched("python -m bot, first start", "first"),
+        launched("python -m bot, empty DB", "empty"),
+        launched(f"python -m bot, {args.tracked:,} tracked", "tracked"),
     ]
     print_table(
         f"Bot process footprint; median of {args.runs} runs ({machine_note()})",
@@ -275,16 +313,20 @@ async def main_async(args: argparse.Namespace) -> None:
             "process",
             "RSS MiB",
             "HWM MiB",
-            "RSS vs imports",
+            "RSS vs bare aiogram",
             "start→getUpdates s",
-            "vs bare aiogram",
+            "vs bare",
+            "start CPU s",
+            "vs bare",
             "1st reconcile s",
         ],
         rows,
     )
     print(
-        "(1st reconcile s: from the first getUpdates to 'reconcile_done' in the log; "
-        "the pass is scheduled 5 s after start-up)"
+        "(set-up: SQLite, polling, no Redis, partner API at TMAPI_BASE_URL (the sandbox in the "
+        "benchmark's process), MIGRATE_ON_START=true; 'first start' migrates a new database, "
+        "RSS read at its first getUpdates; 1st reconcile s: from the first getUpdates to "
+        "'reconcile_done' in the log, the pass is scheduled 5 s after start-up)"
     )
 
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.app.preflight import check_schema
 from bot.cli import main
+from bot.schema import check_schema
 from bot.settings import ConfigError, load_settings
-from storage.migrate import current_revision, downgrade, head_revision, is_behind, upgrade
+from storage.migrate import current_revision, downgrade, head_revision, upgrade
+from storage.revisions import code_revisions
 from tests.bot_runtime.test_cli_start_errors import _env, _one_line, _run_cli
 
 
@@ -21,13 +22,14 @@ def test_migrate_on_start_defaults_to_true() -> None:
 
 
 def test_behind_means_empty_or_an_older_known_revision() -> None:
-    head = head_revision()
-    assert head is not None
-    assert not is_behind(head, head)
-    assert is_behind(None, head)
-    assert is_behind("0001", head)
+    revisions = code_revisions()
+    head = revisions.head
+    assert head is not None and head == head_revision()
+    assert not revisions.is_behind(head)
+    assert revisions.is_behind(None)
+    assert revisions.is_behind("0001")
     # A revision this code does not know was written by a newer release: not behind.
-    assert not is_behind("9999_from_the_future", head)
+    assert not revisions.is_behind("9999_from_the_future")
 
 
 async def test_check_schema_refuses_an_older_schema_naming_the_command(tmp_path: Path) -> None:
@@ -62,3 +64,24 @@ async def test_a_replica_refuses_to_start_on_an_unmigrated_database(tmp_path: Pa
     line = _one_line(err)
     assert "python -m bot migrate" in line and "MIGRATE_ON_START=false" in line
     assert await current_revision(f"sqlite+aiosqlite:///{db}") is None
+
+
+async def test_start_migrates_in_a_child_only_when_the_schema_is_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot import schema
+
+    children: list[str] = []
+
+    async def child(url: str) -> None:
+        children.append(url)
+        await upgrade(url)
+
+    monkeypatch.setattr(schema, "migrate_in_child", child)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    await schema.ensure_schema(url)  # never migrated: the child runs
+    await schema.ensure_schema(url)  # at head: nothing is started
+    await downgrade(url, "0004")
+    await schema.ensure_schema(url)  # behind: the child again
+    assert children == [url, url]
+    assert await current_revision(url) == head_revision()
