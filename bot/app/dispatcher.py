@@ -37,7 +37,7 @@ from bot.app.fsm import build_fsm, dialog_isolation
 from bot.dialogs import answered
 from bot.i18n import I18n
 from bot.metrics import Metrics, UpdateMetricsMiddleware
-from bot.middlewares import setup_commit_before_state_save, setup_middlewares
+from bot.middlewares import setup_middlewares
 from bot.routers import (
     admin_doctors,
     admin_invites,
@@ -82,6 +82,9 @@ def create_dispatcher(
     dp = Dispatcher(
         storage=storage,
         events_isolation=events_isolation or SimpleEventIsolation(),
+        # Not registered by aiogram: UpdateTransactionMiddleware runs it inside the update's
+        # session and state unit, so the user's lock is held until the one commit.
+        disable_fsm=True,
         settings=settings,
         api=api,
         session_factory=session_factory,
@@ -118,9 +121,6 @@ def create_dispatcher(
     setup_dialogs(
         dp, events_isolation=dialog_isolation(dp, settings), message_manager=answered.install(dp)
     )
-    # After setup_dialogs, so it is the innermost middleware: the handler's session commits
-    # before the dialog writes its state through another connection.
-    setup_commit_before_state_save(dp)
     return dp
 
 

@@ -90,10 +90,6 @@ class UserMiddleware(BaseMiddleware):
                 await _record_language(session, db_user, tg_user)
                 if isinstance(event, Update):
                     _track_reachability(db_user, event, chat)
-            if session.new or session.dirty or session.in_transaction():
-                # Commit now: a write transaction left open would block the FSM storage's
-                # own connection on SQLite (see CommitBeforeStateSaveMiddleware).
-                await session.commit()
         data["db_user"] = db_user
         data["user"] = db_user
         if tg_user is not None and member:
@@ -103,7 +99,7 @@ class UserMiddleware(BaseMiddleware):
         if tg_user is not None and member and db_user is None:
             # A stranger who has just joined (an invite): their first pushes (a booking…)
             # come before their next update, so record the language on the new row now.
-            # The update's session is committed by DbSessionMiddleware after this.
+            # The update's session commits after this (UpdateTransactionMiddleware).
             joined = await UserRepository(data["session"]).get(tg_user.id)
             if joined is not None:
                 await _record_language(data["session"], joined, tg_user)
