@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import Table, and_, bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.fsm_unit import EMPTY_DATA, Part, Prefetch, StateUnit, UnitStorage, Value
-from storage.db import utcnow
+from storage.db import UtcDateTime, utcnow
 from storage.models import NO_BUSINESS_CONNECTION, NO_THREAD, FsmRecord
-from storage.repositories._sql import dialect_insert, insert_ignore, upsert
+from storage.repositories._sql import insert_ignore, upsert
 
 _KEY_NAMES = ("bot_id", "chat_id", "user_id", "thread_id", "business_connection_id", "destiny")
 
@@ -139,6 +139,27 @@ def _decode(raw: str) -> dict[str, Any]:
     return decoded
 
 
+_TABLE = cast(Table, FsmRecord.__table__)
+# Built once: an update runs them with its own values (no statement built per update).
+_PREFETCH = select(_TABLE.c.user_id, _TABLE.c.destiny, _TABLE.c.state, _TABLE.c.data).where(
+    _TABLE.c.bot_id == bindparam("bot_id"),
+    _TABLE.c.chat_id == bindparam("chat_id"),
+    _TABLE.c.user_id.in_([bindparam("user_id"), bindparam("chat_as_user")]),
+    _TABLE.c.thread_id == bindparam("thread_id"),
+    _TABLE.c.business_connection_id == bindparam("business_connection_id"),
+)
+_DELETE = delete(_TABLE).where(*(_TABLE.c[name] == bindparam(f"k_{name}") for name in _KEY_NAMES))
+# Text, not an insert().on_conflict_do_update(): SQLAlchemy never caches the compiled form
+# of those (inherit_cache = False), so every update compiled it anew. The same SQL serves
+# SQLite and PostgreSQL.
+_UPSERT = text(
+    f"INSERT INTO fsm_records ({', '.join(_KEY_NAMES)}, state, data, updated_at) "
+    f"VALUES ({', '.join(':' + name for name in _KEY_NAMES)}, :state, :data, :updated_at) "
+    f"ON CONFLICT ({', '.join(_KEY_NAMES)}) DO UPDATE SET "
+    "state = excluded.state, data = excluded.data, updated_at = excluded.updated_at"
+).bindparams(bindparam("updated_at", type_=UtcDateTime()))
+
+
 class SqlStateIO:
     """The unit's reads and writes of fsm_records, through the update's session."""
 
@@ -156,13 +177,15 @@ class SqlStateIO:
         cols = _key_columns(key)
         users = {key.user_id, key.chat_id}
         rows = await unit.session.execute(
-            select(FsmRecord.user_id, FsmRecord.destiny, FsmRecord.state, FsmRecord.data).where(
-                FsmRecord.bot_id == key.bot_id,
-                FsmRecord.chat_id == key.chat_id,
-                FsmRecord.user_id.in_(users),
-                FsmRecord.thread_id == cols["thread_id"],
-                FsmRecord.business_connection_id == cols["business_connection_id"],
-            )
+            _PREFETCH,
+            {
+                "bot_id": key.bot_id,
+                "chat_id": key.chat_id,
+                "user_id": key.user_id,
+                "chat_as_user": key.chat_id,
+                "thread_id": cols["thread_id"],
+                "business_connection_id": cols["business_connection_id"],
+            },
         )
         values: dict[tuple[StorageKey, Part], Value] = {}
         for user_id, destiny, state, data in rows:
@@ -194,44 +217,25 @@ class SqlStateIO:
         return value if value is not None or part == "state" else EMPTY_DATA
 
     async def write(self, unit: StateUnit, changes: dict[StorageKey, dict[Part, Value]]) -> None:
-        """One multi-row upsert of the records that hold something, one DELETE of those left
-        empty (an empty record is the same as none: the table keeps live conversations)."""
+        """The records that hold something upserted, those left empty deleted (an empty
+        record is the same as none: the table keeps live conversations); one statement
+        each, for all the keys at once."""
         now = utcnow()
         rows: list[dict[str, Any]] = []
-        emptied: list[tuple[Any, ...]] = []
+        emptied: list[dict[str, Any]] = []
         for key, parts in changes.items():
             state = parts["state"] if "state" in parts else await unit.value(key, "state")
             data = parts["data"] if "data" in parts else await unit.value(key, "data")
             cols = _key_columns(key)
             if state is None and (data or EMPTY_DATA) == EMPTY_DATA:
-                emptied.append(tuple(cols[name] for name in _KEY_NAMES))
+                emptied.append({f"k_{name}": value for name, value in cols.items()})
             else:
                 rows.append({**cols, "state": state, "data": data or EMPTY_DATA, "updated_at": now})
         session = unit.session
         if rows:
-            stmt = dialect_insert(session, FsmRecord).values(rows)
-            await session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=list(_KEY_NAMES),
-                    set_={
-                        "state": stmt.excluded.state,
-                        "data": stmt.excluded.data,
-                        "updated_at": stmt.excluded.updated_at,
-                    },
-                )
-            )
+            await session.execute(_UPSERT, rows)
         if emptied:
-            columns = [getattr(FsmRecord, name) for name in _KEY_NAMES]
-            await session.execute(
-                delete(FsmRecord).where(
-                    or_(
-                        *(
-                            and_(*(c == v for c, v in zip(columns, values, strict=True)))
-                            for values in emptied
-                        )
-                    )
-                )
-            )
+            await session.execute(_DELETE, emptied)
 
 
 def sql_storage(session_factory: async_sessionmaker[AsyncSession]) -> UnitStorage:
