@@ -45,6 +45,7 @@ from tests.bench.common import (
     quantile,
     quiet_logging,
     ratio,
+    settle_heap,
     world,
 )
 from tests.update_costs import Costs
@@ -209,6 +210,7 @@ async def run_wizard(total: int, users: int, backend: Backend = SQLITE) -> RunRe
         try:
             with redis_costs.installed():
                 async with run_polling(dp, w.bot, handle_as_tasks=True):
+                    settle_heap()  # as run_bot does once started
                     before = db_costs.snapshot() + redis_costs.snapshot()
                     result = await _drive(w.tg, users, total, _wizard_user)
                     result.costs = db_costs.snapshot() + redis_costs.snapshot() - before
@@ -231,6 +233,7 @@ async def run_echo(total: int, users: int) -> RunResult:
         bot = make_bot(tg)
         try:
             async with run_polling(dp, bot, handle_as_tasks=True):
+                settle_heap()  # the same heap as the wizard's runs
                 return await _drive(tg, users, total, _echo_user)
         finally:
             await bot.session.close()
