@@ -1,5 +1,9 @@
 """aiogram FSM storage on the bot's database, so a restart mid-conversation loses nothing.
 
+``SqlStorage``: each call its own short transaction (jobs, tests, outside updates).
+``SqlStateIO``: the same records read and written through an update's own session
+(bot/fsm_unit.py: read once, written once, in the update's transaction).
+
 In bot/, not storage/: it is an aiogram interface (storage knows nothing of Telegram) over
 the fsm_records table."""
 
@@ -7,16 +11,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
-from sqlalchemy import and_, delete, select
+from sqlalchemy import Table, and_, bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.db import utcnow
+from bot.fsm_unit import EMPTY_DATA, Part, Prefetch, StateUnit, UnitStorage, Value
+from storage.db import UtcDateTime, utcnow
 from storage.models import NO_BUSINESS_CONNECTION, NO_THREAD, FsmRecord
 from storage.repositories._sql import insert_ignore, upsert
+
+_KEY_NAMES = ("bot_id", "chat_id", "user_id", "thread_id", "business_connection_id", "destiny")
 
 
 def _key_columns(key: StorageKey) -> dict[str, Any]:
@@ -91,12 +98,7 @@ class SqlStorage(BaseStorage):
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         async with self.session_factory() as session:
             raw = await session.scalar(select(FsmRecord.data).where(self._where(key)))
-        if raw is None:
-            return {}
-        decoded = json.loads(raw)
-        if not isinstance(decoded, dict):
-            raise ValueError("FSM data is not a JSON object")
-        return decoded
+        return {} if raw is None else _decode(raw)
 
     async def update_data(self, key: StorageKey, data: Mapping[str, Any]) -> dict[str, Any]:
         """Read, merge and write in one transaction, the record locked before the read.
@@ -128,3 +130,114 @@ class SqlStorage(BaseStorage):
 
     async def close(self) -> None:
         """Nothing to release: the engine is the application's."""
+
+
+def _decode(raw: str) -> dict[str, Any]:
+    decoded = json.loads(raw)
+    if not isinstance(decoded, dict):
+        raise ValueError("FSM data is not a JSON object")
+    return decoded
+
+
+_TABLE = cast(Table, FsmRecord.__table__)
+# Built once: an update runs them with its own values (no statement built per update).
+_PREFETCH = select(_TABLE.c.user_id, _TABLE.c.destiny, _TABLE.c.state, _TABLE.c.data).where(
+    _TABLE.c.bot_id == bindparam("bot_id"),
+    _TABLE.c.chat_id == bindparam("chat_id"),
+    _TABLE.c.user_id.in_([bindparam("user_id"), bindparam("chat_as_user")]),
+    _TABLE.c.thread_id == bindparam("thread_id"),
+    _TABLE.c.business_connection_id == bindparam("business_connection_id"),
+)
+_DELETE = delete(_TABLE).where(*(_TABLE.c[name] == bindparam(f"k_{name}") for name in _KEY_NAMES))
+# Text, not an insert().on_conflict_do_update(): SQLAlchemy never caches the compiled form
+# of those (inherit_cache = False), so every update compiled it anew. The same SQL serves
+# SQLite and PostgreSQL.
+_UPSERT = text(
+    f"INSERT INTO fsm_records ({', '.join(_KEY_NAMES)}, state, data, updated_at) "
+    f"VALUES ({', '.join(':' + name for name in _KEY_NAMES)}, :state, :data, :updated_at) "
+    f"ON CONFLICT ({', '.join(_KEY_NAMES)}) DO UPDATE SET "
+    "state = excluded.state, data = excluded.data, updated_at = excluded.updated_at"
+).bindparams(bindparam("updated_at", type_=UtcDateTime()))
+
+
+class SqlStateIO:
+    """The unit's reads and writes of fsm_records, through the update's session."""
+
+    in_transaction = True
+
+    def encode(self, data: Mapping[str, Any]) -> str:
+        return json.dumps(dict(data), ensure_ascii=False, separators=(",", ":"))
+
+    def decode(self, raw: str) -> dict[str, Any]:
+        return _decode(raw)
+
+    async def prefetch(self, unit: StateUnit, key: StorageKey) -> Prefetch:
+        """Every record of this user in this chat (the FSM state, aiogram-dialog's stack and
+        contexts are keyed by user or by chat): one SELECT on the primary key's prefix."""
+        cols = _key_columns(key)
+        users = {key.user_id, key.chat_id}
+        rows = await unit.session.execute(
+            _PREFETCH,
+            {
+                "bot_id": key.bot_id,
+                "chat_id": key.chat_id,
+                "user_id": key.user_id,
+                "chat_as_user": key.chat_id,
+                "thread_id": cols["thread_id"],
+                "business_connection_id": cols["business_connection_id"],
+            },
+        )
+        values: dict[tuple[StorageKey, Part], Value] = {}
+        for user_id, destiny, state, data in rows:
+            found = StorageKey(
+                bot_id=key.bot_id,
+                chat_id=key.chat_id,
+                user_id=user_id,
+                thread_id=key.thread_id,
+                business_connection_id=key.business_connection_id,
+                destiny=destiny,
+            )
+            values[(found, "state")] = state
+            values[(found, "data")] = data
+
+        def covers(other: StorageKey) -> bool:
+            return (
+                other.bot_id == key.bot_id
+                and other.chat_id == key.chat_id
+                and other.user_id in users
+                and other.thread_id == key.thread_id
+                and other.business_connection_id == key.business_connection_id
+            )
+
+        return Prefetch(values, covers)
+
+    async def read(self, unit: StateUnit, key: StorageKey, part: Part) -> Value:
+        column = FsmRecord.state if part == "state" else FsmRecord.data
+        value: str | None = await unit.session.scalar(select(column).where(SqlStorage._where(key)))
+        return value if value is not None or part == "state" else EMPTY_DATA
+
+    async def write(self, unit: StateUnit, changes: dict[StorageKey, dict[Part, Value]]) -> None:
+        """The records that hold something upserted, those left empty deleted (an empty
+        record is the same as none: the table keeps live conversations); one statement
+        each, for all the keys at once."""
+        now = utcnow()
+        rows: list[dict[str, Any]] = []
+        emptied: list[dict[str, Any]] = []
+        for key, parts in changes.items():
+            state = parts["state"] if "state" in parts else await unit.value(key, "state")
+            data = parts["data"] if "data" in parts else await unit.value(key, "data")
+            cols = _key_columns(key)
+            if state is None and (data or EMPTY_DATA) == EMPTY_DATA:
+                emptied.append({f"k_{name}": value for name, value in cols.items()})
+            else:
+                rows.append({**cols, "state": state, "data": data or EMPTY_DATA, "updated_at": now})
+        session = unit.session
+        if rows:
+            await session.execute(_UPSERT, rows)
+        if emptied:
+            await session.execute(_DELETE, emptied)
+
+
+def sql_storage(session_factory: async_sessionmaker[AsyncSession]) -> UnitStorage:
+    """The dispatcher's storage on the database: direct outside updates, unit inside."""
+    return UnitStorage(SqlStorage(session_factory), SqlStateIO())

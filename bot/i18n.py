@@ -134,6 +134,7 @@ class I18n:
         self._keys: dict[str, set[str]] = {}
         self._reported: set[tuple[str, str]] = set()
         self._translators: dict[str, Translator] = {}
+        self._plain: dict[tuple[str, str], str] = {}
         for lang in LANGUAGES:
             # Unicode isolation marks (FSI/PDI) are shown by Telegram as stray characters.
             bundle = FluentBundle([lang], use_isolating=False)
@@ -168,7 +169,16 @@ class I18n:
         return bundle is not None and bundle.has_message(key)
 
     def format(self, lang: str, key: str, args: Mapping[str, object] | None = None) -> str:
-        prepared = _prepare_args(args or {})
+        if args:
+            return self._format(lang, key, args)
+        # Most texts take no arguments (labels, step titles): formatted once per language.
+        found = self._plain.get((lang, key))
+        if found is None:
+            found = self._plain[(lang, key)] = self._format(lang, key, {})
+        return found
+
+    def _format(self, lang: str, key: str, args: Mapping[str, object]) -> str:
+        prepared = _prepare_args(args)
         for candidate in self._fallback_chain(lang):
             bundle = self._bundles[candidate]
             if not bundle.has_message(key):

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from aiogram import Dispatcher
+from aiogram.dispatcher.event.handler import CallableObject
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram_dialog import setup_dialogs
@@ -40,7 +41,7 @@ from bot.app.fsm import build_fsm, dialog_isolation
 from bot.dialogs import answered
 from bot.i18n import I18n
 from bot.metrics import Metrics, UpdateMetricsMiddleware
-from bot.middlewares import setup_commit_before_state_save, setup_middlewares
+from bot.middlewares import setup_middlewares
 from bot.routers import (
     admin_doctors,
     admin_invites,
@@ -87,6 +88,9 @@ def create_dispatcher(
     dp = Dispatcher(
         storage=storage,
         events_isolation=events_isolation or SimpleEventIsolation(),
+        # Not registered by aiogram: UpdateTransactionMiddleware runs it inside the update's
+        # session and state unit, so the user's lock is held until the one commit.
+        disable_fsm=True,
         settings=settings,
         api=api,
         session_factory=session_factory,
@@ -125,10 +129,47 @@ def create_dispatcher(
     setup_dialogs(
         dp, events_isolation=dialog_isolation(dp, settings), message_manager=answered.install(dp)
     )
-    # After setup_dialogs, so it is the innermost middleware: the handler's session commits
-    # before the dialog writes its state through another connection.
-    setup_commit_before_state_save(dp)
+    run_sync_callables_inline(dp)
     return dp
+
+
+def run_sync_callables_inline(dp: Dispatcher) -> None:
+    """Call the plain (non-async) filters and handlers of every router on the event loop.
+
+    aiogram runs each of them through ``asyncio.to_thread``: every ``F.chat.type == …`` of
+    every router an update passes costs a thread hop (most of an update's filters). Ours
+    and aiogram-dialog's are pure checks of the update; none does I/O. Routers included
+    afterwards (tests' own) keep aiogram's way: correct, only slower.
+    """
+    for router in dp.chain_tail:
+        for observer in router.observers.values():
+            for handler in (observer._handler, *observer.handlers):
+                _inline(handler)
+                for event_filter in handler.filters or ():
+                    _inline(event_filter)
+        # aiogram-dialog's text inputs check content types with aiogram filter objects too.
+        for window in getattr(router, "windows", {}).values():
+            _inline_input(getattr(window, "on_message", None))
+
+
+def _inline_input(widget: Any) -> None:
+    for event_filter in getattr(widget, "filters", ()):
+        if isinstance(event_filter, CallableObject):
+            _inline(event_filter)
+    for inner in getattr(widget, "inputs", ()):
+        _inline_input(inner)
+
+
+def _inline(target: CallableObject) -> None:
+    if target.awaitable:
+        return
+    sync = target.callback
+
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        return sync(*args, **kwargs)
+
+    target.callback = call
+    target.awaitable = True
 
 
 def _no_wakeup() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import sys
@@ -294,6 +295,15 @@ DEFAULT_STEPS: tuple[Step, ...] = (
 )
 
 
+def settle_heap() -> None:
+    """Take what the start-up built (modules, routers, translations: all of it lives as
+    long as the process) out of the garbage collector's sight. Otherwise each full
+    collection walks those hundreds of thousands of objects again: a pause of a quarter
+    of a second every few hundred updates (tests/bench/updates: ~1 ms per update)."""
+    gc.collect()  # garbage of the start-up first: frozen, it would never be freed
+    gc.freeze()
+
+
 async def run_bot(settings: Settings, *, steps: Sequence[Step] = DEFAULT_STEPS) -> None:
     configure_logging(settings.log_level)
     loop = asyncio.get_running_loop()
@@ -310,6 +320,7 @@ async def run_bot(settings: Settings, *, steps: Sequence[Step] = DEFAULT_STEPS) 
         else:
             log.info("bot_started sandbox=%s mode=%s", settings.is_sandbox,
                      "webhook" if settings.webhook_mode else "polling")
+            settle_heap()
             await serve_updates(rt)
         log.info("bot_stopping")
     log.info("bot_stopped")

@@ -1,9 +1,11 @@
 """Middlewares and the order they run in (see ``setup_middlewares``).
 
 Outer update middlewares, after aiogram's own ErrorsMiddleware, UserContextMiddleware
-(``event_from_user``, ``event_chat``) and FSM middleware:
+(``event_from_user``, ``event_chat``) and the metrics middleware:
 
-1. ``DbSessionMiddleware`` → ``session`` (commit on success, rollback on error)
+1. ``UpdateTransactionMiddleware`` → ``session``; runs aiogram's FSM middleware (the user's
+   lock, ``state``) inside it, and commits the update's work and its conversation state in
+   one transaction at the end (rollback on error) — bot/middlewares/database.py
 2. ``UserMiddleware`` → ``db_user`` (storage row or None), ``user`` (None = stranger)
 3. ``LanguageMiddleware`` → ``t`` (Translator), ``lang`` ("ru"/"en"), ``tz`` (ZoneInfo)
 4. ``GroupGuardMiddleware`` — groups: commands get a pointer to the private chat, the team
@@ -12,11 +14,9 @@ Outer update middlewares, after aiogram's own ErrorsMiddleware, UserContextMiddl
    in a private chat.
 
 No role flags on handlers: every action is authorized by the service it calls
-(bot/services/access.py), against ``actor`` (set by ``UserMiddleware``). Registered after
-``setup_dialogs``, ``CommitBeforeStateSaveMiddleware`` (commit the update's session when the
-handler returns, before FSM/dialog state is written through another connection).
-Handlers that write through ``session`` and then call ``state.set_state`` themselves must
-``await session.commit()`` first (SQLite has one writer).
+(bot/services/access.py), against ``actor`` (set by ``UserMiddleware``). Conversation
+state written by handlers (``state.set_state``…) and by aiogram-dialog is stored with the
+update's own writes, in its one commit (bot/fsm_unit.py): no handler commits for it.
 """
 
 from __future__ import annotations
@@ -34,20 +34,18 @@ from bot.middlewares.access import (
     answer_no_access,
     role_of,
 )
-from bot.middlewares.database import CommitBeforeStateSaveMiddleware, DbSessionMiddleware
+from bot.middlewares.database import UpdateTransactionMiddleware
 from bot.middlewares.group_guard import GroupGuardMiddleware
 from bot.middlewares.i18n import LanguageMiddleware, user_zone
 
 __all__ = [
     "AccessGateMiddleware",
-    "CommitBeforeStateSaveMiddleware",
-    "DbSessionMiddleware",
     "GroupGuardMiddleware",
     "LanguageMiddleware",
+    "UpdateTransactionMiddleware",
     "UserMiddleware",
     "answer_no_access",
     "role_of",
-    "setup_commit_before_state_save",
     "setup_middlewares",
     "user_zone",
 ]
@@ -62,22 +60,9 @@ def setup_middlewares(
     default_zone: ZoneInfo,
     team_chat_id: int | None,
 ) -> None:
-    dp.update.outer_middleware(DbSessionMiddleware(session_factory))
+    # aiogram's FSM middleware runs inside ours (the dispatcher has disable_fsm=True).
+    dp.update.outer_middleware(UpdateTransactionMiddleware(session_factory, dp.fsm))
     dp.update.outer_middleware(UserMiddleware(admin_ids))
     dp.update.outer_middleware(LanguageMiddleware(i18n, default_zone))
     dp.update.outer_middleware(GroupGuardMiddleware(team_chat_id))
     dp.update.outer_middleware(AccessGateMiddleware())
-
-
-def setup_commit_before_state_save(dp: Dispatcher) -> None:
-    """Call after ``setup_dialogs(dp)`` so it is the innermost middleware."""
-    from aiogram_dialog.api.entities import DIALOG_EVENT_NAME
-
-    commit = CommitBeforeStateSaveMiddleware()
-    for name in (
-        "message", "edited_message", "callback_query", "my_chat_member", "business_message",
-        "chat_join_request", DIALOG_EVENT_NAME,
-    ):
-        observer = dp.observers.get(name)
-        if observer is not None:
-            observer.middleware(commit)

@@ -22,6 +22,7 @@ from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import NextMiddlewareType
 from aiogram.enums import ChatMemberStatus, ChatType
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, Update, User
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import Translator
@@ -73,7 +74,7 @@ def _is_stranger_command(message: Message) -> bool:
 
 
 class UserMiddleware(BaseMiddleware):
-    """Outer update middleware; needs ``session`` (runs after DbSessionMiddleware)."""
+    """Outer update middleware; needs ``session`` (runs after UpdateTransactionMiddleware)."""
 
     def __init__(self, admin_ids: Collection[int]) -> None:
         self.admin_ids = frozenset(admin_ids)
@@ -85,14 +86,10 @@ class UserMiddleware(BaseMiddleware):
         member = tg_user is not None and not tg_user.is_bot
         if tg_user is not None and member:
             session: AsyncSession = data["session"]
-            db_user = await _load_user(session, tg_user, self.admin_ids)
-            if db_user is not None:
-                await _record_language(session, db_user, tg_user)
-                if isinstance(event, Update):
-                    _track_reachability(db_user, event, chat)
-            if session.new or session.dirty or session.in_transaction():
-                # Commit now: a write transaction left open would block the FSM storage's
-                # own connection on SQLite (see CommitBeforeStateSaveMiddleware).
+            db_user, ensured = await _load_user(session, tg_user, self.admin_ids)
+            if ensured:
+                # Once per id of ADMIN_IDS: committed at once, so SQLite's one write lock
+                # is not held through the handler's partner and Telegram calls.
                 await session.commit()
         data["db_user"] = db_user
         data["user"] = db_user
@@ -100,14 +97,26 @@ class UserMiddleware(BaseMiddleware):
             # What every service authorizes against: the role stored now, and ADMIN_IDS.
             data[ACTOR_KEY] = Actor.of(tg_user.id, db_user, self.admin_ids)
         result = await handler(event, data)
+        if tg_user is not None and member and db_user is not None and _loaded(db_user):
+            # After the handler: these rare writes (a new language code, a chat blocked or
+            # back) go with the update's own at its end, in its one commit, instead of
+            # taking SQLite's write lock for the whole handler. (A handler that rolled its
+            # session back expired the row: the next update records them.)
+            await _record_language(data["session"], db_user, tg_user)
+            if isinstance(event, Update):
+                _track_reachability(db_user, event, chat)
         if tg_user is not None and member and db_user is None:
             # A stranger who has just joined (an invite): their first pushes (a booking…)
             # come before their next update, so record the language on the new row now.
-            # The update's session is committed by DbSessionMiddleware after this.
+            # The update's session commits after this (UpdateTransactionMiddleware).
             joined = await UserRepository(data["session"]).get(tg_user.id)
             if joined is not None:
                 await _record_language(data["session"], joined, tg_user)
         return result
+
+
+def _loaded(db_user: StoredUser) -> bool:
+    return not sa_inspect(db_user).expired_attributes
 
 
 async def _record_language(session: AsyncSession, db_user: StoredUser, tg_user: User) -> None:
@@ -137,7 +146,9 @@ def _track_reachability(db_user: StoredUser, event: Update, chat: Chat | None) -
 
 async def _load_user(
     session: AsyncSession, tg_user: User, admin_ids: frozenset[int]
-) -> StoredUser | None:
+) -> tuple[StoredUser | None, bool]:
+    """The stored user as this update may act (None: no access), and whether it was
+    written (an id of ADMIN_IDS made admin)."""
     repo = UserRepository(session)
     db_user = await repo.get(tg_user.id)
     if tg_user.id not in admin_ids:
@@ -147,17 +158,18 @@ async def _load_user(
             # still on the old ADMIN_IDS) restores the rights without losing zone/language,
             # and an invite link can still make them a coordinator or doctor.
             log.info("former_admin_refused user_id=%s", tg_user.id)
-            return None
-        return db_user
-    if db_user is None or role_of(db_user) != Role.ADMIN.value:
-        # ADMIN_IDS is the operator's word: it outranks a role stored earlier.
-        db_user = await repo.upsert(
-            tg_user.id,
-            Role.ADMIN,
-            display_name=db_user.display_name if db_user else tg_user.full_name[:256],
-        )
-        log.info("admin_ensured user_id=%s", tg_user.id)
-    return db_user
+            return None, False
+        return db_user, False
+    if db_user is not None and role_of(db_user) == Role.ADMIN.value:
+        return db_user, False
+    # ADMIN_IDS is the operator's word: it outranks a role stored earlier.
+    db_user = await repo.upsert(
+        tg_user.id,
+        Role.ADMIN,
+        display_name=db_user.display_name if db_user else tg_user.full_name[:256],
+    )
+    log.info("admin_ensured user_id=%s", tg_user.id)
+    return db_user, True
 
 
 class AccessGateMiddleware(BaseMiddleware):

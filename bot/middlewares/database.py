@@ -1,4 +1,21 @@
-"""One database session per update: committed on success, rolled back on error."""
+"""One database session, one transaction and one state unit per update.
+
+``UpdateTransactionMiddleware`` is the first of ours (after the metrics middleware) and
+runs aiogram's FSM middleware itself: the dispatcher is built with ``disable_fsm=True``
+(bot/app/dispatcher.py), so the order is
+
+    open the session and the update's ``StateUnit`` (bot/fsm_unit.py)
+      → aiogram's lock of this user in this chat → the FSM state (the unit's first read)
+        → our other middlewares, the routers, aiogram-dialog
+        → the unit stores what changed and the session commits: one commit
+      → the lock is released
+    → aiogram-dialog's stack lock, held back by the unit, is released.
+
+So the state is stored, with the handler's work, before anything lets the next update of
+this user in. On an error nothing is written: the session rolls back and the state stays
+as it was. The session stays in ``data`` after a rollback so the error handler (which runs
+outside, in aiogram's ErrorsMiddleware) can still read through it.
+"""
 
 from __future__ import annotations
 
@@ -6,48 +23,41 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import NextMiddlewareType
+from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.types import TelegramObject
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.fsm_unit import StateUnit, bind_unit, unbind_unit
 
 Handler = NextMiddlewareType[TelegramObject]
 
 
-class DbSessionMiddleware(BaseMiddleware):
-    """Outer update middleware; injects ``session``.
+class UpdateTransactionMiddleware(BaseMiddleware):
+    """Outer update middleware; injects ``session`` (and what aiogram's FSM middleware does:
+    ``state``, ``raw_state``, ``fsm_storage``)."""
 
-    The session stays in ``data`` after a rollback so the error handler (which runs outside
-    this middleware, in aiogram's ErrorsMiddleware) can still read through it.
-    """
-
-    def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], fsm: FSMContextMiddleware
+    ) -> None:
         self.session_factory = session_factory
+        self.fsm = fsm
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         async with self.session_factory() as session:
             data["session"] = session
-            try:
+            unit = StateUnit(session)
+            token = bind_unit(unit)
+
+            async def handle_and_commit(event: TelegramObject, data: dict[str, Any]) -> Any:
                 result = await handler(event, data)
+                await unit.commit()
+                return result
+
+            try:
+                return await self.fsm(handle_and_commit, event, data)
             except BaseException:
-                await session.rollback()
+                await unit.rollback()
                 raise
-            await session.commit()
-            return result
-
-
-class CommitBeforeStateSaveMiddleware(BaseMiddleware):
-    """Inner middleware, registered last (after ``setup_dialogs``): commits the update's
-    session as soon as the handler returns.
-
-    The FSM storage and aiogram-dialog's context saver write through their own connections
-    right after the handler; on SQLite a write transaction still open on the update's
-    session would block them until the busy timeout. Committing here keeps "the handler's
-    work, then the state" in that order and frees the lock. On an exception nothing is
-    committed (the outer middleware rolls back).
-    """
-
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        result = await handler(event, data)
-        session: AsyncSession | None = data.get("session")
-        if session is not None:
-            await session.commit()
-        return result
+            finally:
+                unbind_unit(token)
+                await unit.release()

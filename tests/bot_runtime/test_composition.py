@@ -128,3 +128,29 @@ def test_a_missing_router_module_fails_the_import() -> None:
         check=True,
     )
     assert result.stdout.strip() == "ImportError bot.routers.conclusion", result.stderr
+
+
+def test_every_filter_and_handler_runs_on_the_event_loop(
+    settings: Settings,
+    api: PartnerApiClient,
+    session_factory: async_sessionmaker[AsyncSession],
+    i18n: I18n,
+) -> None:
+    """aiogram runs plain (non-async) callables through asyncio.to_thread: a thread hop for
+    each ``F.chat.type == …`` an update passes. None is left to it in production."""
+    dp = _production(settings, api, session_factory, i18n)
+    threaded: list[str] = []
+    for router in dp.chain_tail:
+        for name, observer in router.observers.items():
+            for handler in (observer._handler, *observer.handlers):
+                for target in (handler, *(handler.filters or ())):
+                    if not target.awaitable:
+                        threaded.append(f"{router.name}.{name}: {target.callback!r}")
+        for window in getattr(router, "windows", {}).values():
+            on_message = getattr(window, "on_message", None)
+            inputs = [on_message, *getattr(on_message, "inputs", ())]
+            for widget in inputs:
+                for event_filter in getattr(widget, "filters", ()):
+                    if not event_filter.awaitable:
+                        threaded.append(f"{router.name} input: {event_filter.callback!r}")
+    assert threaded == []

@@ -114,7 +114,7 @@ async def test_app_uses_one_checked_client_reports_it_and_closes_it(
         # One client: the FSM storage and the isolations built from it (start_redis).
         dp = rt.dp
         assert rt.redis is not None and dp is not None
-        assert dp.fsm.storage.redis is rt.redis  # type: ignore[attr-defined]
+        assert dp.fsm.storage.backend.redis is rt.redis  # type: ignore[attr-defined]
         assert dp.fsm.events_isolation.redis is rt.redis  # type: ignore[attr-defined]
 
         admin = fake_tg.user(1, language_code="en")

@@ -43,7 +43,8 @@ async def _fsm_rows(env: Env) -> int:
 
 
 async def test_wizard_state_lives_in_redis_and_survives_a_restart(env: Env, redis: Redis) -> None:
-    assert env.dp is not None and isinstance(env.dp.fsm.storage, RedisStorage)
+    assert env.dp is not None
+    assert isinstance(env.dp.fsm.storage.backend, RedisStorage)  # type: ignore[attr-defined]
     u = env.user()
     await u.send_command("start_callback")
     await u.press(DOCTOR_101)

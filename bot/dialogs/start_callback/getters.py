@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from html import escape as _html_escape
+from time import monotonic
 from typing import Any
+from weakref import WeakKeyDictionary
 from zoneinfo import ZoneInfo
 
 from aiogram_dialog import DialogManager
@@ -29,6 +31,13 @@ def escape(text: str) -> str:
 log = logging.getLogger(__name__)
 
 DIRECTORY_LIMIT = 200
+# The partner API's doctor list (used while the local directory is empty), kept this long
+# per API client: every wizard opening asked for it, the slowest part of the first step.
+# Picking a doctor still looks that one doctor up (name, cost, availability) at once.
+API_LIST_TTL = 60.0
+_api_buttons: WeakKeyDictionary[PartnerApiClient, tuple[float, list[dict[str, Any]]]] = (
+    WeakKeyDictionary()
+)
 DOCTORS_PER_PAGE = 6
 LABEL_LIMIT = 60
 
@@ -70,12 +79,15 @@ async def load_doctor_buttons(
     ]
     if buttons or api is None:
         return buttons
+    cached = _api_buttons.get(api)
+    if cached is not None and monotonic() < cached[0]:
+        return [dict(button) for button in cached[1]]
     try:
         doctors = await api.list_doctors(limit=50)
     except PartnerApiError as exc:  # RouteUnavailable, outage: a typed id still works
         log.info("wizard doctor list unavailable: %s", type(exc).__name__)
         return []
-    return [
+    buttons = [
         _doctor_button(
             d.id,
             d.full_name or None,
@@ -85,6 +97,8 @@ async def load_doctor_buttons(
         for d in doctors
         if d.id is not None
     ]
+    _api_buttons[api] = (monotonic() + API_LIST_TTL, buttons)
+    return [dict(button) for button in buttons]
 
 
 def _common(manager: DialogManager) -> dict[str, Any]:
