@@ -50,6 +50,7 @@ from bot.services.consultation_start import bind_start
 from bot.services.recipients import coordinator_recipient
 from bot.services.start_outcome import find_started
 from bot.services.status_changes import StatusProcessor
+from storage.conflicts import TransactionConflict
 from storage.enums import Audience, ConsultationState, EventSource
 from storage.models import Consultation
 from storage.repositories import ConsultationRepository, OutboxRepository
@@ -165,8 +166,9 @@ class Reconciler:
                 result = await fetch_and_apply(
                     self.session_factory, self.api, self.processor, ids, EventSource.RECONCILE
                 )
-            except PartnerApiError as exc:
-                # One bad batch does not stop the others; the next tick retries it.
+            except (PartnerApiError, TransactionConflict) as exc:
+                # One bad batch (a partner outage, or a deadlock with another replica that
+                # outlasted its retries) does not stop the others; the next tick retries it.
                 counts.failed_batches += 1
                 log.warning("reconcile_batch_failed size=%d error=%s", len(ids), type(exc).__name__)
                 continue

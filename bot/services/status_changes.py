@@ -38,7 +38,8 @@ from bot.services.audience import (
 from bot.services.recipients import Person, consultation_recipients, zone_of
 from bot.services.status_history import KnownEvent, NewEvent, history_of, new_events
 from storage.enums import Audience, ConsultationState, EventSource, Origin
-from storage.models import Consultation
+from storage.models import Consultation, StatusEvent
+from storage.repositories.consultations import ConsultationRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.status_events import StatusEventRepository
 
@@ -118,9 +119,60 @@ class StatusProcessor:
         needs no push of their own act. `card_drawn`: the caller has drawn the stored card
         message itself, so no in-place edit is queued for it.
         """
+        # The consultation's row first, before any status_events row, as every transaction
+        # of the status pipeline takes them: replicas then wait instead of deadlocking.
+        await session.refresh(consultation, with_for_update={"key_share": True})
+        stored = await StatusEventRepository(session).list_for(consultation.id)
+        return await self._apply_locked(
+            session,
+            consultation,
+            callback,
+            source,
+            stored,
+            actor_chat_id=actor_chat_id,
+            card_drawn=card_drawn,
+        )
+
+    async def apply_many(
+        self,
+        session: AsyncSession,
+        answers: Sequence[tuple[Consultation, Callback]],
+        source: EventSource,
+    ) -> ApplyResult:
+        """`apply` to a batch whose rows the caller has just read under lock, in ascending
+        id order (``ConsultationRepository.lock_many``): their events are read with one
+        query and the look is stored with one UPDATE, so a batch of unchanged consultations
+        costs a handful of statements, not several per consultation."""
+        total = ApplyResult()
+        if not answers:
+            return total
+        ids = [consultation.id for consultation, _ in answers]
+        stored = await StatusEventRepository(session).list_for_many(ids)
+        for consultation, callback in sorted(answers, key=lambda pair: pair[0].id):
+            one = await self._apply_locked(
+                session, consultation, callback, source, stored[consultation.id], seen=False
+            )
+            total.recorded += one.recorded
+            total.queued += one.queued
+        await ConsultationRepository(session).mark_seen(ids, self.now())
+        return total
+
+    async def _apply_locked(
+        self,
+        session: AsyncSession,
+        consultation: Consultation,
+        callback: Callback,
+        source: EventSource,
+        stored: Sequence[StatusEvent],
+        *,
+        actor_chat_id: int | None = None,
+        card_drawn: bool = False,
+        seen: bool = True,
+    ) -> ApplyResult:
+        """`apply` with the row fresh and locked and its `stored` events already read;
+        `seen=False`: the caller stores the look (last_seen_at) itself."""
         result = ApplyResult()
         events = StatusEventRepository(session)
-        stored = await events.list_for(consultation.id)
         known = [KnownEvent(RequestStatus(e.status), e.occurred_at) for e in stored]
         history = history_of(callback)
         fresh = new_events(history, known)
@@ -151,7 +203,9 @@ class StatusProcessor:
         if current is None or current is RequestStatus.UNKNOWN:
             current = history[-1].status if history else None
         result.final = current is not None and current.is_final
-        first_look = await self._update_consultation(session, consultation, now, result.final)
+        first_look = await self._update_consultation(
+            session, consultation, now, result.final, reload=result.recorded > 0, seen=seen
+        )
 
         # The start event is stored by the wizard (source "start") without telling anyone:
         # it is announced here, at the first look only (the durable `announced_at` mark), so
@@ -193,19 +247,27 @@ class StatusProcessor:
         consultation: Consultation,
         now: datetime,
         final: bool,
+        *,
+        reload: bool,
+        seen: bool,
     ) -> bool:
-        """Store the look; True when it is the first one since the start (to announce it)."""
-        # `record` moved last_status with a Core UPDATE: reload before reading or writing.
-        await session.refresh(consultation)
+        """Store the look; True when it is the first one since the start (to announce it).
+        Only what changed is written (nothing at all for an unchanged look with `seen`
+        False)."""
+        if reload:
+            # `record` moved last_status with a Core UPDATE: reload before reading or writing.
+            await session.refresh(consultation)
         first_look = consultation.announced_at is None
         if first_look:
             consultation.announced_at = now
-        consultation.last_seen_at = now
+        if seen:
+            consultation.last_seen_at = now
         if final:
             consultation.state = ConsultationState.FINAL
         elif consultation.state in (ConsultationState.STARTING, ConsultationState.UNKNOWN):
             consultation.state = ConsultationState.ACTIVE
-        await session.flush()
+        if session.is_modified(consultation):
+            await session.flush()
         return first_look
 
     async def _queue(
