@@ -86,12 +86,27 @@ class StatusWorker:
     poll_interval: float = 30.0
     error_backoff: float = 5.0
     _event: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set while no hook's refresh is waiting or running (see wait_idle).
+    _idle: asyncio.Event = field(default_factory=asyncio.Event)
     _task: asyncio.Task[None] | None = None
     runs: int = 0
     _outage: OutageLog = field(default_factory=lambda: OutageLog(log, "partner_api"))
 
+    def __post_init__(self) -> None:
+        self._idle.set()
+
     def wake(self) -> None:
+        self._idle.clear()
         self._event.set()
+
+    async def wait_idle(self, within: float = 1.0) -> None:
+        """Return once no hook's refresh is waiting or running, or after `within` seconds.
+
+        Reconcile calls it between its batches: a hook then does not queue behind a pass's
+        batches on the event loop and the database, and a flood of hooks delays a pass by
+        at most `within` per batch."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), within)
 
     async def run_once(self) -> int:
         """Drain the flagged consultations; the number of consultations refreshed."""
@@ -172,8 +187,11 @@ class StatusWorker:
             except Exception:
                 # Logged in run_once; the flags are back. A pause (not synchronisation) keeps
                 # an outage of the partner API from turning into a busy loop.
+                self._idle.set()
                 await asyncio.sleep(self.error_backoff)
                 continue
+            if not self._event.is_set():  # no hook came in meanwhile
+                self._idle.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._event.wait(), self.poll_interval)
 
