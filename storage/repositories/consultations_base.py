@@ -5,19 +5,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, select, update
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Consultation
 from storage.repositories._sql import rowcount
 
 
-def locked_in_id_order(*where: ColumnElement[bool]) -> ScalarSelect[int]:
-    """The ids of the rows matching `where`, each locked in ascending id order (PostgreSQL
-    FOR NO KEY UPDATE; SQLite's single writer needs no row lock): the one order in which
-    every transaction takes consultation rows, so two replicas wait instead of deadlocking.
-    An UPDATE's own row locks follow its scan (index or heap order), not the ids."""
-    return (
+def rows_in_id_order(session: AsyncSession, *where: ColumnElement[bool]) -> ColumnElement[bool]:
+    """An UPDATE's condition for the rows matching `where`, taking their locks in ascending
+    id order: the one order in which every transaction takes consultation rows, so two
+    replicas wait for each other instead of deadlocking. On PostgreSQL the ids are picked
+    and locked first (FOR NO KEY UPDATE, ordered), as an UPDATE's own row locks follow its
+    scan (index or heap order); SQLite's single writer takes no row locks: `where` as is."""
+    if session.get_bind().dialect.name != "postgresql":
+        return and_(*where)
+    return Consultation.id.in_(
         select(Consultation.id)
         .where(*where)
         .order_by(Consultation.id)
@@ -44,7 +47,7 @@ class ConsultationRepositoryBase:
             return 0
         result = await self.session.execute(
             update(Consultation)
-            .where(Consultation.id.in_(locked_in_id_order(Consultation.id.in_(wanted))))
+            .where(rows_in_id_order(self.session, Consultation.id.in_(wanted)))
             .values(**values)
             .execution_options(synchronize_session=False)
         )

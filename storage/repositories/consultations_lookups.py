@@ -31,7 +31,7 @@ class ConsultationLookups(ConsultationRepositoryBase):
 
     async def lock_many(self, ids: Iterable[int]) -> list[Consultation]:
         """These rows, read afresh and locked until the transaction ends, in ascending id
-        order (see ``locked_in_id_order``): a transaction that writes several consultations
+        order (see ``rows_in_id_order``): a transaction that writes several consultations
         (their status events and messages too) takes their rows first, with this."""
         found: list[Consultation] = []
         for part in chunks(sorted(set(ids)), 500):
