@@ -109,7 +109,7 @@ class StartAgainCallback(CallbackData, prefix="again"):
 
 # --- the access, language and time flows (bot/routers/start.py, admin_*.py, preferences.py).
 # Prefixes all begin with "a": atz time zone city, alg language, ant notification mode,
-# ainv invite role, aus users list/card, adr doctor directory.
+# ainv invite role, aus users list/card, adr doctor directory, adg the morning digest's time.
 
 
 class TzCity(CallbackData, prefix="atz"):
@@ -122,6 +122,12 @@ class LangPick(CallbackData, prefix="alg"):
 
 class NotifyPick(CallbackData, prefix="ant"):
     mode: str  # NotifyMode value
+
+
+class DigestPick(CallbackData, prefix="adg"):
+    """/settings → the morning digest: a time ("0900"), "off", or "other" (type one)."""
+
+    at: str
 
 
 class InvitePick(CallbackData, prefix="ainv"):
@@ -175,3 +181,19 @@ class InvitesCb(CallbackData, prefix="aiv"):
     action: InvitesAction
     invite_id: int = 0
     page: int = 0
+
+
+# --- /report (bot/routers/report.py)
+
+
+class ReportAction(StrEnum):
+    PRESET = "p"  # arg: bot.reports.period.Preset value
+    DATES = "t"  # ask for two typed dates
+    DETAILS = "d"  # arg: Period.key(); the CSV again, with patient names and phones
+
+
+class ReportCb(CallbackData, prefix="rep"):
+    """``rep:p:lm`` (last month), ``rep:t:``, ``rep:d:20260501-20260531``."""
+
+    a: ReportAction
+    arg: str = ""

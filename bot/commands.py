@@ -28,12 +28,13 @@ log = logging.getLogger(__name__)
 STRANGER_COMMANDS: tuple[str, ...] = ("start", "help")
 ROLE_COMMANDS: dict[Role, tuple[str, ...]] = {
     Role.COORDINATOR: (
-        "start_callback", "list", "find", "cancel", "settings", "timezone", "language", "help",
+        "start_callback", "list", "find", "report", "cancel", "settings", "timezone",
+        "language", "help",
     ),
-    Role.DOCTOR: ("list", "settings", "timezone", "language", "help"),
+    Role.DOCTOR: ("list", "report", "settings", "timezone", "language", "help"),
     Role.ADMIN: (
-        "start_callback", "list", "find", "invite", "invites", "users", "doctors", "cancel",
-        "settings", "timezone", "language", "help",
+        "start_callback", "list", "find", "report", "invite", "invites", "users", "doctors",
+        "cancel", "settings", "timezone", "language", "help",
     ),
 }
 

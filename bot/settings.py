@@ -162,6 +162,9 @@ class Settings(DatabaseSettings):
     # This replica's stable name: a restart releases the outbox claims of its previous
     # process at once. Replicas need distinct names (a dead one's claims pass on in 10 s).
     instance_name: str = Field("main", min_length=1, max_length=24, pattern=r"^[A-Za-z0-9_.-]+$")
+    # Outbox sends between Telegram's receipt and their record at most: what a kill -9 may
+    # repeat. 1 sends ≈ 1/(round trip) messages/s (README: Operating several replicas).
+    outbox_sends_in_flight: int = Field(1, ge=1, le=25)
     reminder_lead_minutes: int = Field(15, ge=0)
     retention_days: int = Field(30, ge=1)
     sandbox_pace_seconds: float = Field(20.0, ge=0)

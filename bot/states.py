@@ -15,6 +15,7 @@ class AccessStates(StatesGroup):
     doctor_add_id = State()  # /doctors → Add: waiting for the id
     doctor_add_name = State()  # no doctor lookup in the deployment: waiting for the name
     doctor_rename = State()  # /doctors → Rename: waiting for the name (data: doctor_id)
+    digest_time = State()  # /settings → the digest's "Other time…": waiting for HH:MM
 
 
 # --- end of access block --------------------------------------------------------------------
@@ -46,3 +47,10 @@ class StartCallbackSG(StatesGroup):
 
 class ConsultationsListSG(StatesGroup):
     main = State()  # one window: a page of consultations, filters, sort, pager
+
+
+# --- /report (bot/routers/report.py) -------------------------------------------------------
+
+
+class ReportStates(StatesGroup):
+    dates = State()  # "Dates…": waiting for the first and the last day, typed

@@ -56,6 +56,17 @@ class Audience(StrEnum):
 
     CONSULTATION = "consultation"  # carries patient data of its consultation_id
     ADMIN = "admin"  # an operational alert for the admins
+    # A morning digest (patient names of several consultations, no consultation_id): built
+    # with the breadth of a coordinator or admin (every consultation of the account) ...
+    DIGEST_ALL = "digest_all"
+    # ... or of a doctor (their own consultations only).
+    DIGEST_OWN = "digest_own"
+
+
+# Rows whose text may carry patient data: sent with protect_content (bot/outbox/send.py).
+PATIENT_DATA_AUDIENCES: frozenset[str] = frozenset(
+    {Audience.CONSULTATION.value, Audience.DIGEST_ALL.value, Audience.DIGEST_OWN.value}
+)
 
 
 class Origin(StrEnum):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -60,6 +61,12 @@ class User(Base):
         StrEnumType(NotifyMode), default=NotifyMode.ESSENTIALS
     )
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The morning digest's local time "HH:MM", "off", or None: the role's default
+    # (bot/services/digest_settings.py), so a doctor made a coordinator gets a coordinator's.
+    digest_time: Mapped[str | None] = mapped_column(String(5))
+    # The last local date (in the user's zone) whose digest is settled: queued, or passed
+    # over because its time was chosen after it had gone by. The job's once-a-day mark.
+    digest_last_date: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -94,6 +101,8 @@ class Consultation(Base):
     __table_args__ = (
         Index("ix_consultations_state_id", "state", "id"),
         Index("ix_consultations_doctor_id_created_at", "doctor_id", "created_at"),
+        # /report reads a period in pages by (created_at, id).
+        Index("ix_consultations_created_at_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -130,6 +139,20 @@ class Consultation(Base):
     # no change must not announce it again to recipients who appeared since.
     announced_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     purged_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # What /report counts (issue 15), stored from every real look at the partner
+    # (StatusProcessor.apply → store_figures). All None until a look carried the calls:
+    # the report counts such a consultation as "data missing", never guesses.
+    figures_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    calls_count: Mapped[int | None] = mapped_column(Integer)
+    talk_seconds: Mapped[int | None] = mapped_column(Integer)  # of the successful calls
+    patient_reached: Mapped[bool | None] = mapped_column(Boolean)  # a successful call
+    first_call_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    # The doctor's costPerMinute in hundredths of `cost_currency` (RUB, USD, EUR, Bonus…);
+    # integers, so sums are exact on SQLite too. None: the look did not say.
+    cost_per_minute_cents: Mapped[int | None] = mapped_column(BigInteger)
+    cost_currency: Mapped[str | None] = mapped_column(String(16))
+    # Ended by a terminate (ours, or the partner's timeline says so), not a missed call.
+    terminated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 

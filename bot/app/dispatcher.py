@@ -6,15 +6,18 @@ Routers, first match wins (``dp.sub_routers`` names in brackets):
    3. admin_invites             [access.invites]      /invite
    4. admin_users               [access.users]        /users
    5. admin_doctors             [access.doctors]      /doctors
-   6. preferences               [access.preferences]  /language, /timezone
-   7. cancel                    [cancel]              before the dialogs, whose text inputs
+   6. preferences               [access.preferences]  /language, /timezone, /settings
+   7. digest_settings           [access.digest]       /settings: the morning digest's time
+   8. cancel                    [cancel]              before the dialogs, whose text inputs
                                                       would take "/cancel" as text
-   8. consultations             [consultations]       /list, /find, card buttons; the list
+   9. report                    [report]              /report, its buttons and typed dates
+                                                      (after cancel: /cancel leaves them)
+  10. consultations             [consultations]       /list, /find, card buttons; the list
                                                       dialog inside it
-   9. start_callback            [start_callback]      /start_callback and the wizard dialog
-  10. conclusion                [conclusion]          buttons of the status messages
+  11. start_callback            [start_callback]      /start_callback and the wizard dialog
+  12. conclusion                [conclusion]          buttons of the status messages
                                                       (Conclusion, Start again)
-  11. fallback                  [fallback]            /help, unknown command/text, stale
+  13. fallback                  [fallback]            /help, unknown command/text, stale
                                                       buttons: must stay last
 aiogram-dialog is set up on the Dispatcher after that (it appends its own router).
 
@@ -45,9 +48,11 @@ from bot.routers import (
     cancel,
     conclusion,
     consultations,
+    digest_settings,
     errors,
     fallback,
     preferences,
+    report,
     start,
     start_callback,
 )
@@ -109,7 +114,9 @@ def create_dispatcher(
         admin_users.setup(),
         admin_doctors.setup(),
         preferences.setup(),
+        digest_settings.setup(),
         cancel.setup(),
+        report.setup(),
         consultations.setup(),
         start_callback.setup(),
         conclusion.setup(),

@@ -161,6 +161,7 @@ async def create_outbox(rt: Runtime) -> None:
         rt.require("session_factory"),
         team_chat_id=rt.settings.team_chat_id,
         instance=rt.settings.instance_name,  # a restart releases its predecessor's claims
+        sends_in_flight=rt.settings.outbox_sends_in_flight,  # what a kill -9 may repeat
         # Rows about a consultation, and admin alerts, are re-checked against the policy
         # right before they are sent (bot/services/delivery.py).
         admin_ids=rt.settings.admin_ids,

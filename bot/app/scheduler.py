@@ -1,7 +1,7 @@
-"""The operator's jobs (reminders, retention, token refresh) on the bot's one scheduler
-(bot/scheduler.py), built from the settings at every start-up; the scheduler starts here and
-its stop goes on ``rt.stack`` — so it stops before anything a job uses (the stack unwinds
-in reverse).
+"""The operator's jobs (reminders, the morning digest, retention, token refresh) on the
+bot's one scheduler (bot/scheduler.py), built from the settings at every start-up; the
+scheduler starts here and its stop goes on ``rt.stack`` — so it stops before anything a job
+uses (the stack unwinds in reverse).
 
 Just before the start, every job on the scheduler (these and reconcile, added by the
 notifications step) is wrapped in its lease (bot/jobs/lease.py): with several replicas on
@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.jobs import reminders, retention, token_refresh
+from bot.jobs import digest, reminders, retention, token_refresh
+from bot.jobs.digest import DigestJob
 from bot.jobs.lease import JobLeases, is_guarded
 from bot.jobs.reminders import ReminderJob
 from bot.jobs.retention import RetentionJob
@@ -29,10 +30,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REMINDER_INTERVAL = timedelta(minutes=1)
+DIGEST_INTERVAL = timedelta(minutes=1)  # a digest comes within a minute of its time
 RETENTION_INTERVAL = timedelta(days=1)
 TOKEN_REFRESH_INTERVAL = timedelta(hours=1)
 
-Job = ReminderJob | RetentionJob | TokenRefreshJob
+Job = ReminderJob | DigestJob | RetentionJob | TokenRefreshJob
 
 
 def build_jobs(rt: Runtime) -> dict[str, Job]:
@@ -49,6 +51,13 @@ def build_jobs(rt: Runtime) -> dict[str, Job]:
             admin_ids=settings.admin_ids,
             outbox_wake=wake,
         )
+    jobs[digest.JOB_ID] = DigestJob(
+        session_factory=session_factory,
+        i18n=rt.i18n,
+        default_timezone=settings.default_timezone,
+        admin_ids=settings.admin_ids,
+        outbox_wake=wake,
+    )
     jobs[retention.JOB_ID] = RetentionJob(
         session_factory=session_factory,
         retention=timedelta(days=settings.retention_days),
@@ -70,6 +79,7 @@ async def start(rt: Runtime, scheduler: AsyncIOScheduler) -> dict[str, Job]:
     jobs = build_jobs(rt)
     intervals = {
         reminders.JOB_ID: (REMINDER_INTERVAL, timedelta(seconds=10)),
+        digest.JOB_ID: (DIGEST_INTERVAL, timedelta(seconds=20)),
         retention.JOB_ID: (RETENTION_INTERVAL, timedelta(minutes=1)),
         token_refresh.JOB_ID: (TOKEN_REFRESH_INTERVAL, timedelta(seconds=15)),
     }

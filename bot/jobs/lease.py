@@ -7,10 +7,13 @@ finds the row held by another skips the tick (logged at DEBUG). The holder renew
 at each of its ticks; if it dies, the lease runs out before the next tick of the others, so
 one of them takes over within one interval. A replica that stops releases its leases.
 
+A pass that outlasts its lease (a slow partner, a long backlog) keeps it: the holder renews
+it every third of its length while the pass runs, so no other replica starts the same pass
+meanwhile, and releases it when the pass ends, so the next tick of any replica runs the next
+pass. A holder that dies mid-pass stops renewing: its lease runs out within one length.
+
 The clock is the replica's own (injected, for tests); replicas' clocks must agree to well
-within ``margin`` (NTP does). A pass that outlasts its lease (longer than the interval
-minus the margin) may meet the next holder's pass: jobs are idempotent per row anyway (the
-outbox's dedupe keys, conditional updates), the lease only keeps them from doubling work.
+within ``margin`` (NTP does).
 
 bot/app/scheduler.py wraps every job on the scheduler with ``JobLeases.guard`` just before
 it starts: one place, whoever added the job.
@@ -18,6 +21,8 @@ it starts: one place, whoever added the job.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
 import os
@@ -74,6 +79,23 @@ class JobLeases:
             self.taken.discard(name)
         return ok
 
+    async def release(self, name: str) -> None:
+        now = self.now()
+        async with self.session_factory() as session:
+            await JobLeaseRepository(session).release(name, self.holder, now)
+            await session.commit()
+        self.taken.discard(name)
+
+    async def _keep(self, name: str, length: timedelta) -> None:
+        """While a pass runs: renew its lease every third of the lease's length."""
+        while True:
+            await asyncio.sleep(length.total_seconds() / 3)  # a timer, not a synchronisation
+            try:
+                if not await self.take(name, length):
+                    log.warning("job_lease_lost job=%s", name)  # expired: the database was away
+            except Exception as exc:  # the next beat tries again
+                log.warning("job_lease_renew_failed job=%s error=%s", name, type(exc).__name__)
+
     async def release_all(self) -> None:
         """On the way out: the next tick of another replica need not wait for our leases."""
         if not self.taken:
@@ -102,7 +124,27 @@ class JobLeases:
             if not mine:
                 log.debug("job_skipped job=%s reason=leased_elsewhere", name)
                 return None
-            return await func()
+            ends = self.now() + length
+            keeper = asyncio.create_task(self._keep(name, length), name=f"lease-{name}")
+            try:
+                return await func()
+            except asyncio.CancelledError:
+                # Only a stopping process cancels a pass (Reconciler.cancel_running); raised
+                # on, the scheduler would log it as a failed job: an ERROR and a traceback
+                # in every deploy that stops a replica mid-pass. The next tick redoes it.
+                log.info("job_cancelled job=%s (the process is stopping)", name)
+                return None
+            finally:
+                keeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await keeper
+                if self.now() >= ends:  # outlasted its tick's lease: the next tick may run
+                    try:
+                        await self.release(name)
+                    except Exception as exc:  # it runs out by itself
+                        log.warning(
+                            "job_lease_release_failed job=%s error=%s", name, type(exc).__name__
+                        )
 
         leased.__dict__["lease_guarded"] = True
         return leased

@@ -12,10 +12,13 @@ keys keep "once" true) and ``purged_at``, so the card can say the details were r
 
 Telegram keeps its own copy of what the bot sent: the card and every delivered notice,
 reminder and can't-take reply of a purged consultation is edited down to "consultation
-<short id> — details removed after N days". The edits go through the outbox (in the purge's
-transaction, one dedupe key per chat message) so Telegram's limits and retries apply; the
-ones Telegram refuses (deleted, not editable any more) are counted by the next run, since
-the sender meets them after this run's log line.
+<short id> — details removed after N days"; a morning digest (patient names of several
+consultations, bot/jobs/digest.py) delivered longer ago than N days, to "morning digest —
+details removed after N days", before its stored text is cleared with the other messages'.
+The edits go through the outbox (in the purge's transaction, one dedupe key per chat
+message) so Telegram's limits and retries apply; the ones Telegram refuses (deleted, not
+editable any more) are counted by the next run, since the sender meets them after this
+run's log line.
 
 Runs once a day (and soon after start-up); each run is one transaction and logs counts only.
 """
@@ -32,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api_client.logsafe import describe
 from bot.i18n import I18n, language_of
 from bot.notifications.messages import short_id
+from storage.enums import Audience
 from storage.repositories import (
     AppStateRepository,
     ConsultationRepository,
@@ -45,6 +49,7 @@ from storage.repositories import (
 log = logging.getLogger(__name__)
 
 JOB_ID = "retention"
+DIGEST_AUDIENCES = (Audience.DIGEST_ALL.value, Audience.DIGEST_OWN.value)
 # When the previous run ended: the wipe edits refused since then are the next line's count.
 LAST_RUN_KEY = "retention:last_run"
 # Conversation fields holding a typed search (a surname or a phone): the last /find text
@@ -124,6 +129,8 @@ class RetentionJob:
         counts.final_consultations = final.consultations
         counts.abandoned_consultations = abandoned.consultations
         counts.consultation_messages = final.outbox_messages + abandoned.outbox_messages
+        if self.i18n is not None:  # first: the clearing below is what marks them done
+            counts.telegram_edits += await self._wipe_digests(session, cutoff, now)
         # Messages of no consultation (alerts, invites, replies): their text goes once they
         # were delivered, or given up on, longer ago than the retention period.
         counts.other_messages = await OutboxRepository(session).purge_unlinked(cutoff)
@@ -135,7 +142,7 @@ class RetentionJob:
         # bot/app/fsm.py) bounds how long a search text or a draft outlives its
         # conversation's last activity; Redis keys are not scanned from this job.
         if self.i18n is not None:
-            counts.telegram_edits = await self._wipe(
+            counts.telegram_edits += await self._wipe(
                 session, [*final.sent_copies, *abandoned.sent_copies], now
             )
             state = AppStateRepository(session)
@@ -144,6 +151,26 @@ class RetentionJob:
                 datetime.fromisoformat(last) if last else None
             )
             await state.set(LAST_RUN_KEY, now.isoformat())
+
+    async def _wipe_digests(self, session: AsyncSession, cutoff: datetime, now: datetime) -> int:
+        """Queue the edit of each digest delivered at or before ``cutoff``; how many."""
+        assert self.i18n is not None
+        outbox = OutboxRepository(session)
+        copies = await outbox.sent_copies_before(DIGEST_AUDIENCES, cutoff)
+        users = await UserRepository(session).get_many({chat for chat, _ in copies})
+        queued = 0
+        for chat_id, message_id in copies:
+            t = self.i18n.translator(language_of(users.get(chat_id)))
+            text = t("retention-digest-removed", days=self.retention.days)
+            if await outbox.enqueue(
+                chat_id,
+                text,
+                edit_message_id=message_id,
+                dedupe_key=scrub_key(chat_id, message_id),
+                now=now,
+            ):
+                queued += 1
+        return queued
 
     async def _wipe(self, session: AsyncSession, copies: list[SentCopy], now: datetime) -> int:
         """Queue the edit of each sent copy to the short "details removed" line, in its

@@ -5,9 +5,11 @@ it (a request middleware on the bot's session).
   here, just before the network, so time spent earlier in the request chain (e.g. the
   demo mark looking up a language) cannot bunch sends up at Telegram's end; they are given
   back (stamped) when the request is over, whatever its outcome.
-* Not twice: the wait for the windows may have outlasted the row's claim (a group at
-  20/min); the claim is re-checked (and extended) right before the network, and the send
-  is abandoned with ``LeaseLost`` when another sender holds the row now.
+* Only then does the send's attempt begin (``attempt.SendAttempt``): an in-flight slot, one
+  session, the recipient's right and the claim re-checked in it — so no wait for a window
+  holds a slot or a connection, and a send whose wait outlasted its claim (a group at
+  20/min) is abandoned with ``LeaseLost`` when another sender holds the row now.
+* A 429 pauses the chat (or every send) here, before the attempt gives its slot back.
 * Any other send (a handler's answer) waits out the pauses a 429 imposed, so a send that
   started before the 429 arrived still respects it.
 """
@@ -15,47 +17,42 @@ it (a request middleware on the bot's session).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator
+import functools
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import NextRequestMiddlewareType
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import EditMessageText, SendMessage, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
+from bot.outbox.attempt import SendAttempt
 from bot.outbox.limits import RateLimits
-from storage.models import OutboxMessage
-
-KeepLease = Callable[[OutboxMessage], Awaitable[bool]]
 
 # Which gate's sender (if any) is making the current request: its rate windows apply ...
 _sending: ContextVar[RequestGate | None] = ContextVar("outbox_sending", default=None)
-# ... and which row it is sending: the gate re-checks its claim just before the network.
-_sending_row: ContextVar[OutboxMessage | None] = ContextVar("outbox_sending_row", default=None)
-
-
-class LeaseLost(Exception):
-    """The row's claim is no longer this sender's: another sender may be sending it."""
+# ... and the attempt it makes: begun (checks, slot) once the windows granted the send.
+_attempt: ContextVar[SendAttempt | None] = ContextVar("outbox_attempt", default=None)
 
 
 class RequestGate:
-    def __init__(self, limits: RateLimits, keep_lease: KeepLease) -> None:
+    def __init__(self, limits: RateLimits) -> None:
         self.limits = limits
-        self.keep_lease = keep_lease
 
     def install(self, bot: Bot) -> None:
         bot.session.middleware(self)
 
     @contextmanager
-    def sending(self, row: OutboxMessage) -> Iterator[None]:
-        """Requests made inside are the sender's sends of ``row``: rate windows apply."""
+    def sending(self, attempt: SendAttempt) -> Iterator[None]:
+        """Requests made inside are ``attempt``'s send: rate windows apply, then it begins."""
         token = _sending.set(self)
-        row_token = _sending_row.set(row)
+        attempt_token = _attempt.set(attempt)
         try:
             yield
         finally:
-            _sending_row.reset(row_token)
+            _attempt.reset(attempt_token)
             _sending.reset(token)
 
     async def __call__(
@@ -78,11 +75,17 @@ class RequestGate:
         windows = await self.limits.acquire(chat_id)
         sent = delivered = False
         try:
-            row = _sending_row.get()
-            if row is not None and not await self.keep_lease(row):
-                raise LeaseLost(row.id)
+            attempt = _attempt.get()
+            if attempt is not None:
+                # May raise LeaseLost / RecipientRefused: not sent.
+                await attempt.begin(functools.partial(self.limits.pause_left, chat_id))
             sent = True
-            response = await make_request(bot, method)
+            try:
+                response = await make_request(bot, method)
+            except TelegramRetryAfter as exc:
+                # Paused before the slot is given back: the sends waiting for it see it.
+                self.limits.retry_after(chat_id, exc.retry_after)
+                raise
             delivered = True
             return response
         finally:

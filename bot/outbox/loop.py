@@ -7,10 +7,15 @@
   must wait (backoff, a 429 past its claim) hands the rest of its chat's batch back, so
   nothing overtakes it.
 * Each row: ``send.RowDelivery`` (the recipient's right, the send, its outcome, the mark).
-* At least once, not twice: ``records`` (leases) and ``gate`` (the last re-check).
-* Leases are short (10 s) and renewed by a heartbeat while the process lives: a dead
-  replica's rows pass to the others within one lease; a restart of the same ``instance``
-  releases its predecessor's claims at once (``records.release_previous``).
+* At least once, not twice: ``records`` (leases) and ``attempt`` (the last re-check, in
+  the session that records the send right after Telegram's answer).
+* At most ``sends_in_flight`` sends between the network and their record (default 1): a
+  ``kill -9`` repeats at most that many messages (``attempt.SendSlots``).
+* Leases are short (8 s) and renewed by a heartbeat (every third of it) while the process
+  lives: a dead replica's rows pass to the others within one lease of its last beat, so
+  within 10 s of its death however it is timed (the claiming replica's own latency fits in
+  the 2 s left); a restart of the same ``instance`` releases its predecessor's claims at
+  once (``records.release_previous``).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from datetime import UTC, datetime, timedelta
 from aiogram import Bot
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.outbox.attempt import SendSlots
 from bot.outbox.gate import RequestGate
 from bot.outbox.limits import RateLimits
 from bot.outbox.records import Clock, OutboxRecords, RecipientCheck
@@ -59,11 +65,12 @@ class OutboxSender:
         per_chat_margin: float = 0.02,
         group_per_minute: int = 20,
         group_period: float = 60.0,
-        lease: timedelta = timedelta(seconds=10),
+        lease: timedelta = timedelta(seconds=8),
         heartbeat: float | None = None,
         instance: str = "main",
         batch_size: int = 100,
         max_in_flight: int = 300,
+        sends_in_flight: int = 1,
         max_idle: float = 30.0,
         backoff_base: float = 1.0,
         backoff_cap: float = 600.0,
@@ -96,13 +103,16 @@ class OutboxSender:
             group_period=group_period,
             monotonic=monotonic,
         )
-        self.gate = RequestGate(self.limits, self.records.keep_lease)
+        self.gate = RequestGate(self.limits)
         self.gate.install(bot)
+        # Sends between the network and their record: what a kill -9 may repeat (attempt.py).
+        self.slots = SendSlots(sends_in_flight)
         self.delivery = RowDelivery(
             bot,
             self.records,
             self.limits,
             self.gate,
+            self.slots,
             # None: rows are sent whatever their audience (the application passes admin_ids).
             recipient_check=recipient_check,
             backoff_base=backoff_base,

@@ -1,15 +1,17 @@
-"""The sender's writes to the outbox rows, each in its own short transaction.
+"""The sender's writes to the outbox rows, each in its own short transaction (a send's own
+checks and record: ``attempt``).
 
-At least once: a row is claimed with a lease; a crash before ``mark_sent`` lets the lease
-expire and the row is sent again by the next sender. Not twice: ``keep_lease`` extends a
-claim only while the database still shows it as this sender's.
+At least once: a row is claimed with a lease; a crash before its send is recorded lets the
+lease expire and the row is sent again by the next sender. Not twice: a send goes out only
+while the database still shows its claim as this sender's (``attempt.SendAttempt``).
 
 Holders: every sender process has a ``holder`` id, ``<instance>:<random>``, recorded with its
 claims. A live sender renews all its claims on a heartbeat (``renew``), so the lease can be
-short (10 s): a dead holder's rows pass to the other replicas within one lease. At its first
+short (8 s): a dead holder's rows pass to the other replicas within one lease. At its first
 claim a sender releases the claims left by earlier processes of its own ``instance`` name (a
 ``kill -9``, a crash): with one process that is all of them, so a restart sends at once
-instead of waiting out the lease; a row that was sent but not yet marked is repeated once.
+instead of waiting out the lease; a row that was sent but not yet marked is repeated once
+(at most ``sends_in_flight`` such rows per process).
 """
 
 from __future__ import annotations
@@ -23,14 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import OutboxMessage
 from storage.repositories.app_state import AppStateRepository, chat_migrated_key
-from storage.repositories.audit import AuditRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.users import UserRepository
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-# May the row's recipient still receive it (checked in the session the drop is written in)?
+# May the row's recipient still receive it (checked in the session the send is made in)?
 RecipientCheck = Callable[[AsyncSession, OutboxMessage], Awaitable[bool]]
 
 NO_ACCESS = "recipient_no_access"
@@ -105,49 +106,10 @@ class OutboxRecords:
         async with self.session_factory() as session:
             return await OutboxRepository(session).next_due_at()
 
-    async def keep_lease(self, row: OutboxMessage) -> bool:
-        """True while this sender holds ``row``'s claim; extended when under half is left.
-
-        The extension is conditional on the stored claim still being ours (see
-        ``OutboxRepository.extend_claim``), so it is safe even after the lease ran out.
-        """
-        if row.claimed_until is None or self.lease_left(
-            row, margin=self.lease.total_seconds() / 2
-        ):
-            return True
-        until = self.clock() + self.lease
-        async with self.session_factory() as session:
-            kept = await OutboxRepository(session).extend_claim(
-                row.id, row.claimed_until, until, holder=self.holder
-            )
-            await session.commit()
-        if kept:
-            row.claimed_until = until
-        else:
-            log.info("outbox_lease_lost row_id=%s", row.id)
-        return kept
-
     def lease_left(self, row: OutboxMessage, margin: float = 2.0) -> bool:
         if row.claimed_until is None:
             return True
         return self.clock() + timedelta(seconds=margin) < row.claimed_until
-
-    async def may_deliver(self, row: OutboxMessage, check: RecipientCheck) -> bool:
-        """Ask ``check``; when it refuses, the row is dead (no retry) and audited, at once."""
-        async with self.session_factory() as session:
-            if await check(session, row):
-                return True
-            now = self.clock()
-            await OutboxRepository(session).mark_dead(row.id, NO_ACCESS, now=now)
-            await AuditRepository(session).add(
-                None, "outbox_dropped_no_access", f"outbox:{row.id}", now=now
-            )
-            await session.commit()
-        log.info(
-            "outbox_dropped_no_access row_id=%s chat_id=%s consultation_id=%s audience=%s",
-            row.id, row.chat_id, row.consultation_id, row.audience,
-        )
-        return False
 
     async def mark_sent(self, row: OutboxMessage, message_id: int | None) -> None:
         async with self.session_factory() as session:

@@ -1,8 +1,10 @@
 """One claimed row to the end: the recipient's right, the send, what its outcome means.
 
-* The recipient's right is re-checked at send time for rows with an ``audience``
-  (``recipient_check``, e.g. ``bot.services.delivery.may_deliver``): a refused row is dead
-  ("recipient_no_access") and audited, never sent. Rows without an audience are not checked.
+* Each send is one ``attempt.SendAttempt``: the recipient's right (rows with an
+  ``audience``, ``recipient_check``, e.g. ``bot.services.delivery.may_deliver``: a refused
+  row is dead, "recipient_no_access", and audited, never sent) and the claim re-checked
+  right before the network, the row marked sent right after Telegram's answer, in one
+  session, within a bounded number of sends in flight (``slots``).
 * Outcomes (``outcomes.outcome_of``): ``RetryAfter`` is waited out (inline while the claim
   lasts, else rescheduled) and not counted as a failure; network errors and 5xx are
   rescheduled with exponential backoff (capped, jittered) by the row's failed sends
@@ -16,8 +18,9 @@
   recipient check — or a ``Kind`` value such as ``retry_after``, Telegram's 429): the
   application counts them (bot/metrics.py).
 * Rows about a consultation (``audience == "consultation"``: patient name, phone, medical
-  text) are sent with ``protect_content``: the recipient's client offers no forwarding or
-  saving. Derived here, not stored: the audience already says what the row carries.
+  text) and morning digests (patient names) are sent with ``protect_content``: the
+  recipient's client offers no forwarding or saving. Derived here, not stored: the audience
+  already says what the row carries (``PATIENT_DATA_AUDIENCES``).
 """
 
 from __future__ import annotations
@@ -30,11 +33,12 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import InlineKeyboardMarkup, Message
 
-from bot.outbox.gate import LeaseLost, RequestGate
+from bot.outbox.attempt import LeaseLost, RecipientRefused, SendAttempt, SendSlots
+from bot.outbox.gate import RequestGate
 from bot.outbox.limits import RateLimits
 from bot.outbox.outcomes import Kind, outcome_of
 from bot.outbox.records import OutboxRecords, RecipientCheck
-from storage.enums import Audience
+from storage.enums import PATIENT_DATA_AUDIENCES
 from storage.models import OutboxMessage
 from storage.repositories.outbox import SCRUB_KEY_PREFIX
 
@@ -57,6 +61,7 @@ class RowDelivery:
         records: OutboxRecords,
         limits: RateLimits,
         gate: RequestGate,
+        slots: SendSlots,
         *,
         recipient_check: RecipientCheck | None,
         backoff_base: float,
@@ -71,6 +76,7 @@ class RowDelivery:
         self._records = records
         self._limits = limits
         self._gate = gate
+        self.slots = slots
         self.recipient_check = recipient_check
         self.backoff_base = backoff_base
         self.backoff_cap = backoff_cap
@@ -93,14 +99,15 @@ class RowDelivery:
             return True
         edit_id = row.edit_message_id
         while True:
-            if not await self._recipient_may_receive(row):
-                return True  # dropped: the chat's next row may follow
-            if not await self._records.keep_lease(row):
-                return False  # another sender owns it now: leave it (and the chat) to it
             try:
-                message_id = await self._send(row, edit_id)
+                await self._attempt(row, edit_id)
+                return True
+            except RecipientRefused:
+                self.dead_count += 1
+                self.on_send("dropped")
+                return True  # dropped: the chat's next row may follow
             except LeaseLost:
-                return False
+                return False  # another sender owns it now: leave it (and the chat) to it
             except TelegramAPIError as exc:
                 outcome = outcome_of(exc, editing=edit_id is not None)
                 kind = outcome.kind
@@ -109,7 +116,7 @@ class RowDelivery:
                 if kind is Kind.SENT:
                     message_id = edit_id
                 elif kind is Kind.RETRY_AFTER:
-                    self._limits.retry_after(row.chat_id, outcome.seconds)
+                    # The gate paused the chat (or every send) already.
                     log.warning("outbox_retry_after row_id=%s seconds=%s", row.id, outcome.seconds)
                     if self._records.may_wait_inline(row, outcome.seconds):
                         continue
@@ -142,21 +149,23 @@ class RowDelivery:
                     return False
                 else:
                     return await self._retry_later(row, outcome.error)
+            # "message is not modified": the edit was there already (idempotent, no slot).
             await self._records.mark_sent(row, message_id)
-            self.sent_count += 1
-            self.on_send("sent")
+            self._count_sent()
             return True
 
-    async def _recipient_may_receive(self, row: OutboxMessage) -> bool:
-        """The recipient's right now, not when the row was queued (and again after an
-        inline wait): a role changed meanwhile drops the row."""
-        if row.audience is None or self.recipient_check is None:
-            return True
-        if await self._records.may_deliver(row, self.recipient_check):
-            return True
-        self.dead_count += 1
-        self.on_send("dropped")
-        return False
+    def _count_sent(self) -> None:
+        self.sent_count += 1
+        self.on_send("sent")
+
+    async def _attempt(self, row: OutboxMessage, edit_id: int | None) -> None:
+        """One send to its record (``attempt``); a Telegram error is raised once the slot
+        is given back, so handling it (a wait, a reschedule) holds none."""
+        async with SendAttempt(row, self._records, self.slots, self.recipient_check) as attempt:
+            with self._gate.sending(attempt):
+                message_id = await self._send(row, edit_id)
+            await attempt.sent(message_id)
+        self._count_sent()
 
     async def _send(self, row: OutboxMessage, edit_id: int | None) -> int | None:
         markup = (
@@ -165,19 +174,18 @@ class RowDelivery:
             else None
         )
         assert row.text is not None
-        with self._gate.sending(row):
-            if edit_id is not None:
-                result = await self.bot.edit_message_text(
-                    text=row.text, chat_id=row.chat_id, message_id=edit_id, reply_markup=markup
-                )
-                return result.message_id if isinstance(result, Message) else edit_id
-            message = await self.bot.send_message(
-                row.chat_id,
-                row.text,
-                reply_markup=markup,
-                protect_content=row.audience == Audience.CONSULTATION.value or None,
+        if edit_id is not None:
+            result = await self.bot.edit_message_text(
+                text=row.text, chat_id=row.chat_id, message_id=edit_id, reply_markup=markup
             )
-            return message.message_id
+            return result.message_id if isinstance(result, Message) else edit_id
+        message = await self.bot.send_message(
+            row.chat_id,
+            row.text,
+            reply_markup=markup,
+            protect_content=row.audience in PATIENT_DATA_AUDIENCES or None,
+        )
+        return message.message_id
 
     # ------------------------------------------------------------------ bookkeeping
 

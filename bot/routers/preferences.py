@@ -1,8 +1,12 @@
-"""/language, /timezone, /settings — and the time zone asked right after an invite."""
+"""/language, /timezone, /settings — and the time zone asked right after an invite.
+
+/settings shows the notification mode and the morning digest's time; the digest's buttons
+and its typed time are bot/routers/digest_settings.py's."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -10,12 +14,13 @@ from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callback_data import LangPick, NotifyPick, TzCity
 from bot.i18n import LANGUAGES, I18n, Translator
 from bot.keyboards.access import NOTIFY_MODES, language_keyboard, notify_keyboard, timezone_keyboard
+from bot.keyboards.digest import with_digest_rows
 from bot.middlewares.access import role_of
 from bot.rendering.access import (
     CITY_BY_KEY,
@@ -25,6 +30,7 @@ from bot.rendering.access import (
     parse_timezone,
     zone_title,
 )
+from bot.rendering.digest import digest_setting_text
 from bot.rendering.time import format_local
 from bot.routers.start import (
     TYPED_ANSWER,
@@ -34,7 +40,10 @@ from bot.routers.start import (
     refresh_command_menu,
     show,
 )
+from bot.services.access import Action, Actor, allowed
+from bot.services.digest_settings import digest_schedule, local_day
 from bot.states import AccessStates
+from storage.db import utcnow
 from storage.enums import NotifyMode
 from storage.models import User
 from storage.repositories.users import UserRepository
@@ -195,17 +204,51 @@ def _settings_text(t: Translator, mode: str) -> str:
     )
 
 
-async def settings_command(message: Message, user: User, t: Translator) -> None:
+async def settings_screen(
+    session: AsyncSession, user: User, actor: Actor, t: Translator, tz: ZoneInfo, now: datetime
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The /settings message: notification mode, then the morning digest (members only:
+    the digest lists consultations)."""
     mode = NotifyMode(user.notify_mode).value
-    await message.answer(_settings_text(t, mode), reply_markup=notify_keyboard(t, mode))
+    text, markup = _settings_text(t, mode), notify_keyboard(t, mode)
+    if not allowed(actor, Action.LIST):
+        return text, markup
+    schedule = await digest_schedule(session, actor, now=now, tz=tz)
+    digest = digest_setting_text(
+        t,
+        schedule.choice.at,
+        is_default=schedule.choice.is_default,
+        next_day=schedule.next_day,
+        today=local_day(now, tz),
+        tz=tz,
+        lang=t.lang,
+        now=now,
+    )
+    return f"{text}\n\n{digest}", with_digest_rows(markup, t, schedule.choice.at)
+
+
+async def settings_command(
+    message: Message,
+    user: User,
+    actor: Actor,
+    t: Translator,
+    tz: ZoneInfo,
+    session: AsyncSession,
+    clock: Callable[[], datetime] | None = None,
+) -> None:
+    text, markup = await settings_screen(session, user, actor, t, tz, (clock or utcnow)())
+    await message.answer(text, reply_markup=markup)
 
 
 async def settings_picked(
     query: CallbackQuery,
     callback_data: NotifyPick,
     user: User,
+    actor: Actor,
     t: Translator,
+    tz: ZoneInfo,
     session: AsyncSession,
+    clock: Callable[[], datetime] | None = None,
 ) -> None:
     if callback_data.mode not in NOTIFY_MODES:
         await query.answer(t("access-stale-button"), show_alert=True)
@@ -214,7 +257,7 @@ async def settings_picked(
     await query.answer(t("access-settings-set", mode=t(f"access-notify-{mode.value}")))
     await UserRepository(session).set_notify_mode(user.telegram_id, mode)
     user.notify_mode = mode
-    await show(query, _settings_text(t, mode.value), notify_keyboard(t, mode.value))
+    await show(query, *await settings_screen(session, user, actor, t, tz, (clock or utcnow)()))
 
 
 def setup() -> Router:

@@ -24,6 +24,9 @@ cant take       no    no           linked to its doctor         no
 receive         yes   yes          linked to its doctor         no
 invite, manage  yes   no           no                           no
 users/doctors
+report          yes   yes          own consultations only       no
+report with     yes   yes          no                           no
+patient details
 ============== ===== ============ ============================ ==========================
 
 Who is *chosen* to hear a change is decided by ``bot.services.recipients``; ``RECEIVE`` is
@@ -60,6 +63,8 @@ class Action(StrEnum):
     INVITE = "invite"
     MANAGE_USERS = "manage_users"
     MANAGE_DOCTORS = "manage_doctors"
+    REPORT = "report"  # /report: totals, chart, CSV (a doctor: their own consultations)
+    REPORT_PATIENT_DETAILS = "report_patient_details"  # names and phones in the CSV
 
 
 class Denial(StrEnum):
@@ -148,6 +153,8 @@ ROLES: dict[Action, frozenset[Role]] = {
     Action.INVITE: _ADMIN,
     Action.MANAGE_USERS: _ADMIN,
     Action.MANAGE_DOCTORS: _ADMIN,
+    Action.REPORT: _MEMBERS,
+    Action.REPORT_PATIENT_DETAILS: _STAFF,
 }
 
 # Actions about one consultation: refused (NOT_YOURS) when there is none.

@@ -1,7 +1,8 @@
 """Applying a status change: the one path web-hooks, reconcile and a terminate share.
 
 history diff (services/status_history.py) → record events (the database's unique key makes a
-concurrent or repeated look record nothing) → update the consultation → choose who may
+concurrent or repeated look record nothing) → update the consultation (and the figures
+/report counts: calls, talk, price) → choose who may
 hear it (services/recipients.py, by the access policy as the database shows people now) →
 decide who hears what (services/audience.py) → render → outbox, with a dedupe key per
 message and recipient.
@@ -27,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from api_client.models import Callback, RequestStatus
 from bot.i18n import I18n, Translator
+from bot.reports.figures import figures_of
 from bot.services.audience import (
     Notice,
     NoticeKind,
@@ -239,6 +241,10 @@ class StatusProcessor:
         result.final = current is not None and current.is_final
         first_look = await self._update_consultation(
             session, consultation, now, result.final, seen=seen
+        )
+        # What /report counts (calls, talk, price), kept from this very look.
+        await ConsultationRepository(session).store_figures(
+            consultation, figures_of(callback), terminated=terminated, now=now
         )
 
         # The start event is stored by the wizard (source "start") without telling anyone:

@@ -177,6 +177,18 @@ class OutboxRepository:
         )
         return rowcount(result) > 0
 
+    async def claim_of(self, message_id: int) -> tuple[str | None, datetime | None] | None:
+        """(holder, claimed until) of a pending row; None once it is sent, dead or gone.
+        A plain read: nothing is locked (the sender holds it across a network call)."""
+        found = (
+            await self.session.execute(
+                select(OutboxMessage.claimed_by, OutboxMessage.claimed_until).where(
+                    OutboxMessage.id == message_id, *_pending()
+                )
+            )
+        ).first()
+        return None if found is None else (found[0], found[1])
+
     async def renew_claims(self, holder: str, until: datetime) -> int:
         """The heartbeat: every pending row `holder` still holds is held until `until`."""
         result = await self.session.execute(
@@ -292,6 +304,23 @@ class OutboxRepository:
             .execution_options(synchronize_session=False)
         )
         return rowcount(result)
+
+    async def sent_copies_before(
+        self, audiences: Collection[str], cutoff: datetime
+    ) -> list[tuple[int, int]]:
+        """(chat id, message id) of the messages of ``audiences`` delivered at or before
+        ``cutoff`` whose stored text is still there (not purged yet), oldest first."""
+        rows = await self.session.execute(
+            select(OutboxMessage.chat_id, OutboxMessage.sent_message_id)
+            .where(
+                OutboxMessage.audience.in_(list(audiences)),
+                OutboxMessage.sent_at <= cutoff,
+                OutboxMessage.sent_message_id.is_not(None),
+                OutboxMessage.text.is_not(None),
+            )
+            .order_by(OutboxMessage.id)
+        )
+        return [(int(chat), int(message)) for chat, message in rows.all()]
 
     async def scrubs_refused_since(self, since: datetime | None) -> int:
         """Wipe edits given up on after ``since`` (all when None): messages Telegram no

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import utcnow
@@ -12,6 +13,13 @@ from storage.repositories._sql import rowcount, upsert
 
 # Width of users.telegram_language; Telegram sends short IETF tags ("en", "pt-br").
 TELEGRAM_LANGUAGE_MAX = 16
+# users.digest_time of someone who turned the morning digest off.
+DIGEST_OFF = "off"
+
+
+def _digest_before(local_date: date) -> ColumnElement[bool]:
+    """No digest settled yet for ``local_date`` (nor for a later one)."""
+    return or_(User.digest_last_date.is_(None), User.digest_last_date < local_date)
 
 
 class UserRepository:
@@ -128,6 +136,46 @@ class UserRepository:
 
     async def set_notify_mode(self, telegram_id: int, mode: NotifyMode) -> bool:
         return await self._set(telegram_id, notify_mode=mode)
+
+    # -- the morning digest (bot/services/digest_settings.py, bot/jobs/digest.py) ------------
+
+    async def set_digest_time(
+        self, telegram_id: int, value: str | None, *, settled_on: date | None = None
+    ) -> bool:
+        """``value``: "HH:MM", "off", or None (the role's default). ``settled_on``: a local
+        date whose digest must not come any more (the time chosen had gone by that day)."""
+        values: dict[str, object] = {"digest_time": value}
+        if settled_on is not None:
+            values["digest_last_date"] = case(
+                (_digest_before(settled_on), settled_on), else_=User.digest_last_date
+            )
+        return await self._set(telegram_id, **values)
+
+    async def digest_candidates(self) -> list[User]:
+        """Active users whose digest is not turned off (a time, or the role's default)."""
+        rows = await self.session.scalars(
+            select(User)
+            .where(
+                User.is_active.is_(True),
+                or_(User.digest_time.is_(None), User.digest_time != DIGEST_OFF),
+            )
+            .order_by(User.telegram_id)
+        )
+        return list(rows)
+
+    async def settle_digest(self, telegram_id: int, local_date: date) -> bool:
+        """Mark ``local_date``'s digest as this user's; True only for the first caller (and
+        never for a date not after the one already settled)."""
+        result = await self.session.execute(
+            update(User)
+            .where(
+                User.telegram_id == telegram_id,
+                _digest_before(local_date),
+            )
+            .values(digest_last_date=local_date)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(result) > 0
 
     async def list_all(
         self, *, limit: int = 20, offset: int = 0, include_inactive: bool = True

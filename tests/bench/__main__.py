@@ -29,6 +29,8 @@ BENCHMARKS: dict[str, tuple[str, bool]] = {
     "reconcile": ("reconcile of 10,000 open consultations", True),
     "footprint": ("RSS with 10,000 tracked; start → first getUpdates", True),
     "storage_quick": ("storage queries and outbox claims", True),
+    "digest": ("morning digest pass: 400 readers over 10,000 consultations", True),
+    "report": ("/report over 10,000 consultations: time and RSS", True),
 }
 
 

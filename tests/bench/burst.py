@@ -92,7 +92,7 @@ def _classify_429s(tg: Any) -> dict[str, int]:
     return counts
 
 
-async def one_run(changes: int, coordinators: int) -> BurstRun:
+async def one_run(changes: int, coordinators: int, sends_in_flight: int | None) -> BurstRun:
     from bot.outbox import OutboxSender
     from tests.notifications.harness import Harness
 
@@ -102,7 +102,8 @@ async def one_run(changes: int, coordinators: int) -> BurstRun:
         await add_users(w.session_factory, users)
         for user_id in users:
             tg.user(user_id)
-        sender = OutboxSender(w.bot, w.session_factory)
+        extra = {} if sends_in_flight is None else {"sends_in_flight": sends_in_flight}
+        sender = OutboxSender(w.bot, w.session_factory, **extra)
         sender.start()
         w.stack.push_async_callback(sender.stop)
         parts, app = hook_app(w, sender)
@@ -153,7 +154,10 @@ async def main_async(args: argparse.Namespace) -> None:
     quiet_logging()
     # Each 429 is logged by the sender as a warning; they are counted below instead.
     logging.getLogger("bot.outbox").setLevel(logging.ERROR)
-    runs = [await one_run(args.changes, args.coordinators) for _ in range(args.runs)]
+    runs = [
+        await one_run(args.changes, args.coordinators, args.sends_in_flight)
+        for _ in range(args.runs)
+    ]
     rate = median([r.rate for r in runs])
     rows: list[list[Any]] = [
         ["messages delivered (per run)", median([r.delivered for r in runs]), ""],
@@ -188,6 +192,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--changes", type=int, default=500)
     parser.add_argument("--coordinators", type=int, default=100)
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS)
+    parser.add_argument(
+        "--sends-in-flight", type=int, default=None,
+        help="OUTBOX_SENDS_IN_FLIGHT (default: the sender's own, 1)",
+    )
     args = parser.parse_args(argv)
     asyncio.run(main_async(args))
 

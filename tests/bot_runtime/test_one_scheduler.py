@@ -49,7 +49,7 @@ async def test_running_app_has_one_scheduler_with_every_job(
         scheduler = rt.require("scheduler")
         assert started == [scheduler] and scheduler.running
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {"reconcile", "reminders", "retention", "token_refresh"}
+        assert set(jobs) == {"reconcile", "reminders", "digest", "retention", "token_refresh"}
         assert jobs["reconcile"].trigger.interval == timedelta(seconds=60)
         assert all(job.max_instances == 1 and job.coalesce for job in jobs.values())
         # Every job, whoever added it, runs under its lease (issue 13: one pass per tick).

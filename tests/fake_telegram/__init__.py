@@ -12,9 +12,14 @@
 
 Limits: tg.rate_limits.enabled = True (per chat 1/s, group 20/min, overall 30/s; pass
 clock=ManualClock() to control time), tg.force_429(n, retry_after); transport faults:
-tg.force_error(n, status=502), tg.force_drop(n) (the call is not run; chat_id= narrows).
+tg.force_error(n, status=502), tg.force_drop(n) (the call is not run; chat_id= narrows);
+tg.hold_answers(chat_ids=…) / tg.release_answers(): a sendMessage is stored and its answer
+held (tg.held), as when the bot dies between Telegram's receipt and its own record.
 Inspect with tg.calls() (getUpdates included), tg.deliveries(chat_id),
 tg.too_many_requests_sent, tg.unknown_methods, tg.commands(scope, lang).
+
+Webhook mode: after the bot's setWebhook, updates are POSTed to its URL with the secret
+header, one at a time (tg.webhook.attempts lists every POST and its answer).
 
 Every request is first checked against the Bot API specification (botapi/api.json, parsed
 once by spec.py; validation.py): unknown or missing parameters, wrong types, malformed nested

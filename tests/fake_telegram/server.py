@@ -10,6 +10,10 @@
 Synchronisation: with aiogram polling and handle_as_tasks=False, a getUpdates whose `offset`
 is past an update proves that update was handled, so player actions wait for that instead of
 sleeping. `wait_for` re-checks a predicate after every request the server answers.
+
+Webhook: once the bot called setWebhook, queued updates are POSTed to its URL instead
+(webhook.py, `tg.webhook.attempts`); a 2xx answer confirms the update, so `wait_handled`
+then means "received by the bot", not "handled".
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from aiohttp import web
 
 from . import errors
 from .errors import ApiError
+from .hold import AnswerHold, HeldCall
 from .limits import SEND_METHODS, Clock, RateLimiter, RateLimits
 from .methods import BotApi, ForcedFailures
 from .params import Params
@@ -43,6 +48,7 @@ from .state import (
     scope_key,
 )
 from .validation import validate_request
+from .webhook import WebhookDelivery
 
 T = TypeVar("T")
 DEFAULT_TOKEN = "123456:TEST-fake-telegram-token"
@@ -145,7 +151,10 @@ class FakeTelegram:
         self._changed = asyncio.Condition()
         self._runner: web.AppRunner | None = None
         self._faults: list[TransportFault] = []
+        self._hold = AnswerHold()
         self.url = ""
+        # After setWebhook, updates are POSTed to it instead of waiting for getUpdates.
+        self.webhook = WebhookDelivery(self)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -159,6 +168,7 @@ class FakeTelegram:
         await site.start()
         host, port = self._runner.addresses[0][:2]
         self.url = f"http://{host}:{port}"
+        self.webhook.start()
         return self
 
     async def __aexit__(
@@ -169,7 +179,9 @@ class FakeTelegram:
     ) -> None:
         # End pending long polls first so the runner does not wait for them.
         self._closing = True
+        self._hold.release()
         await self._notify()
+        await self.webhook.stop()
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -216,7 +228,10 @@ class FakeTelegram:
         if fault is not None:  # `after`: it ran (and is stored); the answer is lost
             return await self._fail(request, method, params, fault)
         self.state.calls.append(ApiCall(method, params.as_log(), status, description))
+        release = self._hold.take(lowered, params) if status == 200 else None
         await self._notify()
+        if release is not None:
+            await release.wait()  # stored and shown; the bot hears of it only now
         return web.json_response(body, status=status)
 
     async def _fail(
@@ -334,6 +349,35 @@ class FakeTelegram:
                 self._updates.append(update)
             self._changed.notify_all()
             return ids
+
+    # ---- webhook delivery (webhook.py) ------------------------------------------------------
+
+    @property
+    def closing(self) -> bool:
+        return self._closing
+
+    @property
+    def changed(self) -> asyncio.Condition:
+        """Notified after every answered request and every queued or delivered update."""
+        return self._changed
+
+    def pending_for(self, allowed: Iterable[str] | None) -> list[PendingUpdate]:
+        """Updates a webhook with ``allowed`` types gets; the others are never delivered
+        (counted as handled). Call with ``changed`` held."""
+        wanted = set(allowed or ())
+        if wanted:
+            for update in self._updates:
+                if update.type not in wanted:
+                    self._filtered.add(update.update_id)
+            self._updates = [u for u in self._updates if u.update_id not in self._filtered]
+        return self._updates
+
+    async def confirm_delivered(self, update_id: int, ok: bool) -> None:
+        """A webhook POST answered: a 2xx confirms the update; waiters re-check either way."""
+        async with self._changed:
+            if ok:
+                self._confirm(update_id + 1)
+            self._changed.notify_all()
 
     def is_handled(self, update_id: int) -> bool:
         return update_id < self._confirmed_offset or update_id in self._filtered
@@ -532,6 +576,22 @@ class FakeTelegram:
             TransportFault(1, status, frozenset(m.lower() for m in methods), after=after,
                            share=share, rng=random.Random(seed))
         )
+
+    def hold_answers(
+        self, methods: Iterable[str] = ("sendMessage",), *, chat_ids: Iterable[int] | None = None
+    ) -> None:
+        """From now until ``release_answers``: run each matching call (to `chat_ids` only, if
+        given) and hold its answer — the message is stored, the bot does not know it yet."""
+        self._hold.start(methods, chat_ids)
+
+    def release_answers(self) -> None:
+        """Send every held answer; hold no more."""
+        self._hold.release()
+
+    @property
+    def held(self) -> list[HeldCall]:
+        """Every call whose answer was held (a released one stays listed)."""
+        return self._hold.held
 
     def clear_faults(self) -> None:
         """Telegram has recovered: every fault still pending is dropped."""

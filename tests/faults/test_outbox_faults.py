@@ -86,7 +86,7 @@ async def test_a_restart_after_kill_sends_at_once_and_repeats_at_most_one(
     await bot.send_message(a.id, "a0")
     del dead  # kill -9: no stop(), no release
 
-    clock.advance(1.0)  # the restart takes a second; the old lease had 120 s (now 10 s)
+    clock.advance(1.0)  # the restart takes a second; the old lease had 120 s (now 8 s)
     restarted = sender(bot, session_factory, clock)
     await restarted.run_once()
     assert await pending(session_factory) == 0, fake_tg.describe()
@@ -109,8 +109,8 @@ async def test_a_dead_replicas_claims_pass_on_within_one_lease(
         clock.advance(5.0)
         await one.records.renew([])
         assert await two.run_once() == 0
-    # replica-1 dies (its last renewal was just now): replica-2 may take them 10 s later.
-    clock.advance(9.0)
+    # replica-1 dies (its last renewal was just now): replica-2 may take them 8 s later.
+    clock.advance(7.0)
     assert await two.run_once() == 0
     clock.advance(1.0)
     assert await two.run_once() == 2
@@ -152,4 +152,6 @@ async def test_502_after_the_message_was_stored_costs_at_most_one_copy_per_fault
 def test_default_lease_is_short() -> None:
     from bot.outbox.loop import OutboxSender
 
-    assert OutboxSender.__init__.__kwdefaults__["lease"] <= timedelta(seconds=10)
+    # Within 10 s of a death (issue 13) however it is timed: one lease after the last
+    # heartbeat, plus the other replica's own time to claim and send.
+    assert OutboxSender.__init__.__kwdefaults__["lease"] <= timedelta(seconds=8)

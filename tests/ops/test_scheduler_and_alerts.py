@@ -42,7 +42,8 @@ async def test_jobs_on_the_scheduler_in_sandbox_mode(
     scheduler = new_scheduler()
     async with rt.stack:
         jobs = await ops_scheduler.start(rt, scheduler)
-        assert set(jobs) == {"reminders", "retention"}  # no token refresh in sandbox mode
+        # No token refresh in sandbox mode.
+        assert set(jobs) == {"reminders", "digest", "retention"}
         assert jobs["reminders"].lead == timedelta(minutes=15)  # type: ignore[union-attr]
         assert jobs["retention"].retention == timedelta(days=30)  # type: ignore[union-attr]
         assert scheduler.running
@@ -67,7 +68,7 @@ async def test_jobs_join_the_one_scheduler_with_the_bots_refresher(
             )
             jobs = await ops_scheduler.start(rt, shared)
             assert {job.id for job in shared.get_jobs()} == {
-                "reconcile", "retention", "token_refresh"
+                "reconcile", "digest", "retention", "token_refresh"
             }
             assert shared.running
             assert jobs["token_refresh"].refresher is refresher  # type: ignore[union-attr]

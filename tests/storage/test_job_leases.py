@@ -171,3 +171,62 @@ async def test_a_lease_that_cannot_be_taken_skips_the_tick_with_a_warning(
         assert await leases.guard(run, "reconcile", INTERVAL)() is None
     assert ran == []
     assert "job_lease_failed job=reconcile error=ConnectionRefusedError" in caplog.text
+
+
+async def test_a_pass_that_outlasts_its_lease_keeps_it_until_it_ends(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """A slow pass (a slow partner) renews its lease while it runs: the other replica's
+    ticks meanwhile are refused; when it ends, the lease is free for the next tick."""
+    clock = Clock()
+    a, b = replicas(session_factory, clock)
+    short = timedelta(seconds=0.3)  # the lease is renewed every 90 real ms while it runs
+    started, finish = asyncio.Event(), asyncio.Event()
+    ran: list[str] = []
+
+    async def slow() -> None:
+        ran.append("a")
+        started.set()
+        await finish.wait()
+
+    async def quick() -> None:
+        ran.append("b")
+
+    slow_pass = asyncio.create_task(a.guard(slow, "reconcile", short)())
+    await asyncio.wait_for(started.wait(), 5)
+    clock.now += timedelta(seconds=10)  # far past the lease a took for its tick
+
+    async def expires_at() -> datetime:
+        async with session_factory() as session:
+            lease = await JobLeaseRepository(session).get("reconcile")
+        assert lease is not None and lease.holder == "replica-a"
+        return lease.expires_at
+
+    async with asyncio.timeout(5):
+        while await expires_at() <= clock.now:  # noqa: ASYNC110 - a renewal is a database write
+            await asyncio.sleep(0.02)
+    assert await b.guard(quick, "reconcile", short)() is None  # a's pass is still running
+    finish.set()
+    await slow_pass
+    await b.guard(quick, "reconcile", short)()
+    assert ran == ["a", "b"]  # released when it ended: the next tick ran at once
+
+
+async def test_a_pass_cancelled_by_a_stopping_process_ends_quietly(
+    session_factory: async_sessionmaker[AsyncSession], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Reconciler.cancel_running cancels a pass at shutdown: raised on, APScheduler would log
+    the job as failed (ERROR, traceback). The guard ends it with one INFO line instead."""
+    leases = JobLeases(session_factory, holder="replica-a", now=Clock())
+    started = asyncio.Event()
+
+    async def endless() -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    task = asyncio.create_task(leases.guard(endless, "reconcile", INTERVAL)())
+    await asyncio.wait_for(started.wait(), 5)
+    with caplog.at_level(logging.INFO, logger="bot.jobs.lease"):
+        task.cancel()
+        assert await task is None
+    assert "job_cancelled job=reconcile" in caplog.text

@@ -23,6 +23,8 @@ access-action-receive_alerts = receive administrators' alerts
 access-action-invite = invite people
 access-action-manage_users = manage users
 access-action-manage_doctors = manage the doctors directory
+access-action-report = make reports
+access-action-report_patient_details = see patient names and phones in reports
 access-inactive = Your access has been switched off. Please contact an administrator.
 
 ## Groups (bot/middlewares/group_guard.py)
@@ -43,6 +45,7 @@ help-coordinator =
     /start_callback — order a callback for a patient
     /list — consultations
     /find — find a consultation
+    /report — report: consultations, minutes, spend
     /settings — notifications
     /timezone — time zone
     /language — language
@@ -50,6 +53,7 @@ help-coordinator =
 help-doctor =
     What I can do:
     /list — your consultations
+    /report — report on your consultations
     /settings — notifications
     /timezone — time zone
     /language — language
@@ -58,6 +62,7 @@ help-admin =
     /start_callback — order a callback for a patient
     /list — consultations
     /find — find a consultation
+    /report — report: consultations, minutes, spend
     /invite — invite a coordinator or a doctor
     /invites — open invites (revoke)
     /users — users
@@ -73,6 +78,7 @@ cmd-help = Help
 cmd-start_callback = Order a patient callback
 cmd-list = Consultations
 cmd-find = Find a consultation
+cmd-report = Report: consultations, minutes, spend
 cmd-cancel = Cancel the current action
 cmd-language = Language
 cmd-timezone = Time zone

@@ -13,3 +13,4 @@ ops-alert-insufficient-funds =
     ⚠️ The partner API refused: the partner account has insufficient funds.
     No consultation can be started until the account is topped up.
 retention-message-removed = Consultation { $short_id } — details removed after { $days } days.
+retention-digest-removed = ☀️ Morning digest — details removed after { $days } days.

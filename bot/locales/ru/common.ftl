@@ -23,6 +23,8 @@ access-action-receive_alerts = получать оповещения админ�
 access-action-invite = приглашать пользователей
 access-action-manage_users = управлять пользователями
 access-action-manage_doctors = управлять справочником врачей
+access-action-report = составлять отчёты
+access-action-report_patient_details = видеть имена и телефоны пациентов в отчётах
 access-inactive = Ваш доступ отключён. Обратитесь к администратору.
 
 ## Groups (bot/middlewares/group_guard.py)
@@ -43,6 +45,7 @@ help-coordinator =
     /start_callback — заказать обратный звонок пациенту
     /list — консультации
     /find — найти консультацию
+    /report — отчёт: консультации, минуты, расходы
     /settings — уведомления
     /timezone — часовой пояс
     /language — язык
@@ -50,6 +53,7 @@ help-coordinator =
 help-doctor =
     Что я умею:
     /list — ваши консультации
+    /report — отчёт по вашим консультациям
     /settings — уведомления
     /timezone — часовой пояс
     /language — язык
@@ -58,6 +62,7 @@ help-admin =
     /start_callback — заказать обратный звонок пациенту
     /list — консультации
     /find — найти консультацию
+    /report — отчёт: консультации, минуты, расходы
     /invite — пригласить координатора или врача
     /invites — открытые приглашения (отозвать)
     /users — пользователи
@@ -73,6 +78,7 @@ cmd-help = Помощь
 cmd-start_callback = Заказать звонок пациенту
 cmd-list = Консультации
 cmd-find = Найти консультацию
+cmd-report = Отчёт: консультации, минуты, расходы
 cmd-cancel = Отменить текущее действие
 cmd-language = Язык
 cmd-timezone = Часовой пояс
