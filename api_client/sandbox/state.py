@@ -161,8 +161,9 @@ class Sandbox(SandboxSeeding):
     ) -> tuple[list[CallbackRecord], int]:
         found: Iterable[CallbackRecord] = self.callbacks.values()
         if ids:
-            wanted_ids = set(ids)
-            found = (r for r in found if r.id in wanted_ids)
+            # Looked up by id, not a scan of every record: a get-all of 40 ids costs the
+            # same with 10,000 consultations as with 10 (a real API's index does that).
+            found = [self.callbacks[i] for i in dict.fromkeys(ids) if i in self.callbacks]
         if statuses:
             wanted_statuses = set(statuses)
             found = (r for r in found if r.status in wanted_statuses)

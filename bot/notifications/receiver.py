@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api_client.logsafe import describe
 from bot.notifications.outage import OutageLog
+from storage.conflicts import TransactionConflict, run_in_transaction
 from storage.hashing import hash_secret
 
 log = logging.getLogger(__name__)
@@ -152,10 +153,11 @@ class GroupCommitMarker:
             known = await ConsultationRepository(session).find_by_token_hashes(hashes)
         if known:
             # The UPDATE decides: a token cleared since the read (retention) is not flagged.
-            async with self._session_factory() as session:
-                known = await ConsultationRepository(session).mark_needs_refresh_hashed(known)
-                if known:
-                    await session.commit()
+            # It takes the rows in id order, and runs again if it still met a deadlock.
+            async def flag(session: AsyncSession) -> dict[str, int]:
+                return await ConsultationRepository(session).mark_needs_refresh_hashed(known)
+
+            known = await run_in_transaction(self._session_factory, flag, what="hook_flag")
         self.batches += 1
         return known
 
@@ -193,9 +195,10 @@ class HookReceiver:
             # partner's GET until it times out at its end: 503 at once instead.
             async with asyncio.timeout(self.lock_timeout):
                 consultation_id = await self._mark(token)
-        except (TimeoutError, OperationalError) as exc:
-            # Expected while the database is busy: one line per outage, no traceback. The
-            # partner retries nothing; reconcile catches the change anyway.
+        except (TimeoutError, OperationalError, TransactionConflict) as exc:
+            # Expected while the database is busy (or another replica kept colliding with
+            # this hit): one line per outage, no traceback. The partner retries nothing;
+            # reconcile catches the change anyway.
             self.stats.errors += 1
             self._on_outcome("error")
             self._busy.failed(exc)

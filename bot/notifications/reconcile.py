@@ -1,9 +1,10 @@
 """Reconcile: the periodic look that makes a lost web-hook cost one interval, not a status.
 
 Every RECONCILE_INTERVAL_SECONDS the job fetches every non-final consultation through
-`get_many` (batches bounded by URL length inside the client) and feeds the answers into the
-same `StatusProcessor.apply` path as the web-hook worker, so a change seen here and later
-through a late GET (or the other way round) is told once.
+`get_many` (batches of 40, bounded by URL length inside the client; `IN_FLIGHT` of them on
+their way at once) and feeds each batch's answers, as they arrive, into the same status
+path as the web-hook worker (`apply_fetched`: one transaction per batch, one at a time), so
+a change seen here and later through a late GET (or the other way round) is told once.
 
 It also settles starts whose answer was lost (`unknown`, and `starting` rows left behind
 by a crash mid-call): the wizard's matcher looks through get-all (newest first, same
@@ -24,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,12 +45,13 @@ from bot.notifications.messages import (
     render_start_failed,
     render_start_interrupted,
 )
-from bot.notifications.worker import fetch_and_apply
+from bot.notifications.worker import apply_fetched
 from bot.scheduler import add_interval_job
 from bot.services.consultation_start import bind_start
 from bot.services.recipients import coordinator_recipient
 from bot.services.start_outcome import find_started
 from bot.services.status_changes import StatusProcessor
+from storage.conflicts import TransactionConflict
 from storage.enums import Audience, ConsultationState, EventSource
 from storage.models import Consultation
 from storage.repositories import ConsultationRepository, OutboxRepository
@@ -57,6 +59,12 @@ from storage.repositories import ConsultationRepository, OutboxRepository
 log = logging.getLogger(__name__)
 
 JOB_ID = "reconcile"
+
+# get-all requests of one pass in flight at once. While one batch's answers are applied the
+# next ones are on their way, which hides the partner's latency; more would only queue
+# behind the one transaction applying, hold more answers in memory, and crowd the partner
+# and the hooks that share the event loop and the database with the pass.
+IN_FLIGHT = 4
 
 
 def _utcnow() -> datetime:
@@ -98,6 +106,10 @@ class Reconciler:
     # (seconds, counts) after every pass, whatever its result (the duration histogram).
     on_timed: Callable[[float, ReconcileCounts], None] | None = None
     batch_size: int = 40
+    in_flight: int = IN_FLIGHT
+    # Awaited before each batch is fetched and applied: the status worker's wait_idle, so
+    # hooks go first (bounded: the pass is only delayed, never stopped).
+    yield_to: Callable[[], Awaitable[None]] | None = None
     # How long an `unknown` start may stay unresolved before it is declared failed
     # (START_UNKNOWN_BOUND_SECONDS).
     unknown_bound: timedelta = timedelta(minutes=5)
@@ -156,23 +168,57 @@ class Reconciler:
     # -- open consultations ----------------------------------------------------------------
 
     async def _refresh_open(self, counts: ReconcileCounts) -> None:
-        batches: list[list[int]] = []
         async with self.session_factory() as session:
-            async for rows in ConsultationRepository(session).non_final_batches(self.batch_size):
-                batches.append([c.id for c in rows])
-        for ids in batches:
-            try:
-                result = await fetch_and_apply(
-                    self.session_factory, self.api, self.processor, ids, EventSource.RECONCILE
+            open_ids = await ConsultationRepository(session).open_partner_ids()
+        batches = [
+            open_ids[i : i + self.batch_size] for i in range(0, len(open_ids), self.batch_size)
+        ]
+        pending = iter(batches)
+        applying = asyncio.Lock()
+
+        async def lane() -> None:
+            # The lanes share one iterator: each takes the next batch when it is free.
+            for batch in pending:
+                await self._refresh_batch(batch, applying, counts)
+
+        try:
+            async with asyncio.TaskGroup() as lanes:
+                for _ in range(min(self.in_flight, len(batches))):
+                    lanes.create_task(lane())
+        except ExceptionGroup as group:
+            # The first unexpected failure (the other lanes were cancelled), as one error.
+            raise group.exceptions[0] from None
+
+    async def _refresh_batch(
+        self, batch: list[tuple[int, str]], applying: asyncio.Lock, counts: ReconcileCounts
+    ) -> None:
+        """Fetch one batch (other lanes fetch meanwhile), then apply it as soon as no other
+        batch is being applied: one transaction at a time, whatever the lanes."""
+        ids = [local_id for local_id, _ in batch]
+        try:
+            await self._yield()
+            callbacks = await self.api.get_many([partner_id for _, partner_id in batch])
+            async with applying:
+                await self._yield()
+                result = await apply_fetched(
+                    self.session_factory, self.processor, ids, callbacks, EventSource.RECONCILE
                 )
-            except PartnerApiError as exc:
-                # One bad batch does not stop the others; the next tick retries it.
-                counts.failed_batches += 1
-                log.warning("reconcile_batch_failed size=%d error=%s", len(ids), type(exc).__name__)
-                continue
-            counts.checked += len(ids)
-            counts.recorded += result.recorded
-            counts.queued += result.queued
+        except (PartnerApiError, TransactionConflict) as exc:
+            # One bad batch (a partner outage, or a deadlock with another replica that
+            # outlasted its retries) does not stop the others; the next tick retries it.
+            counts.failed_batches += 1
+            log.warning("reconcile_batch_failed size=%d error=%s", len(ids), type(exc).__name__)
+            return
+        counts.checked += len(ids)
+        counts.recorded += result.recorded
+        counts.queued += result.queued
+        if result.queued:
+            # Now, not at the end of the pass: a long pass must not hold its messages back.
+            self.outbox_wake()
+
+    async def _yield(self) -> None:
+        if self.yield_to is not None:
+            await self.yield_to()
 
     # -- starts with a lost answer ---------------------------------------------------------
 
@@ -246,7 +292,9 @@ class Reconciler:
                     consultation = await repo.get(row.id)
                     assert consultation is not None
                     counts.queued += await self._tell_coordinator(
-                        session, consultation, "start-interrupted",
+                        session,
+                        consultation,
+                        "start-interrupted",
                         self._render_interrupted,
                     )
                 counts.pending += 1
@@ -293,7 +341,10 @@ class Reconciler:
     ) -> Rendered:
         attempted = view.created_at or self.now()
         return render_start_interrupted(
-            view, processor.i18n.translator(lang), tz, attempted + self.settle_within,
+            view,
+            processor.i18n.translator(lang),
+            tz,
+            attempted + self.settle_within,
             now=processor.now(),
         )
 

@@ -135,6 +135,7 @@ def build(rt: Runtime) -> Notifications:
         starting_stale_after=timedelta(seconds=settings.start_stale_after_seconds),
         settle_within=settings.start_settle_within,
         on_timed=lambda seconds, counts: rt.metrics.reconciled(seconds, counts.result),
+        yield_to=worker.wait_idle,
     )
     return Notifications(processor, worker, receiver, reconciler)
 

@@ -18,7 +18,7 @@ zone, else the deployment's default" of the pushes.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -131,7 +131,10 @@ async def consultation_recipients(
     *,
     admin_ids: Collection[int],
     default_timezone: str,
+    doctor_accounts: Mapping[int, Sequence[User]] | None = None,
 ) -> ConsultationRecipients:
+    """`doctor_accounts`: ``UserRepository.by_doctor_ids`` of a batch, if the caller read
+    them already (its consultation's doctor included); else they are read here."""
     users = UserRepository(session)
     stored = (
         await users.get(consultation.coordinator_id)
@@ -145,9 +148,14 @@ async def consultation_recipients(
     )
     doctors: list[Person] = []
     if consultation.doctor_id is not None:
+        accounts = (
+            doctor_accounts[consultation.doctor_id]
+            if doctor_accounts is not None and consultation.doctor_id in doctor_accounts
+            else await users.by_doctor_id(consultation.doctor_id)
+        )
         doctors = [
             Person.of(u.telegram_id, u, default_timezone)
-            for u in await users.by_doctor_id(consultation.doctor_id)
+            for u in accounts
             if may_receive(u, consultation, admin_ids)
         ]
     return ConsultationRecipients(

@@ -18,7 +18,7 @@ keyboard already as Bot API JSON — what the outbox stores.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -38,12 +38,13 @@ from bot.services.audience import (
     decide,
 )
 from bot.services.recipients import Person, consultation_recipients, zone_of
-from bot.services.status_history import KnownEvent, NewEvent, history_of, new_events
+from bot.services.status_history import NewEvent, diff_history, occurrences, previous_statuses
 from storage.enums import Audience, ConsultationState, EventSource, Origin
-from storage.models import Consultation
+from storage.models import Consultation, StatusEvent, User
 from storage.repositories.consultations import ConsultationRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.status_events import StatusEventRepository
+from storage.repositories.users import UserRepository
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,15 @@ class CardRenderer(Protocol):
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """What `apply_many` reads once for its batch: each answer's `diff_history`, and the doctor
+    accounts of those with something to tell (``UserRepository.by_doctor_ids``)."""
+
+    diffs: Mapping[int, tuple[list[NewEvent], list[NewEvent]]]
+    doctor_accounts: Mapping[int, Sequence[User]]
 
 
 @dataclass
@@ -121,15 +131,90 @@ class StatusProcessor:
         needs no push of their own act. `card_drawn`: the caller has drawn the stored card
         message itself, so no in-place edit is queued for it.
         """
+        # The consultation's row first, before any status_events row, as every transaction
+        # of the status pipeline takes them: replicas then wait instead of deadlocking.
+        await session.refresh(consultation, with_for_update={"key_share": True})
+        stored = await StatusEventRepository(session).list_for(consultation.id)
+        return await self._apply_locked(
+            session,
+            consultation,
+            callback,
+            source,
+            stored,
+            actor_chat_id=actor_chat_id,
+            card_drawn=card_drawn,
+        )
+
+    async def apply_many(
+        self,
+        session: AsyncSession,
+        answers: Sequence[tuple[Consultation, Callback]],
+        source: EventSource,
+    ) -> ApplyResult:
+        """`apply` to a batch whose rows the caller has just read under lock, in ascending
+        id order (``ConsultationRepository.lock_many``): their events are read with one
+        query and the look is stored with one UPDATE, so a batch of unchanged consultations
+        costs a handful of statements, not several per consultation."""
+        total = ApplyResult()
+        if not answers:
+            return total
+        ids = [consultation.id for consultation, _ in answers]
+        stored = await StatusEventRepository(session).list_for_many(ids)
+        diffs = {
+            consultation.id: diff_history(callback, stored[consultation.id])
+            for consultation, callback in answers
+        }
+        # Who may hear of those with something to tell, in two queries for the batch: their
+        # coordinators (the session's identity map then answers for each; held here, as
+        # the identity map keeps only weak references) and their doctors' accounts.
+        telling = [
+            consultation
+            for consultation, _ in answers
+            if diffs[consultation.id][1] or consultation.announced_at is None
+        ]
+        users = UserRepository(session)
+        _held = await users.get_many(c.coordinator_id for c in telling if c.coordinator_id)
+        batch = _Batch(
+            diffs, await users.by_doctor_ids(c.doctor_id for c in telling if c.doctor_id)
+        )
+        for consultation, callback in sorted(answers, key=lambda pair: pair[0].id):
+            one = await self._apply_locked(
+                session,
+                consultation,
+                callback,
+                source,
+                stored[consultation.id],
+                seen=False,
+                batch=batch,
+            )
+            total.recorded += one.recorded
+            total.queued += one.queued
+        await session.flush()
+        await ConsultationRepository(session).mark_seen(ids, self.now())
+        return total
+
+    async def _apply_locked(
+        self,
+        session: AsyncSession,
+        consultation: Consultation,
+        callback: Callback,
+        source: EventSource,
+        stored: Sequence[StatusEvent],
+        *,
+        actor_chat_id: int | None = None,
+        card_drawn: bool = False,
+        seen: bool = True,
+        batch: _Batch | None = None,
+    ) -> ApplyResult:
+        """`apply` with the row fresh and locked and its `stored` events already read;
+        `seen=False`: the caller stores the look (last_seen_at) itself; `batch`: what
+        `apply_many` read for the whole batch."""
         result = ApplyResult()
         events = StatusEventRepository(session)
-        stored = await events.list_for(consultation.id)
-        known = [KnownEvent(RequestStatus(e.status), e.occurred_at) for e in stored]
-        history = history_of(callback)
-        fresh = new_events(history, known)
+        history, fresh = batch.diffs[consultation.id] if batch else diff_history(callback, stored)
         now = self.now()
-        occurrences = _occurrences(history)
-        before = _previous(history, stored)
+        occurrence_of = occurrences(history)
+        before = previous_statuses(history, stored)
         terminated = (
             source is EventSource.TERMINATE
             or _terminated(callback)
@@ -144,7 +229,7 @@ class StatusProcessor:
                 changes.append(
                     StatusChange(
                         status=event.status,
-                        occurrence=occurrences.get(id(event), 1),
+                        occurrence=occurrence_of.get(id(event), 1),
                         terminated=terminated and event.status is RequestStatus.UNSUCCESSFUL,
                         after=before.get(id(event)),
                     )
@@ -154,7 +239,9 @@ class StatusProcessor:
         if current is None or current is RequestStatus.UNKNOWN:
             current = history[-1].status if history else None
         result.final = current is not None and current.is_final
-        first_look = await self._update_consultation(session, consultation, now, result.final)
+        first_look = await self._update_consultation(
+            session, consultation, now, result.final, seen=seen
+        )
         # What /report counts (calls, talk, price), kept from this very look.
         await ConsultationRepository(session).store_figures(
             consultation, figures_of(callback), terminated=terminated, now=now
@@ -183,6 +270,7 @@ class StatusProcessor:
                 announce,
                 actor_chat_id=actor_chat_id,
                 card_drawn=card_drawn,
+                doctor_accounts=batch.doctor_accounts if batch else None,
             )
         if result.recorded:
             log.info(
@@ -200,19 +288,24 @@ class StatusProcessor:
         consultation: Consultation,
         now: datetime,
         final: bool,
+        *,
+        seen: bool,
     ) -> bool:
-        """Store the look; True when it is the first one since the start (to announce it)."""
-        # `record` moved last_status with a Core UPDATE: reload before reading or writing.
-        await session.refresh(consultation)
+        """Store the look; True when it is the first one since the start (to announce it).
+        Only what changed is written; nothing for an unchanged look with `seen` False.
+        (`record` moved last_status with an ORM UPDATE that kept this loaded row in step.)"""
         first_look = consultation.announced_at is None
         if first_look:
             consultation.announced_at = now
-        consultation.last_seen_at = now
+        if seen:
+            consultation.last_seen_at = now
         if final:
             consultation.state = ConsultationState.FINAL
         elif consultation.state in (ConsultationState.STARTING, ConsultationState.UNKNOWN):
             consultation.state = ConsultationState.ACTIVE
-        await session.flush()
+        if seen and session.is_modified(consultation):
+            # A batch's rows (`seen` False) go out together in its one flush.
+            await session.flush()
         return first_look
 
     async def _queue(
@@ -226,6 +319,7 @@ class StatusProcessor:
         *,
         actor_chat_id: int | None = None,
         card_drawn: bool = False,
+        doctor_accounts: Mapping[int, Sequence[User]] | None = None,
     ) -> int:
         # Chosen now, by the access policy: the coordinator who started it may have been
         # demoted, or taken out of ADMIN_IDS, since.
@@ -234,6 +328,7 @@ class StatusProcessor:
             consultation,
             admin_ids=self.admin_ids,
             default_timezone=self.default_timezone,
+            doctor_accounts=doctor_accounts,
         )
         coordinator = (
             _recipient(people.coordinator, RecipientRole.COORDINATOR)
@@ -304,31 +399,6 @@ def _recipient(person: Person, role: RecipientRole) -> Recipient:
         timezone=person.timezone,
         mode=person.mode,
     )
-
-
-def _occurrences(history: Sequence[NewEvent]) -> dict[int, int]:
-    """id(event) → how many times its status has appeared up to it (1 for the first)."""
-    counts: dict[RequestStatus, int] = {}
-    out: dict[int, int] = {}
-    for event in history:
-        counts[event.status] = counts.get(event.status, 0) + 1
-        out[id(event)] = counts[event.status]
-    return out
-
-
-def _previous(history: Sequence[NewEvent], stored: Sequence[Any]) -> dict[int, RequestStatus]:
-    """id(event) → the status just before it: the previous history entry, or for the first
-    one (a history-less answer) the latest status already stored."""
-    out: dict[int, RequestStatus] = {}
-    last: RequestStatus | None = None
-    if stored:
-        latest = max(stored, key=lambda e: e.occurred_at)
-        last = RequestStatus(latest.status)
-    for event in history:
-        if last is not None:
-            out[id(event)] = last
-        last = event.status
-    return out
 
 
 def _terminated(callback: Callback) -> bool:

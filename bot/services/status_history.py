@@ -130,3 +130,37 @@ def final_status(events: Iterable[NewEvent | KnownEvent]) -> RequestStatus | Non
         if event.status.is_final:
             return event.status
     return None
+
+
+def diff_history(callback: Any, stored: Sequence[Any]) -> tuple[list[NewEvent], list[NewEvent]]:
+    """(the answer's history, the events of it not stored yet)."""
+    history = history_of(callback)
+    known = [KnownEvent(RequestStatus(e.status), e.occurred_at) for e in stored]
+    return history, new_events(history, known)
+
+
+def occurrences(history: Sequence[NewEvent]) -> dict[int, int]:
+    """id(event) → how many times its status has appeared up to it (1 for the first)."""
+    counts: dict[RequestStatus, int] = {}
+    out: dict[int, int] = {}
+    for event in history:
+        counts[event.status] = counts.get(event.status, 0) + 1
+        out[id(event)] = counts[event.status]
+    return out
+
+
+def previous_statuses(
+    history: Sequence[NewEvent], stored: Sequence[Any]
+) -> dict[int, RequestStatus]:
+    """id(event) → the status just before it: the previous history entry, or for the first
+    one (a history-less answer) the latest status already stored."""
+    out: dict[int, RequestStatus] = {}
+    last: RequestStatus | None = None
+    if stored:
+        latest = max(stored, key=lambda e: e.occurred_at)
+        last = RequestStatus(latest.status)
+    for event in history:
+        if last is not None:
+            out[id(event)] = last
+        last = event.status
+    return out

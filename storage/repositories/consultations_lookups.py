@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, func, select
 from storage.enums import OPEN_STATES, ConsultationState
 from storage.hashing import hash_secret
 from storage.models import Consultation
+from storage.repositories._sql import chunks
 from storage.repositories.consultations_base import ConsultationRepositoryBase
 
 
@@ -27,6 +28,34 @@ class ConsultationLookups(ConsultationRepositoryBase):
             return {}
         rows = await self.session.scalars(select(Consultation).where(Consultation.id.in_(wanted)))
         return {c.id: c for c in rows}
+
+    async def lock_many(self, ids: Iterable[int]) -> list[Consultation]:
+        """These rows, read afresh and locked until the transaction ends, in ascending id
+        order (see ``rows_in_id_order``): a transaction that writes several consultations
+        (their status events and messages too) takes their rows first, with this."""
+        found: list[Consultation] = []
+        for part in chunks(sorted(set(ids)), 500):
+            rows = await self.session.scalars(
+                select(Consultation)
+                .where(Consultation.id.in_(part))
+                .order_by(Consultation.id)
+                .with_for_update(key_share=True)
+                .execution_options(populate_existing=True)
+            )
+            found += rows
+        return found
+
+    async def partner_ids(self, ids: Iterable[int]) -> dict[int, str]:
+        """Local id → partner id of those of `ids` that have one (what to fetch)."""
+        found: dict[int, str] = {}
+        for part in chunks(sorted(set(ids)), 500):
+            rows = await self.session.execute(
+                select(Consultation.id, Consultation.partner_id).where(
+                    Consultation.id.in_(part), Consultation.partner_id.is_not(None)
+                )
+            )
+            found.update({id_: partner_id for id_, partner_id in rows if partner_id})
+        return found
 
     async def by_token(self, token_plain: str) -> Consultation | None:
         row: Consultation | None = await self.session.scalar(
@@ -74,6 +103,19 @@ class ConsultationLookups(ConsultationRepositoryBase):
             if len(rows) < batch_size:
                 return
             last_id = rows[-1].id
+
+    async def open_partner_ids(self) -> list[tuple[int, str]]:
+        """(id, partner id) of every open consultation with a partner id, by ascending id:
+        the whole list reconcile walks, in one query (its rows are read under lock later)."""
+        rows = await self.session.execute(
+            select(Consultation.id, Consultation.partner_id)
+            .where(
+                Consultation.partner_id.is_not(None),
+                Consultation.state.in_(OPEN_STATES),
+            )
+            .order_by(Consultation.id)
+        )
+        return [(id_, partner_id) for id_, partner_id in rows if partner_id]
 
     async def by_wizard_draft(self, draft: str) -> Consultation | None:
         """The newest start of a wizard run that is not a refused one (see ``wizard_draft``)."""

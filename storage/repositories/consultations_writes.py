@@ -14,6 +14,7 @@ from storage.enums import FINAL_STATUSES, ConsultationState, Origin
 from storage.hashing import hash_secret
 from storage.models import Consultation, OutboxMessage
 from storage.repositories._sql import chunks, insert_ignore
+from storage.repositories.consultations_base import rows_in_id_order
 from storage.repositories.consultations_lookups import ConsultationLookups
 from storage.repositories.consultations_search import name_search_key
 
@@ -254,7 +255,7 @@ class ConsultationWrites(ConsultationLookups):
         for part in chunks(list(set(token_hashes)), 500):
             rows = await self.session.execute(
                 update(Consultation)
-                .where(Consultation.token_hash.in_(part))
+                .where(rows_in_id_order(self.session, Consultation.token_hash.in_(part)))
                 .values(needs_refresh=True)
                 .returning(Consultation.token_hash, Consultation.id)
                 .execution_options(synchronize_session=False)

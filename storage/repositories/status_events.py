@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import or_, select, update
@@ -8,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.db import utcnow
 from storage.enums import EventSource
 from storage.models import Consultation, StatusEvent
-from storage.repositories._sql import insert_ignore
+from storage.repositories._sql import chunks, insert_ignore
 
 
 class StatusEventRepository:
@@ -71,6 +72,21 @@ class StatusEventRepository:
             .order_by(StatusEvent.occurred_at, StatusEvent.id)
         )
         return list(rows)
+
+    async def list_for_many(self, consultation_ids: Iterable[int]) -> dict[int, list[StatusEvent]]:
+        """`list_for` of many consultations in one query (per 500): id → events, oldest
+        first; an id without events maps to an empty list."""
+        wanted = sorted(set(consultation_ids))
+        found: dict[int, list[StatusEvent]] = {i: [] for i in wanted}
+        for part in chunks(wanted, 500):
+            rows = await self.session.scalars(
+                select(StatusEvent)
+                .where(StatusEvent.consultation_id.in_(part))
+                .order_by(StatusEvent.consultation_id, StatusEvent.occurred_at, StatusEvent.id)
+            )
+            for event in rows:
+                found[event.consultation_id].append(event)
+        return found
 
     async def known(self, consultation_id: int) -> set[tuple[str, datetime]]:
         """(status, occurred_at) pairs already stored, to diff against a fetched history."""

@@ -205,6 +205,27 @@ class UserRepository:
         )
         return list(rows)
 
+    async def by_doctor_ids(self, doctor_ids: Iterable[int]) -> dict[int, list[User]]:
+        """`by_doctor_id` of many partner doctor ids in one query (an id with no account
+        maps to an empty list)."""
+        wanted = sorted(set(doctor_ids))
+        found: dict[int, list[User]] = {i: [] for i in wanted}
+        if not wanted:
+            return found
+        rows = await self.session.scalars(
+            select(User)
+            .where(
+                User.doctor_id.in_(wanted),
+                User.role == Role.DOCTOR,
+                User.is_active.is_(True),
+            )
+            .order_by(User.telegram_id)
+        )
+        for user in rows:
+            if user.doctor_id is not None:
+                found[user.doctor_id].append(user)
+        return found
+
     async def admins(self) -> list[User]:
         """Active users stored with the admin role (ADMIN_IDS itself is the bot's concern)."""
         rows = await self.session.scalars(

@@ -264,6 +264,8 @@ async def seed_tracked(
                         last_status=last.status.id.value if last and last.status else None,
                         last_status_at=last.created_at_utc if last else None,
                         needs_refresh=False,
+                        # Followed since the start: the booking was announced then.
+                        announced_at=now,
                         created_at=record.created_at,
                         updated_at=now,
                     )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from api_client.errors import OutcomeUnknown
-from api_client.models import Phone
+from api_client.models import Callback, Phone
 from api_client.retry import RetryPolicy
 from bot.notifications.reconcile import JOB_ID, Reconciler
 from bot.scheduler import new_scheduler
@@ -206,3 +208,51 @@ async def test_reconcile_joins_the_bots_scheduler(harness: Harness) -> None:
     assert job.max_instances == 1 and job.coalesce is True
     assert not job.args and not job.kwargs  # nothing per run: it opens its own sessions
     assert not scheduler.running  # bot/scheduler.py starts (and stops) it
+
+
+async def test_a_pass_keeps_a_bounded_number_of_batches_in_flight(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches are fetched `in_flight` at a time (never more), each still one get-all, and
+    every batch's answers go through the status path once: one event per change, one
+    message per recipient; the sender is woken per batch that queued, not at the end."""
+    await harness.serve_receiver()
+    await harness.add_users()
+    started = [await harness.start() for _ in range(7)]
+    for _, partner_id in started:
+        await harness.sandbox.set_status(partner_id, "Processing", notify=False)
+    in_flight = peak = 0
+    release = asyncio.Event()
+    plain = harness.api.get_many
+
+    async def watched_get_many(ids: Iterable[str]) -> list[Callback]:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        if peak == 3:
+            release.set()  # the lanes are all busy: let them go
+        await release.wait()  # holds the first lanes until the third is in flight
+        try:
+            return await plain(ids)
+        finally:
+            in_flight -= 1
+
+    monkeypatch.setattr(harness.api, "get_many", watched_get_many)
+    harness.sandbox.clear_requests()
+    wakes: list[int] = []
+    reconciler = _reconciler(
+        harness, batch_size=2, in_flight=3, outbox_wake=lambda: wakes.append(1)
+    )
+    async with asyncio.timeout(30):  # a pass fetching one batch at a time never gets here
+        counts = await reconciler.run()
+    assert peak == 3
+    assert len(harness.sandbox.requests_for("get_all")) == 4  # ceil(7 / 2)
+    assert (counts.checked, counts.recorded, counts.failed_batches) == (7, 7, 0)
+    for local_id, _ in started:
+        assert [s for s, _ in await harness.events(local_id)] == ["Registered", "Processing"]
+    keys = [r.dedupe_key for r in await harness.outbox()]
+    assert len(keys) == len(set(keys)) == counts.queued > 0
+    assert len(wakes) == 4 + 1  # once per batch that queued, and once at the end
+    # A second pass finds nothing new: nothing recorded or queued twice.
+    again = await _reconciler(harness, batch_size=2, in_flight=3).run()
+    assert (again.recorded, again.queued) == (0, 0)

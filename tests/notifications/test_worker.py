@@ -184,3 +184,26 @@ async def test_a_failed_batch_keeps_the_flags_of_the_ids_held_back(harness: Harn
         await harness.worker.run_once()
     assert (await harness.consultation(ready_id)).needs_refresh is True
     assert (await harness.consultation(pending.id)).needs_refresh is True
+
+
+async def test_wait_idle_returns_once_the_hooks_refresh_is_done(harness: Harness) -> None:
+    """Reconcile steps aside between its batches with `wait_idle`: it returns at once when
+    no hook is pending, after the refresh when one is, and after its bound at the latest."""
+    import asyncio
+
+    await harness.serve_receiver()
+    await harness.add_users()
+    local_id, partner_id = await harness.start()
+    worker = harness.new_worker()
+    async with asyncio.timeout(30):
+        await worker.wait_idle(within=3600)  # nothing pending: at once
+        await harness.sandbox.set_status(partner_id, "Processing")  # flagged, not woken yet
+        worker.wake()
+        await worker.wait_idle(within=0)  # nobody refreshes it: the bound ends the wait
+        assert await harness.events(local_id) == [("Registered", "start")]
+        async with worker:  # the worker's loop drains the flag, then is idle
+            await worker.wait_idle(within=3600)
+            assert await harness.events(local_id) == [
+                ("Registered", "start"),
+                ("Processing", "notification"),
+            ]

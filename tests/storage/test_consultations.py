@@ -188,6 +188,15 @@ async def test_non_final_batches_and_states(session: AsyncSession) -> None:
     batches = [b async for b in repo.non_final_batches(3)]
     assert [len(b) for b in batches] == [3, 3, 1]
     assert [c.id for b in batches for c in b] == expected
+    # Reconcile's list in one query; the same consultations by ascending id.
+    assert await repo.open_partner_ids() == [(i, f"p{n}") for n, i in enumerate(expected)]
+    assert await repo.partner_ids([expected[1], final.id, unknown.id]) == {
+        expected[1]: "p1",
+        final.id: "pf",
+    }
+    # A batch's rows, read under lock, come in ascending id order whatever was asked.
+    locked = await repo.lock_many([expected[4], expected[0], expected[2], expected[0]])
+    assert [c.id for c in locked] == [expected[0], expected[2], expected[4]]
     assert [b async for b in ConsultationRepository(session).non_final_batches(7)] != []
 
     assert [c.id for c in await repo.list_in_state(ConsultationState.UNKNOWN)] == [unknown.id]

@@ -38,6 +38,24 @@ async def test_record_new_duplicate_and_last_status(session: AsyncSession) -> No
     }
 
 
+async def test_list_for_many_reads_each_history_oldest_first(session: AsyncSession) -> None:
+    repo = ConsultationRepository(session)
+    ev = StatusEventRepository(session)
+    a = await repo.create_starting("a", coordinator_id=1, doctor_id=1, now=T0)
+    b = await repo.create_starting("b", coordinator_id=1, doctor_id=1, now=T0)
+    quiet = await repo.create_starting("c", coordinator_id=1, doctor_id=1, now=T0)
+    await ev.record(b.id, "Processing", T0 + timedelta(minutes=5), EventSource.NOTIFICATION)
+    await ev.record(a.id, "Registered", T0, EventSource.START)
+    await ev.record(b.id, "Registered", T0, EventSource.START)
+    found = await ev.list_for_many([b.id, a.id, quiet.id])
+    assert {cid: [e.status for e in events] for cid, events in found.items()} == {
+        a.id: ["Registered"],
+        b.id: ["Registered", "Processing"],
+        quiet.id: [],
+    }
+    assert [e.id for e in found[b.id]] == [e.id for e in await ev.list_for(b.id)]
+
+
 async def test_duplicate_event_stored_once_under_concurrency(
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:

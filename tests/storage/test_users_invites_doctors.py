@@ -70,6 +70,9 @@ async def test_user_lists(session: AsyncSession) -> None:
     await users.deactivate(6)
 
     assert [u.telegram_id for u in await users.by_doctor_id(7)] == [2]
+    # A batch's doctors at once: the same accounts per doctor id (inactive ones left out).
+    found = await users.by_doctor_ids([8, 7, 9, 7])
+    assert {d: [u.telegram_id for u in us] for d, us in found.items()} == {7: [2], 8: [4], 9: []}
     assert [u.telegram_id for u in await users.admins()] == [1]
     page, total = await users.list_all(limit=2, offset=0)
     assert total == 6 and len(page) == 2
