@@ -19,9 +19,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from api_client.auth import StaticTokenProvider
 from api_client.client import PartnerApiClient
@@ -34,6 +33,7 @@ from storage.enums import EventSource
 from storage.migrate import upgrade
 from storage.models import OutboxMessage
 from tests.notifications.harness import Harness
+from tests.postgres_admin import admin_sql
 
 PG_ENV = "TEST_POSTGRES_URL"
 pytestmark = pytest.mark.skipif(
@@ -46,30 +46,22 @@ ROUNDS = 12
 STATUSES = ("Processing", "PostProcessing")
 
 
-async def _admin_sql(base_url: str, statement: str) -> None:
-    admin = create_async_engine(base_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await admin.dispose()
-
 
 @pytest.fixture
 async def db_url() -> AsyncIterator[str]:
     """A scratch PostgreSQL database, migrated (overrides the notification tests' SQLite)."""
     base = os.environ[PG_ENV]
     name = f"deadlock_test_{uuid.uuid4().hex[:12]}"
-    await _admin_sql(base, f'CREATE DATABASE "{name}"')
+    await admin_sql(base, f'CREATE DATABASE "{name}"')
     # A deadlock is found after deadlock_timeout (1 s by default): without the fix each
     # round would cost that second before failing.
-    await _admin_sql(base, f"ALTER DATABASE \"{name}\" SET deadlock_timeout = '50ms'")
+    await admin_sql(base, f"ALTER DATABASE \"{name}\" SET deadlock_timeout = '50ms'")
     url = make_url(base).set(database=name).render_as_string(hide_password=False)
     try:
         await upgrade(url)
         yield url
     finally:
-        await _admin_sql(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin_sql(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass

@@ -24,18 +24,17 @@ from pathlib import Path
 
 import aiohttp
 from redis.asyncio import Redis
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
-    create_async_engine,
 )
 
 from api_client.sandbox import SandboxConfig, SandboxServer
 from storage.db import create_engine, create_session_factory
 from tests.fake_telegram import FakeTelegram
+from tests.postgres_admin import admin_sql
 from tests.replicas.proxy import RoundRobinProxy
 from tests.replicas.replica import Replica, base_env, run_cli
 
@@ -44,14 +43,6 @@ RECONCILE_INTERVAL = 5  # seconds (the settings' minimum): the reconcile test co
 ADMIN_ID = 1
 NAMES = ("a", "b")
 
-
-async def admin_sql(base_url: str, statement: str) -> None:
-    admin = create_async_engine(base_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await admin.dispose()
 
 
 @dataclass

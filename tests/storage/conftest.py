@@ -16,23 +16,15 @@ from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
-    create_async_engine,
 )
 
 from storage.db import create_engine, create_session_factory
 from storage.migrate import upgrade
+from tests.postgres_admin import admin_sql
 
 PG_ENV = "TEST_POSTGRES_URL"
 PG_SKIP_REASON = f"{PG_ENV} is not set: PostgreSQL storage tests skipped (.ci/run sets it)"
 
-
-async def _pg_admin_sql(base_url: str, statement: str) -> None:
-    admin = create_async_engine(base_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -44,11 +36,11 @@ def pg_database_url() -> Iterator[str | None]:
         yield None
         return
     name = f"storage_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_admin_sql(base, f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin_sql(base, f'CREATE DATABASE "{name}"'))
     try:
         yield make_url(base).set(database=name).render_as_string(hide_password=False)
     finally:
-        asyncio.run(_pg_admin_sql(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin_sql(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -61,8 +53,8 @@ async def db_url(
         return f"sqlite+aiosqlite:///{tmp_path}/data/test.db"
     if pg_database_url is None:
         pytest.skip(PG_SKIP_REASON)
-    await _pg_admin_sql(pg_database_url, "DROP SCHEMA IF EXISTS public CASCADE")
-    await _pg_admin_sql(pg_database_url, "CREATE SCHEMA public")
+    await admin_sql(pg_database_url, "DROP SCHEMA IF EXISTS public CASCADE")
+    await admin_sql(pg_database_url, "CREATE SCHEMA public")
     return pg_database_url
 
 
