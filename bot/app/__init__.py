@@ -4,7 +4,8 @@
   runtime.py     ``Runtime``, the start-up steps ``DEFAULT_STEPS`` and ``run_bot``
   preflight.py   start-up checks turning operator mistakes into one-line ConfigErrors
   partner.py     the embedded sandbox and the partner API client
-  telegram.py    the Bot API session, the Bot, the demo mark, polling/webhook
+  telegram.py    the Bot, the demo mark, polling/webhook
+  telegram_session.py  the Bot API session (JSON requests, cached response types)
   fsm.py         conversation state: Redis or the database
 
 Everything is imported plainly: a missing module fails the start with ImportError.
@@ -16,11 +17,11 @@ from bot.app.preflight import check_identity
 from bot.app.runtime import DEFAULT_STEPS, Runtime, Step, configure_logging, run_bot
 from bot.app.telegram import (
     WEBHOOK_PATH,
-    TelegramSession,
     install_demo_mark,
     make_bot,
     serve_updates,
 )
+from bot.app.telegram_session import TelegramSession
 
 __all__ = [
     "DEFAULT_STEPS",

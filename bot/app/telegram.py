@@ -1,13 +1,6 @@
-"""The Telegram side of the process: the Bot API session, the Bot, and how updates arrive.
+"""The Telegram side of the process: the Bot and how updates arrive.
 
-``TelegramSession`` is aiogram's AiohttpSession keeping its ``Response[...]`` types alive:
-aiogram's ``check_response`` parametrises ``Response[method.__returning__]`` on every call;
-pydantic keeps parametrised generics in a ``WeakValueDictionary`` and, when the
-parametrisation happens inside a function (not at module level), nothing else refers to the
-new class: the next garbage collection drops it and the next call rebuilds it — 5–15 ms of
-schema building for ``Response[Message]``, many times per minute under load. The session
-holds a strong reference to each type it has used, for as long as the session (and so the
-Bot) lives; the dict is bounded by the number of distinct return types of the Bot API.
+``TelegramSession`` (bot.app.telegram_session): aiogram's AiohttpSession, cheaper per request.
 
 ``make_bot``/``install_demo_mark``/``start_bot``: the Bot, the sandbox's demo mark on every
 text, the getMe check. ``allowed_update_types``: what getUpdates/setWebhook ask for.
@@ -21,20 +14,19 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.session.base import BaseSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.methods.base import Response, TelegramMethod, TelegramType
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiogram_dialog import DIALOG_EVENT_NAME
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app.preflight import check_identity
+from bot.app.telegram_session import TelegramSession as TelegramSession  # re-exported
 from bot.http_server import RouteRegistrar
 from bot.i18n import I18n
 from bot.middlewares.demo_mark import DemoMarkMiddleware, stored_language_lookup
@@ -47,37 +39,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WEBHOOK_PATH = "/telegram/webhook"
-
-
-class ResponseTypeCache(BaseSession):
-    """Mixin for a Bot API session: ``Response[T]`` built once per T for the session's life."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Not a module global: each session owns its references and they go with it.
-        self.response_types: dict[Any, type[Response[Any]]] = {}
-
-    def response_type(self, returning: Any) -> type[Response[Any]]:
-        found = self.response_types.get(returning)
-        if found is None:
-            found = self.response_types[returning] = Response[returning]
-        return found
-
-    def check_response(
-        self,
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-        status_code: int,
-        content: str,
-    ) -> Response[TelegramType]:
-        # aiogram parametrises Response itself; with our reference alive, pydantic's
-        # cache answers that lookup instead of building the class anew.
-        self.response_type(method.__returning__)
-        return super().check_response(bot, method, status_code, content)
-
-
-class TelegramSession(ResponseTypeCache, AiohttpSession):
-    """The session the bot talks to Telegram with (see the module docstring)."""
 
 
 def make_bot(settings: Settings, session: AiohttpSession | None = None) -> Bot:

@@ -65,7 +65,9 @@ async def test_5xx_and_drops_are_retried_with_backoff_in_chat_order(
     assert [plain(m.text) for m in a.bot_messages()] == ["a0", "a1", "a2"]
     assert [plain(m.text) for m in b.bot_messages()] == ["b0", "b1"]
     assert all(r.sent_at is not None for r in await rows(session_factory))
-    statuses = [c.status for c in fake_tg.calls("sendMessage") if c.params["chat_id"] == str(a.id)]
+    statuses = [
+        c.status for c in fake_tg.calls("sendMessage") if str(c.params["chat_id"]) == str(a.id)
+    ]
     assert statuses == [502, 503, 0, 200, 200, 200]
     # Backoff: each retry of a0 waits longer than the one before (base 0.2 s, doubling,
     # ±20% jitter: at least 0.16 s, 0.32 s, 0.64 s).

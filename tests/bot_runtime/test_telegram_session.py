@@ -1,14 +1,20 @@
-"""The bot's session keeps its Response[...] types alive instead of rebuilding them."""
+"""The bot's session keeps its Response[...] types alive instead of rebuilding them, and sends
+a request without files as one JSON body."""
 
 from __future__ import annotations
 
 import gc
+import json
 import weakref
 
+import pytest
 from aiogram import Bot
+from aiogram.client.default import DefaultBotProperties
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods import SendDocument, SendMessage
 from aiogram.methods.base import Response
-from aiogram.types import Message
+from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from pydantic import SecretStr
 
 from bot.app.telegram import TelegramSession, make_bot
@@ -57,3 +63,48 @@ def test_production_bot_uses_the_session() -> None:
         bot_token=SecretStr("123:abc"), telegram_api_url="http://127.0.0.1:9"
     )
     assert isinstance(make_bot(settings).session, TelegramSession)
+
+
+def test_a_request_without_files_is_one_json_object() -> None:
+    session = TelegramSession(api=TelegramAPIServer.from_base("http://127.0.0.1:9"))
+    bot = Bot("123:abc", session=session, default=DefaultBotProperties(parse_mode="HTML"))
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Да", callback_data="yes")]]
+    )
+    method = SendMessage(chat_id=7, text="<b>Привет</b>", reply_markup=keyboard)
+    body = session.build_json_body(bot, method)
+    assert body is not None
+    assert json.loads(body) == {
+        "chat_id": 7,
+        "text": "<b>Привет</b>",
+        "parse_mode": "HTML",  # the bot's default, resolved as aiogram's form resolves it
+        "reply_markup": {"inline_keyboard": [[{"text": "Да", "callback_data": "yes"}]]},
+    }
+    upload = SendDocument(chat_id=7, document=BufferedInputFile(b"x", filename="a.txt"))
+    assert session.build_json_body(bot, upload) is None  # uploads: multipart, as aiogram
+
+
+async def test_requests_reach_telegram_as_json_and_uploads_as_multipart(
+    fake_tg: FakeTelegram, bot: Bot
+) -> None:
+    user = fake_tg.user(32)
+    keyboard = InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text="Да", callback_data="yes")]]
+    )
+    sent = await bot.send_message(user.id, "<b>один</b>", reply_markup=keyboard)
+    assert sent.text is not None and sent.text.startswith("один")  # the answer, parsed
+    assert sent.reply_markup is not None
+    assert sent.reply_markup.inline_keyboard[0][0].callback_data == "yes"
+    call = fake_tg.calls("sendMessage")[-1]
+    # A JSON body keeps the types (a form would have sent "32" and a JSON string).
+    assert call.params["chat_id"] == user.id
+    assert call.params["reply_markup"] == {
+        "inline_keyboard": [[{"text": "Да", "callback_data": "yes"}]]
+    }
+
+    await bot.send_document(user.id, BufferedInputFile(b"report", filename="r.csv"))
+    document = user.bot_messages()[-1].document
+    assert document is not None and document.content == b"report"
+
+    with pytest.raises(TelegramBadRequest, match="message to edit not found"):
+        await bot.edit_message_text("два", chat_id=user.id, message_id=999_999)
