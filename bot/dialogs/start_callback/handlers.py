@@ -10,12 +10,15 @@ again); nothing else changes.
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from contextlib import suppress
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, Message
 from aiogram_dialog import DialogManager, ShowMode
 from aiogram_dialog.widgets.input import MessageInput
@@ -37,6 +40,8 @@ log = logging.getLogger(__name__)
 
 
 _MAX_ALBUMS_REMEMBERED = 10
+# Telegram's refusals of an edit of a message it no longer has or lets edit (>48 h).
+_EDIT_GONE = re.compile(r"message can't be edited|message to edit not found")
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -144,10 +149,37 @@ async def on_back(callback: CallbackQuery, button: Button, manager: DialogManage
 
 
 async def on_cancel(callback: CallbackQuery, button: Button, manager: DialogManager) -> None:
+    """The wizard's message becomes the word "Cancelled": one edit takes its buttons away
+    with it (not an edit of the buttons and a new message below). A press on an older
+    message (or on one Telegram no longer lets edit) gets the word anew below, and the
+    wizard's message loses its buttons."""
     t = t_of(manager)
-    await manager.done()
-    if callback.message is not None:
-        await callback.bot.send_message(callback.message.chat.id, t("wizard-cancelled"))  # type: ignore[union-attr]
+    bot: Bot = manager.middleware_data["bot"]
+    message = callback.message
+    wizard_message = manager.current_stack().last_message_id
+    await manager.done(show_mode=ShowMode.NO_UPDATE)  # its buttons: handled here
+    if message is None:
+        return
+    if wizard_message == message.message_id and isinstance(message, Message):
+        try:
+            await message.edit_text(t("wizard-cancelled"))
+            return
+        except TelegramBadRequest as exc:
+            if not _EDIT_GONE.search(exc.message):
+                raise
+    elif wizard_message is not None:
+        await remove_buttons(bot, message.chat.id, wizard_message)
+    await bot.send_message(message.chat.id, t("wizard-cancelled"))
+
+
+async def remove_buttons(bot: Bot, chat_id: int, message_id: int) -> None:
+    """Take a message's inline buttons away; a message already without them, gone or too
+    old to edit is left as it is."""
+    try:
+        await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
+    except TelegramBadRequest as exc:
+        if not (_EDIT_GONE.search(exc.message) or "message is not modified" in exc.message):
+            raise
 
 
 async def on_unexpected(message: Message, widget: MessageInput, manager: DialogManager) -> None:
