@@ -33,8 +33,8 @@ BUTTONS_AWAY = "editMessageReplyMarkup"
 
 STEPS: list[Step] = [
     ("/start_callback", lambda u: u.send_command("start_callback"), ASK_DOCTOR, [SEND]),
-    # Answered before the doctor lookup, then the step edited in place.
-    ("doctor (button)", lambda u: u.press(DOCTOR_101), ASK_PHONE, [ANSWER, EDIT]),
+    # The doctor as the list of moments ago says: no lookup, so answered after the edit.
+    ("doctor (button)", lambda u: u.press(DOCTOR_101), ASK_PHONE, [EDIT, ANSWER]),
     # A typed answer: the question goes below it, the last one's buttons away.
     ("phone (text)", lambda u: u.send_text(PHONE), ASK_NAME, [BUTTONS_AWAY, SEND]),
     ("name (text)", lambda u: u.send_text(NAME), ASK_TIME, [BUTTONS_AWAY, SEND]),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 
 from aiogram.types import CallbackQuery, Message
 from aiogram_dialog import DialogManager
@@ -14,20 +15,23 @@ from api_client.client import PartnerApiClient
 from api_client.errors import NotFound, PartnerApiError
 from bot.dialogs.answered import answer_early
 from bot.dialogs.start_callback import state as S
-from bot.dialogs.start_callback.getters import doctor_unavailable
-from bot.dialogs.start_callback.handlers import (
-    doctor_cost,
-    go_next,
-    set_error,
-)
+from bot.dialogs.start_callback.getters import doctor_cost, doctor_unavailable, listed_doctor
+from bot.dialogs.start_callback.handlers import go_next, set_error
 
 log = logging.getLogger(__name__)
 
 # ---------------------------------------------------------------------------- doctor
 
 
-async def _choose_doctor(manager: DialogManager, doctor_id: int, *, typed: bool) -> bool:
-    """Look the doctor up (name, cost, availability); False when the API says no such one."""
+async def _choose_doctor(
+    manager: DialogManager,
+    doctor_id: int,
+    *,
+    typed: bool,
+    before_lookup: Callable[[], Awaitable[None]] | None = None,
+) -> bool:
+    """The doctor's name, cost and availability: from the partner's list of moments ago, or
+    looked up (``before_lookup`` runs first); False when the API says no such one."""
     data = manager.dialog_data
     api: PartnerApiClient | None = manager.middleware_data.get("api")
     known = next((d for d in data.get(S.DOCTORS, []) if d["id"] == doctor_id), None)
@@ -35,7 +39,13 @@ async def _choose_doctor(manager: DialogManager, doctor_id: int, *, typed: bool)
     unavailable = bool(known and known["unavailable"])
     cost: str | None = None
     checked = False
-    if api is not None:
+    listed = listed_doctor(api, doctor_id)
+    if listed is not None:  # the list of moments ago says it all: no second round trip
+        checked = True
+        name, cost, unavailable = listed.name or name, listed.cost, listed.unavailable
+    elif api is not None:
+        if before_lookup is not None:
+            await before_lookup()
         try:
             doctor = await api.get_doctor(doctor_id)
         except NotFound:
@@ -63,8 +73,10 @@ async def _choose_doctor(manager: DialogManager, doctor_id: int, *, typed: bool)
 async def on_doctor_selected(
     callback: CallbackQuery, widget: Select[int], manager: DialogManager, item_id: int
 ) -> None:
-    await answer_early(callback, manager.middleware_data)  # before the doctor lookup
-    if await _choose_doctor(manager, int(item_id), typed=False):
+    async def answer_now() -> None:  # a lookup may take a while: the press answered first
+        await answer_early(callback, manager.middleware_data)
+
+    if await _choose_doctor(manager, int(item_id), typed=False, before_lookup=answer_now):
         await go_next(manager)
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from html import escape as _html_escape
 from time import monotonic
 from typing import Any
@@ -33,11 +35,29 @@ log = logging.getLogger(__name__)
 DIRECTORY_LIMIT = 200
 # The partner API's doctor list (used while the local directory is empty), kept this long
 # per API client: every wizard opening asked for it, the slowest part of the first step.
-# Picking a doctor still looks that one doctor up (name, cost, availability) at once.
+# A doctor picked while the list is this fresh is taken as the list describes them (name,
+# cost, availability: what a lookup of that one doctor would say); later, or a doctor not
+# in it, is looked up at once. The start call is the partner's own word on availability.
 API_LIST_TTL = 60.0
-_api_buttons: WeakKeyDictionary[PartnerApiClient, tuple[float, list[dict[str, Any]]]] = (
-    WeakKeyDictionary()
-)
+
+
+@dataclass(frozen=True, slots=True)
+class ListedDoctor:
+    """What the partner's doctor list said of one doctor."""
+
+    name: str | None
+    cost: str | None
+    unavailable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _ApiList:
+    expires: float  # monotonic
+    buttons: list[dict[str, Any]]
+    doctors: dict[int, ListedDoctor]
+
+
+_api_lists: WeakKeyDictionary[PartnerApiClient, _ApiList] = WeakKeyDictionary()
 DOCTORS_PER_PAGE = 6
 LABEL_LIMIT = 60
 
@@ -63,6 +83,30 @@ def doctor_unavailable(doctor: Doctor) -> bool:
     return ctype is None or ctype.is_available is False or bool(ctype.is_disabled)
 
 
+def format_money(amount: Decimal | None, currency: str | None) -> str | None:
+    if amount is None:
+        return None
+    text = format(amount.normalize(), "f") if amount == amount.to_integral() else f"{amount:.2f}"
+    return f"{text} {currency}" if currency else text
+
+
+def doctor_cost(doctor: Doctor) -> str | None:
+    ctype = doctor.callback_type
+    if ctype is None or ctype.cost is None:
+        return None
+    currency = ctype.cost.currency.id if ctype.cost.currency else None
+    return format_money(ctype.cost.amount, currency)
+
+
+def listed_doctor(api: PartnerApiClient | None, doctor_id: int) -> ListedDoctor | None:
+    """The doctor as the partner's list described them less than ``API_LIST_TTL`` ago;
+    None when not listed that recently (look them up)."""
+    listed = _api_lists.get(api) if api is not None else None
+    if listed is None or monotonic() >= listed.expires:
+        return None
+    return listed.doctors.get(doctor_id)
+
+
 async def load_doctor_buttons(
     session: AsyncSession, api: PartnerApiClient | None
 ) -> list[dict[str, Any]]:
@@ -79,25 +123,30 @@ async def load_doctor_buttons(
     ]
     if buttons or api is None:
         return buttons
-    cached = _api_buttons.get(api)
-    if cached is not None and monotonic() < cached[0]:
-        return [dict(button) for button in cached[1]]
+    cached = _api_lists.get(api)
+    if cached is not None and monotonic() < cached.expires:
+        return [dict(button) for button in cached.buttons]
     try:
         doctors = await api.list_doctors(limit=50)
     except PartnerApiError as exc:  # RouteUnavailable, outage: a typed id still works
         log.info("wizard doctor list unavailable: %s", type(exc).__name__)
         return []
+    listed = {
+        d.id: ListedDoctor(d.full_name or None, doctor_cost(d), doctor_unavailable(d))
+        for d in doctors
+        if d.id is not None
+    }
     buttons = [
         _doctor_button(
             d.id,
-            d.full_name or None,
+            listed[d.id].name,
             d.specialties[0].name if d.specialties else None,
-            doctor_unavailable(d),
+            listed[d.id].unavailable,
         )
         for d in doctors
         if d.id is not None
     ]
-    _api_buttons[api] = (monotonic() + API_LIST_TTL, buttons)
+    _api_lists[api] = _ApiList(monotonic() + API_LIST_TTL, buttons, listed)
     return [dict(button) for button in buttons]
 
 

@@ -13,7 +13,6 @@ import logging
 import re
 import secrets
 from contextlib import suppress
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,7 +23,6 @@ from aiogram_dialog import DialogManager, ShowMode
 from aiogram_dialog.widgets.input import MessageInput
 from aiogram_dialog.widgets.kbd import Button
 
-from api_client.models import Doctor
 from bot.dialogs.start_callback import state as S
 from bot.dialogs.start_callback.getters import escape
 from bot.i18n import Translator
@@ -88,21 +86,6 @@ def album_seen_before(manager: DialogManager, message: Message) -> bool:
     del seen[:-_MAX_ALBUMS_REMEMBERED]
     set_error(manager, "wizard-attachment-album")
     return False
-
-
-def format_money(amount: Decimal | None, currency: str | None) -> str | None:
-    if amount is None:
-        return None
-    text = format(amount.normalize(), "f") if amount == amount.to_integral() else f"{amount:.2f}"
-    return f"{text} {currency}" if currency else text
-
-
-def doctor_cost(doctor: Doctor) -> str | None:
-    ctype = doctor.callback_type
-    if ctype is None or ctype.cost is None:
-        return None
-    currency = ctype.cost.currency.id if ctype.cost.currency else None
-    return format_money(ctype.cost.amount, currency)
 
 
 # ---------------------------------------------------------------------------- start / common
