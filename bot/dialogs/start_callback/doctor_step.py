@@ -65,6 +65,9 @@ async def _choose_doctor(
     data[S.DOCTOR_NAME] = name
     data[S.DOCTOR_COST] = cost
     data[S.DOCTOR_UNAVAILABLE] = unavailable
+    # The list is written with the conversation on every update: gone once the doctor is
+    # chosen (the step loads it anew if the coordinator comes back to it).
+    data.pop(S.DOCTORS, None)
     if typed and not checked and known is None:
         set_error(manager, "wizard-doctor-unchecked", doctor_id=str(doctor_id))
     return True

@@ -13,7 +13,7 @@ DOCTOR_ID = "doctor_id"
 DOCTOR_NAME = "doctor_name"
 DOCTOR_COST = "doctor_cost"  # "120 RUB" when the API told us
 DOCTOR_UNAVAILABLE = "doctor_unavailable"
-DOCTORS = "doctors"  # cached button list: [{"id", "label"}]
+DOCTORS = "doctors"  # the doctor step's button list [{"id", "label", ...}] until one is chosen
 PHONE = "phone"  # E.164
 PHONE_DISPLAY = "phone_display"
 # The warning shown before a possible second call: {"phone", "display", "ids" (the open

@@ -16,7 +16,6 @@ from aiogram_dialog.widgets.kbd import (
     NextPage,
     PrevPage,
     Row,
-    ScrollingGroup,
     Select,
     SwitchTo,
     TimeSelect,
@@ -25,6 +24,7 @@ from aiogram_dialog.widgets.text import Const, Format, Text
 
 from bot.dialogs.i18n_widgets import I18nText
 from bot.dialogs.scope import own_input_only
+from bot.dialogs.scrolling import OnceRenderedScrollingGroup
 from bot.dialogs.start_callback import (
     attachment_step,
     confirm,
@@ -97,7 +97,7 @@ doctor_window = _step(
     I18nText("wizard-doctor-ask", when="has_doctors"),
     I18nText("wizard-doctor-ask-id", when="no_doctors"),
     I18nText("wizard-doctor-legend", when="any_unavailable"),
-    ScrollingGroup(
+    OnceRenderedScrollingGroup(
         Select(
             Format("{item[label]}"),
             id="doc",
