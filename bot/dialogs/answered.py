@@ -17,10 +17,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from aiogram import Bot, Dispatcher
-from aiogram.types import CallbackQuery
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, Message
+from aiogram_dialog.api.entities import OldMessage
 from aiogram_dialog.manager.message_manager import MessageManager
 
+from bot.telegram_methods import RemoveInlineKeyboard
+
 KEY = "answered_queries"
+_NOTHING_TO_REMOVE = (
+    "message is not modified",
+    "message can't be edited",
+    "message to edit not found",
+    "MESSAGE_ID_INVALID",
+)
 
 
 class AnsweredQueries:
@@ -39,6 +49,9 @@ class AnsweredQueries:
 
 
 class SkipAnsweredMessageManager(MessageManager):
+    """The dialogs' message manager: skips the queries answered early; takes a message's
+    buttons away without parsing the edited message Telegram sends back (nobody reads it)."""
+
     def __init__(self, answered: AnsweredQueries) -> None:
         self.answered = answered
 
@@ -46,6 +59,23 @@ class SkipAnsweredMessageManager(MessageManager):
         if self.answered.consume(callback_query.id):
             return
         await super().answer_callback(bot, callback_query)
+
+    async def remove_inline_kbd(self, bot: Bot, old_message: OldMessage | None) -> Message | None:
+        if not old_message:
+            return None
+        try:
+            await bot(
+                RemoveInlineKeyboard(
+                    chat_id=old_message.chat.id,
+                    message_id=old_message.message_id,
+                    business_connection_id=old_message.business_connection_id,
+                )
+            )
+        except TelegramBadRequest as err:
+            # As aiogram-dialog: no buttons left, or a message gone or too old to edit.
+            if not any(reason in err.message for reason in _NOTHING_TO_REMOVE):
+                raise
+        return None
 
 
 def install(dp: Dispatcher) -> SkipAnsweredMessageManager:

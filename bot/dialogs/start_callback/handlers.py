@@ -33,6 +33,7 @@ from bot.input_parsing.phone import parse_phone
 from bot.services.access import Action, authorize
 from bot.services.context import actor_of
 from bot.states import StartCallbackSG as SG
+from bot.telegram_methods import RemoveInlineKeyboard
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,7 @@ async def remove_buttons(bot: Bot, chat_id: int, message_id: int) -> None:
     """Take a message's inline buttons away; a message already without them, gone or too
     old to edit is left as it is."""
     try:
-        await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id)
+        await bot(RemoveInlineKeyboard(chat_id=chat_id, message_id=message_id))
     except TelegramBadRequest as exc:
         if not (_EDIT_GONE.search(exc.message) or "message is not modified" in exc.message):
             raise
