@@ -77,13 +77,17 @@ class DoctorDirectoryRepository:
     ) -> tuple[list[DirectoryDoctor], int]:
         """A page ordered by name, and the total count."""
         total = await self.session.scalar(select(func.count()).select_from(DirectoryDoctor))
+        return await self.first(limit, offset=offset), int(total or 0)
+
+    async def first(self, limit: int, *, offset: int = 0) -> list[DirectoryDoctor]:
+        """Up to ``limit`` doctors ordered by name (one statement: no count)."""
         rows = await self.session.scalars(
             select(DirectoryDoctor)
             .order_by(DirectoryDoctor.display_name, DirectoryDoctor.doctor_id)
             .limit(limit)
             .offset(offset)
         )
-        return list(rows), int(total or 0)
+        return list(rows)
 
     async def all_ids(self) -> list[int]:
         rows = await self.session.scalars(

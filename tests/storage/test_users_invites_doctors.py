@@ -167,6 +167,7 @@ async def test_doctor_directory(session: AsyncSession) -> None:
     assert [x.display_name for x in page] == ["Абрамова", "Александров"]
     page2, _ = await doctors.list_page(limit=2, offset=2)
     assert [x.doctor_id for x in page2] == [104, 101]
+    assert [x.doctor_id for x in await doctors.first(3)] == [102, 103, 104]  # no count
     assert (await doctors.get(103)) is not None
     assert set(await doctors.get_many([101, 103, 555])) == {101, 103}
     assert await doctors.remove(103)
