@@ -91,8 +91,12 @@ class TransportFault:
         return True
 
 
-_STATUS_TEXT = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
-                504: "Gateway Timeout"}
+_STATUS_TEXT = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 @dataclass
@@ -441,17 +445,16 @@ class FakeTelegram:
                 ) from None
 
     async def _wait_for_chat(
-        self, predicate: Callable[[], T | None], timeout: float, chat_id: int
+        self, predicate: Callable[[], T | None], within: float, chat_id: int
     ) -> T:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not (result := predicate()):
-            remaining = deadline - loop.time()
-            if remaining <= 0 or self._closing:
-                raise TimeoutError(f"condition not met within {timeout}s\n{self.describe()}")
-            event = self._chat_events.setdefault(chat_id, asyncio.Event())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), remaining)
+        try:
+            async with asyncio.timeout(within):
+                while not (result := predicate()):
+                    if self._closing:
+                        raise TimeoutError
+                    await self._chat_events.setdefault(chat_id, asyncio.Event()).wait()
+        except TimeoutError:
+            raise TimeoutError(f"condition not met within {within}s\n{self.describe()}") from None
         return result
 
     async def wait_for_messages(
@@ -598,8 +601,13 @@ class FakeTelegram:
         given) with HTTP `status` (a 5xx) without running them; with `after`, run them
         first (a sendMessage is stored and shown) and then answer `status`."""
         self._faults.append(
-            TransportFault(count, status, frozenset(m.lower() for m in methods),
-                           None if chat_id is None else str(chat_id), after=after)
+            TransportFault(
+                count,
+                status,
+                frozenset(m.lower() for m in methods),
+                None if chat_id is None else str(chat_id),
+                after=after,
+            )
         )
 
     def force_error_share(
@@ -614,8 +622,14 @@ class FakeTelegram:
         """From now until ``clear_faults``: answer `share` (0..1) of the calls of `methods`
         with HTTP `status` (drawn from a seeded generator: the same run every time)."""
         self._faults.append(
-            TransportFault(1, status, frozenset(m.lower() for m in methods), after=after,
-                           share=share, rng=random.Random(seed))
+            TransportFault(
+                1,
+                status,
+                frozenset(m.lower() for m in methods),
+                after=after,
+                share=share,
+                rng=random.Random(seed),
+            )
         )
 
     def hold_answers(
@@ -644,8 +658,12 @@ class FakeTelegram:
         """Close the connection of the next `count` calls of `methods` without an answer
         (and without running them): the client sees a network error."""
         self._faults.append(
-            TransportFault(count, None, frozenset(m.lower() for m in methods),
-                           None if chat_id is None else str(chat_id))
+            TransportFault(
+                count,
+                None,
+                frozenset(m.lower() for m in methods),
+                None if chat_id is None else str(chat_id),
+            )
         )
 
     def describe(self, last: int = 8) -> str:
