@@ -12,10 +12,12 @@ So ``skip_unmatchable_routers`` reads, once, each handler's filters for such a *
 condition (a guard: False means that filter would say False), and each router gets a
 guard per event type: its root filters' guards, and — for a router with no sub-router —
 "some handler's guards hold". A router whose guard fails answers UNHANDLED at once, exactly
-what aiogram would have answered after trying it. A filter not known here gives no guard
-(the handler is always tried), and an event type with outer middlewares on the router is
-never skipped (they run even when nothing matches): order, matches and results stay
-aiogram's. tests/bot_runtime/test_routing.py checks every guard against aiogram's own check.
+what aiogram would have answered after trying it; a router with sub-routers skips only its
+own handlers when none can match, then offers the update to its sub-routers as before. A
+filter not known here gives no guard (the handler is always tried), and an event type with
+outer middlewares on the router is never skipped (they run even when nothing matches):
+order, matches and results stay aiogram's. tests/bot_runtime/test_routing.py checks every
+guard against aiogram's own filter.
 """
 
 from __future__ import annotations
@@ -53,6 +55,11 @@ def skip_unmatchable_routers(dp: Dispatcher) -> None:
         }
         if guards:
             _install(router, guards)
+        if router.sub_routers:
+            # Offered the update, its own handlers are still passed over when none can match.
+            for observer in router.observers.values():
+                if observer.handlers and (guard := handlers_guard(observer)) is not None:
+                    _narrow(observer, guard)
 
 
 def observer_guard(router: Router, observer: TelegramEventObserver) -> Guard | None:
@@ -62,13 +69,18 @@ def observer_guard(router: Router, observer: TelegramEventObserver) -> Guard | N
         return None
     # A root filter that rejects ends the router, sub-routers included (aiogram's order).
     root = _all_of(filter_guard(f) for f in observer._handler.filters or ())
-    if router.sub_routers:
+    own = None if router.sub_routers else handlers_guard(observer)
+    if own is None:
         return root
-    handlers = [handler_guard(h) for h in observer.handlers]
-    if any(guard is None for guard in handlers):
-        return root
-    own = _any_of([guard for guard in handlers if guard is not None])
     return own if root is None else _both(root, own)
+
+
+def handlers_guard(observer: TelegramEventObserver) -> Guard | None:
+    """False: none of the observer's own handlers can take the event (none registered
+    included); None: one of them has no guard."""
+    guards = [handler_guard(h) for h in observer.handlers]
+    known = [guard for guard in guards if guard is not None]
+    return _any_of(known) if len(known) == len(guards) else None
 
 
 def handler_guard(handler: HandlerObject) -> Guard | None:
@@ -99,6 +111,17 @@ def _install(router: Router, guards: dict[str, Guard]) -> None:
         return await propagate(update_type=update_type, event=event, **kwargs)
 
     router.propagate_event = propagate_event  # type: ignore[method-assign]
+
+
+def _narrow(observer: TelegramEventObserver, guard: Guard) -> None:
+    trigger = observer.trigger
+
+    async def narrowed(event: TelegramObject, **kwargs: Any) -> Any:
+        if not guard(event, kwargs):
+            return UNHANDLED
+        return await trigger(event, **kwargs)
+
+    observer.trigger = narrowed  # type: ignore[method-assign]
 
 
 # ---------------------------------------------------------------------------- the filters
@@ -194,7 +217,7 @@ def _all_of(guards: Iterable[Guard | None]) -> Guard | None:
 def _any_of(guards: list[Guard]) -> Guard:
     if len(guards) == 1:
         return guards[0]
-    return lambda event, data: any(guard(event, data) for guard in guards)
+    return lambda event, data: any(guard(event, data) for guard in guards)  # none: False
 
 
 def _both(first: Guard, second: Guard) -> Guard:

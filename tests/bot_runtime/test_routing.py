@@ -24,7 +24,7 @@ from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
 from aiogram_dialog.api.internal import CONTEXT_KEY
 from aiogram_dialog.context.intent_filter import IntentFilter
 
-from bot.app.routing import filter_guard, observer_guard
+from bot.app.routing import filter_guard, handlers_guard, observer_guard
 from bot.states import AccessStates, ConsultationsListSG, StartCallbackSG
 
 USER = User(id=7, is_bot=False, first_name="U")
@@ -200,6 +200,8 @@ def test_what_a_router_guard_is_made_of() -> None:
     assert guard(_message("/a"), data) and guard(plain, {"raw_state": Flow.asking.state})
     assert observer_guard(open_ended, open_ended.message) is None
     assert observer_guard(parent, parent.message) is None  # its child may take anything
+    own = handlers_guard(parent.message)  # but its own handler is passed over
+    assert own is not None and not own(plain, data) and own(_message("/a"), data)
     assert observer_guard(watched, watched.message) is None  # its middleware always runs
     empty = observer_guard(commands, commands.callback_query)
     assert empty is not None and not empty(_press("x"), data)
