@@ -73,9 +73,9 @@ async def test_errors_are_the_drivers_own(sqlite_engine: AsyncEngine) -> None:
 
 
 def _waiting_writers(engine: AsyncEngine) -> int:
-    """Writers of this engine waiting for their turn (the lock is the adapter's own)."""
-    lock = engine.dialect.loaded_dbapi._turns.lock()
-    return len(lock._waiters or ())
+    """Writers of this engine waiting for their turn (the turn is the adapter's own)."""
+    turn = engine.dialect.loaded_dbapi._turns.turn()
+    return sum(not waiter.done() for waiter in turn.waiters)
 
 
 @pytest.fixture
@@ -97,30 +97,35 @@ async def _insert(conn: AsyncConnection, name: str) -> None:
     await conn.execute(text("INSERT INTO t (name) VALUES (:name)"), {"name": name})
 
 
-async def test_a_writer_waits_for_its_turn_before_sqlite(
+async def test_writers_wait_for_their_turn_before_sqlite_first_come_first_served(
     sqlite_engine: AsyncEngine, statements: list[str]
 ) -> None:
     async with sqlite_engine.connect() as first:
         await _insert(first, "a")  # the turn is the first connection's until it commits
 
-        async def second_writer() -> None:
-            async with sqlite_engine.begin() as second:
-                await _insert(second, "b")
+        async def writer(name: str) -> None:
+            async with sqlite_engine.begin() as conn:
+                await _insert(conn, name)
 
-        async def parked() -> bool:
-            return _waiting_writers(sqlite_engine) == 1
+        waiting: list[asyncio.Task[None]] = []
+        for name in ("b", "c", "d"):
 
-        second = asyncio.create_task(second_writer())
-        await wait_for(parked, "the second writer waiting for its turn")
-        # Parked in the process, not sleeping in SQLite's busy handler: its INSERT has not
-        # been sent yet.
+            async def parked(count: int = len(waiting) + 1) -> bool:
+                return _waiting_writers(sqlite_engine) == count
+
+            waiting.append(asyncio.create_task(writer(name)))
+            await wait_for(parked, f"writer {name} waiting for its turn")
+        # Parked in the process, not sleeping in SQLite's busy handler: their INSERTs have
+        # not been sent yet.
         assert statements.count("INSERT INTO t (name) VALUES (?)") == 1, statements
         await first.commit()
-        await second
+        await asyncio.gather(*waiting)
+    commit = statements.index("COMMIT")
     inserts = [i for i, s in enumerate(statements) if s.startswith("INSERT")]
-    assert inserts[1] > statements.index("COMMIT"), statements
+    assert len(inserts) == 4 and all(i > commit for i in inserts[1:]), statements
     async with sqlite_engine.connect() as conn:
-        assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 2
+        rows = await conn.execute(text("SELECT name FROM t ORDER BY id"))
+        assert rows.scalars().all() == ["a", "b", "c", "d"]  # in the order they came
 
 
 async def test_a_turn_ends_with_the_transaction_however_it_ends(
