@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TypeVar
 
+from bot.aiogram_types import defer_aiogram_builds
 from bot.settings import (
     ConfigError,
     DatabaseSettings,
@@ -50,6 +51,7 @@ def _cmd_run(settings: Settings, args: argparse.Namespace) -> int:
     # image), a case httpx handles.
     if "httpx._main" not in sys.modules:
         sys.modules["httpx._main"] = None  # type: ignore[assignment]
+    defer_aiogram_builds()  # before aiogram's first import: ~100 MiB and ~2 s less
     from bot.app.runtime import run_bot
 
     asyncio.run(run_bot(settings))
@@ -70,6 +72,7 @@ def _ops_command(name: str) -> Callable[[SettingsT, argparse.Namespace], int]:
     module_name = "bot.ops." + name.replace("-", "_")
 
     def command(settings: SettingsT, args: argparse.Namespace) -> int:
+        defer_aiogram_builds()  # a Telegram-side tool builds only the types it uses
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:

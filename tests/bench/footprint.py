@@ -10,15 +10,18 @@ Redis, MIGRATE_ON_START left at its default (true), polling. Rows (median over t
                   storage/ (plus aiogram, aiogram-dialog, SQLAlchemy…) and nothing else —
                   more than the bot imports (the CLI tools, the sandbox), for reference;
   bare aiogram:   a minimal aiogram echo bot polling the same fake — the baseline of both
-                  RSS and start-up;
+                  RSS and start-up; and, for reference, the same with aiogram's types built
+                  on first use as the bot has them (bot/aiogram_types.py);
   bot, first start: `python -m bot` on a database never migrated (its migrations run
                   before the first getUpdates, in a child process);
   bot, empty DB:  `python -m bot` with no consultations, after its first reconcile pass;
   bot, N tracked: the same with N open consultations in its DB (in step with the sandbox),
                   after its first reconcile pass (RECONCILE_INTERVAL_SECONDS=5: the first
                   pass starts 5 s after start-up) fetched all N.
-RSS is VmRSS from /proc/<pid>/status once the pass is logged done (the first start: at its
-first getUpdates); HWM (VmHWM) is the peak. Start → first getUpdates: from just before
+RSS is VmRSS from /proc/<pid>/status once the pass is logged done and a user then talked to
+the process (echo bots: 5 echoes; first start: a stranger's /start; the others: one walk of
+the wizard to Cancel — so the types a real exchange needs are built); HWM (VmHWM) is the
+peak. Start → first getUpdates: from just before
 spawning the process until the fake answers its first getUpdates; start CPU: the user +
 system CPU seconds the process (and the children it waited for) had used by then.
 """
@@ -34,6 +37,7 @@ import signal
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,6 +61,8 @@ RECONCILE_TIMEOUT = 300.0
 
 IMPORTS_ONLY = r"""
 import importlib, pkgutil, sys
+from bot.aiogram_types import defer_aiogram_builds
+defer_aiogram_builds()  # as `python -m bot run` does
 for package in ("bot", "api_client", "storage"):
     module = importlib.import_module(package)
     for info in pkgutil.walk_packages(module.__path__, package + "."):
@@ -71,6 +77,7 @@ with open("/proc/self/status") as status:
 
 BARE_AIOGRAM = r"""
 import asyncio, os
+DEFER_AIOGRAM_BUILDS
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
@@ -89,6 +96,13 @@ async def main() -> None:
 
 asyncio.run(main())
 """
+# The same echo bot, with aiogram's types built on first use as the bot does them (for
+# reference: the bot's own weight over aiogram's, with both equally lean).
+BARE_AIOGRAM_DEFERRED = BARE_AIOGRAM.replace(
+    "DEFER_AIOGRAM_BUILDS",
+    "from bot.aiogram_types import defer_aiogram_builds\ndefer_aiogram_builds()",
+)
+BARE_AIOGRAM = BARE_AIOGRAM.replace("DEFER_AIOGRAM_BUILDS", "")
 
 
 def _proc_mb(pid: int, key: str) -> float:
@@ -146,9 +160,16 @@ async def _drain(stream: asyncio.StreamReader) -> None:
 
 
 async def launch(
-    code: str | None, env: dict[str, str], tg: Any, *, wait_reconcile: bool, cwd: str
+    code: str | None,
+    env: dict[str, str],
+    tg: Any,
+    *,
+    wait_reconcile: bool,
+    cwd: str,
+    exchange: Callable[[Any], Awaitable[None]],
 ) -> Launch:
-    """Start `python -m bot` (code=None) or `python -c code`; measure; stop it."""
+    """Start `python -m bot` (code=None) or `python -c code`; once it polls (and its first
+    reconcile pass is done), let a user talk to it (``exchange``); measure; stop it."""
     args = ["-m", "bot"] if code is None else ["-c", code]
     started = time.monotonic()
     proc = await asyncio.create_subprocess_exec(
@@ -178,6 +199,7 @@ async def launch(
             else:
                 print("note: no reconcile_done logged in time; memory read anyway")
         drain = asyncio.create_task(_drain(proc.stderr))
+        await exchange(tg)  # a process that has answered users, not one that only started
         result.rss_mb = _proc_mb(proc.pid, "VmRSS")
         result.hwm_mb = _proc_mb(proc.pid, "VmHWM")
         return result
@@ -219,7 +241,22 @@ async def main_async(args: argparse.Namespace) -> None:
     from tests.fake_telegram import FakeTelegram
 
     quiet_logging()
-    results: dict[str, list[Launch]] = {"bare": [], "first": [], "empty": [], "tracked": []}
+    from tests.bench.updates import STEPS_PER_CYCLE, _echo_user, _wizard_user
+
+    async def echo_talk(tg: Any) -> None:
+        await _echo_user(tg, COORDINATORS[0], STEPS_PER_CYCLE, [])
+
+    async def wizard_walk(tg: Any) -> None:  # /start_callback, doctor, phone, name, Cancel
+        await _wizard_user(tg, COORDINATORS[0], STEPS_PER_CYCLE, [])
+
+    async def stranger_start(tg: Any) -> None:  # a new database: nobody has access yet
+        stranger = tg.user(COORDINATORS[0])
+        await stranger.send_command("start", wait=False)
+        await tg.wait_for_messages(stranger.chat_id, 1, timeout=START_TIMEOUT)
+
+    results: dict[str, list[Launch]] = {
+        "bare": [], "bare_deferred": [], "first": [], "empty": [], "tracked": []
+    }  # fmt: skip
     imports: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory(prefix="bench-cwd-") as cwd:
         async with (
@@ -228,6 +265,7 @@ async def main_async(args: argparse.Namespace) -> None:
             SandboxServer(SandboxConfig(pace=None)) as sandbox,
         ):
             await add_users(factory, COORDINATORS)
+            await add_users(_empty_factory, COORDINATORS)
             await seed_tracked(factory, sandbox.sandbox, args.tracked, coordinators=COORDINATORS)
 
             def env_for(tg: FakeTelegram, db_url: str) -> dict[str, str]:
@@ -248,11 +286,12 @@ async def main_async(args: argparse.Namespace) -> None:
             for run in range(args.runs):
                 imports.append(await imports_only(cwd))
                 fresh_url = f"sqlite+aiosqlite:///{Path(cwd) / f'fresh-{run}.db'}"
-                for key, code, db_url in (
-                    ("bare", BARE_AIOGRAM, empty_url),
-                    ("first", None, fresh_url),
-                    ("empty", None, empty_url),
-                    ("tracked", None, url),
+                for key, code, db_url, talk in (
+                    ("bare", BARE_AIOGRAM, empty_url, echo_talk),
+                    ("bare_deferred", BARE_AIOGRAM_DEFERRED, empty_url, echo_talk),
+                    ("first", None, fresh_url, stranger_start),
+                    ("empty", None, empty_url, wizard_walk),
+                    ("tracked", None, url, wizard_walk),
                 ):
                     async with FakeTelegram(check_spec=False) as tg:
                         results[key].append(
@@ -262,6 +301,7 @@ async def main_async(args: argparse.Namespace) -> None:
                                 tg,
                                 wait_reconcile=key in ("empty", "tracked"),
                                 cwd=cwd,
+                                exchange=talk,
                             )
                         )
 
@@ -303,6 +343,7 @@ async def main_async(args: argparse.Namespace) -> None:
             median([i[1] for i in imports]),
         ),
         launched("bare aiogram echo bot (baseline)", "bare"),
+        launched("  the same, aiogram types deferred (reference)", "bare_deferred"),
         launched("python -m bot, first start", "first"),
         launched("python -m bot, empty DB", "empty"),
         launched(f"python -m bot, {args.tracked:,} tracked", "tracked"),
@@ -324,9 +365,11 @@ async def main_async(args: argparse.Namespace) -> None:
     )
     print(
         "(set-up: SQLite, polling, no Redis, partner API at TMAPI_BASE_URL (the sandbox in the "
-        "benchmark's process), MIGRATE_ON_START=true; 'first start' migrates a new database, "
-        "RSS read at its first getUpdates; 1st reconcile s: from the first getUpdates to "
-        "'reconcile_done' in the log, the pass is scheduled 5 s after start-up)"
+        "benchmark's process), MIGRATE_ON_START=true; 'first start' migrates a new database; "
+        "RSS read after a user's exchange: 5 echoes (echo bots), a /start from a stranger "
+        "(first start), one walk of the wizard to Cancel (the others, after the first "
+        "reconcile); 1st reconcile s: from the first getUpdates to 'reconcile_done' in the "
+        "log, the pass is scheduled 5 s after start-up)"
     )
 
 

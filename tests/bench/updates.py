@@ -90,7 +90,7 @@ async def _step(
     """Enqueue one update (act, without waiting) and wait for its answer; latency in ms."""
     started = time.perf_counter()
     await act()
-    await tg.wait_for(lambda: answered() or None, timeout=STEP_TIMEOUT)
+    await tg.wait_for(lambda: answered() or None, timeout=STEP_TIMEOUT, chat_id=chat_id)
     return (time.perf_counter() - started) * 1000
 
 

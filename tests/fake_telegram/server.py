@@ -91,8 +91,12 @@ class TransportFault:
         return True
 
 
-_STATUS_TEXT = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
-                504: "Gateway Timeout"}
+_STATUS_TEXT = {
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 @dataclass
@@ -149,6 +153,9 @@ class FakeTelegram:
         self._poll_generation = 0
         self._closing = False
         self._changed = asyncio.Condition()
+        # Per-chat wake-ups for wait_for(chat_id=...): a crowd of waiters, each on its own
+        # chat, is not woken (and re-checked) by every other chat's requests.
+        self._chat_events: dict[int, asyncio.Event] = {}
         self._runner: web.AppRunner | None = None
         self._faults: list[TransportFault] = []
         self._hold = AnswerHold()
@@ -181,6 +188,8 @@ class FakeTelegram:
         self._closing = True
         self._hold.release()
         await self._notify()
+        for event in self._chat_events.values():
+            event.set()
         await self.webhook.stop()
         if self._runner is not None:
             await self._runner.cleanup()
@@ -229,7 +238,7 @@ class FakeTelegram:
             return await self._fail(request, method, params, fault)
         self.state.calls.append(ApiCall(method, params.as_log(), status, description))
         release = self._hold.take(lowered, params) if status == 200 else None
-        await self._notify()
+        await self._notify(self._chat_named(lowered, params))
         if release is not None:
             await release.wait()  # stored and shown; the bot hears of it only now
         return web.json_response(body, status=status)
@@ -271,9 +280,24 @@ class FakeTelegram:
         await response.write_eof()
         return response
 
-    async def _notify(self) -> None:
+    async def _notify(self, chat_id: int | None = None) -> None:
+        """Wake the waiters: all of wait_for's, and the chat-scoped ones of ``chat_id``."""
         async with self._changed:
             self._changed.notify_all()
+        if chat_id is not None and (event := self._chat_events.pop(chat_id, None)):
+            event.set()
+
+    def _chat_named(self, method: str, params: Params) -> int | None:
+        """The chat whose view a request may have changed (None: no chat's, as getUpdates)."""
+        if method == "answercallbackquery":
+            query = self.state.callback_queries.get(params.string("callback_query_id") or "")
+            return query.message.chat_id if query is not None else None
+        value = params.values.get("chat_id")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and value.lstrip("-").isdigit():
+            return int(value)
+        return None
 
     # ---- updates ---------------------------------------------------------------------------
 
@@ -402,8 +426,15 @@ class FakeTelegram:
         self,
         predicate: Callable[[], T | None],
         timeout: float = 5.0,  # noqa: ASYNC109 - the harness API the tests are written against
+        *,
+        chat_id: int | None = None,
     ) -> T:
-        """Re-check predicate after every request the server answers; return its truthy value."""
+        """Re-check predicate after every request the server answers; return its truthy value.
+
+        With ``chat_id``: only after requests that name that chat (or name none) — for
+        predicates about that chat's messages, when many players wait at once."""
+        if chat_id is not None:
+            return await self._wait_for_chat(predicate, timeout, chat_id)
         async with self._changed:
             try:
                 result = await asyncio.wait_for(self._changed.wait_for(predicate), timeout)
@@ -412,6 +443,19 @@ class FakeTelegram:
                 raise TimeoutError(
                     f"condition not met within {timeout}s\n{self.describe()}"
                 ) from None
+
+    async def _wait_for_chat(
+        self, predicate: Callable[[], T | None], within: float, chat_id: int
+    ) -> T:
+        try:
+            async with asyncio.timeout(within):
+                while not (result := predicate()):
+                    if self._closing:
+                        raise TimeoutError
+                    await self._chat_events.setdefault(chat_id, asyncio.Event()).wait()
+        except TimeoutError:
+            raise TimeoutError(f"condition not met within {within}s\n{self.describe()}") from None
+        return result
 
     async def wait_for_messages(
         self,
@@ -557,8 +601,13 @@ class FakeTelegram:
         given) with HTTP `status` (a 5xx) without running them; with `after`, run them
         first (a sendMessage is stored and shown) and then answer `status`."""
         self._faults.append(
-            TransportFault(count, status, frozenset(m.lower() for m in methods),
-                           None if chat_id is None else str(chat_id), after=after)
+            TransportFault(
+                count,
+                status,
+                frozenset(m.lower() for m in methods),
+                None if chat_id is None else str(chat_id),
+                after=after,
+            )
         )
 
     def force_error_share(
@@ -573,8 +622,14 @@ class FakeTelegram:
         """From now until ``clear_faults``: answer `share` (0..1) of the calls of `methods`
         with HTTP `status` (drawn from a seeded generator: the same run every time)."""
         self._faults.append(
-            TransportFault(1, status, frozenset(m.lower() for m in methods), after=after,
-                           share=share, rng=random.Random(seed))
+            TransportFault(
+                1,
+                status,
+                frozenset(m.lower() for m in methods),
+                after=after,
+                share=share,
+                rng=random.Random(seed),
+            )
         )
 
     def hold_answers(
@@ -603,8 +658,12 @@ class FakeTelegram:
         """Close the connection of the next `count` calls of `methods` without an answer
         (and without running them): the client sees a network error."""
         self._faults.append(
-            TransportFault(count, None, frozenset(m.lower() for m in methods),
-                           None if chat_id is None else str(chat_id))
+            TransportFault(
+                count,
+                None,
+                frozenset(m.lower() for m in methods),
+                None if chat_id is None else str(chat_id),
+            )
         )
 
     def describe(self, last: int = 8) -> str:

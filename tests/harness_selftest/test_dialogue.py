@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiogram import Bot
 
@@ -132,3 +134,26 @@ async def test_wait_handled_explains_a_missing_dispatcher(tg: FakeTelegram) -> N
     assert message.text == "nobody polls"
     with pytest.raises(TimeoutError, match=r"(?s)not handled.*run_polling.*'nobody polls'"):
         await tg.wait_handled(1, timeout=0.05)
+
+
+async def test_wait_for_a_chat_wakes_on_that_chat_only(polling: FakeTelegram) -> None:
+    anna, boris = polling.user(1001), polling.user(1002)
+    checks = {"anna": 0}
+
+    def anna_answered() -> bool | None:
+        checks["anna"] += 1
+        return any(m.text == "для Анны" for m in anna.bot_messages()) or None
+
+    waiting = asyncio.ensure_future(polling.wait_for(anna_answered, chat_id=anna.chat_id))
+    await boris.send_text("для Бориса")  # answered in Boris's chat: Anna's waiter sleeps on
+    assert checks["anna"] == 1 and not waiting.done()
+    await anna.send_text("для Анны")
+    assert await waiting is True
+    assert checks["anna"] == 2
+
+
+async def test_wait_for_a_chat_times_out_with_the_state(polling: FakeTelegram) -> None:
+    anna = polling.user(1001)
+    await anna.send_text("ping")
+    with pytest.raises(TimeoutError, match=r"(?s)condition not met.*chat 1001.*'ping'"):
+        await polling.wait_for(lambda: False, timeout=0.05, chat_id=anna.chat_id)
