@@ -81,3 +81,15 @@ async def test_each_wizard_update_is_one_transaction(env: Env, costs: DbCosts) -
         assert spent.user_reads == 1, f"{name}: users read {spent.user_reads}x\n{report}"
         assert spent.state_reads <= 1, f"{name}: state read {spent.state_reads}x\n{report}"
     assert await _state_rows(env) == []  # cancelled: nothing left of the conversation
+
+
+async def test_a_strangers_update_reads_the_users_table_once(env: Env, costs: DbCosts) -> None:
+    """No row is an answer too: the access gate and the check after the handler (did an
+    invite just make them a member?) do not read again what the first statement found."""
+    stranger = env.user(user_id=4_040_404)
+    before = costs.snapshot()
+    await stranger.send_text("hello")
+    spent = costs.snapshot() - before
+    assert "4040404" in text(stranger)  # the no-access answer names their id
+    assert spent.user_reads == 1, spent
+    assert spent.state_writes == 0, spent
