@@ -23,6 +23,7 @@ from storage.db import UtcDateTime, utcnow
 from storage.models import NO_BUSINESS_CONNECTION, NO_THREAD, FsmRecord, User
 from storage.repositories._sql import insert_ignore, upsert
 from storage.repositories.users import UserRepository
+from storage.sqlite_async import COMMIT_WITH_WRITE
 
 _KEY_NAMES = ("bot_id", "chat_id", "user_id", "thread_id", "business_connection_id", "destiny")
 
@@ -250,10 +251,14 @@ class SqlStateIO:
             else:
                 rows.append({**cols, "state": state, "data": data or EMPTY_DATA, "updated_at": now})
         session = unit.session
+        # StateUnit.commit commits right after this: with nothing else left to flush, the
+        # last statement carries the COMMIT on SQLite (sqlite_async: the write lock is
+        # then held for one trip to the database thread, not two and the loop between).
+        last = {COMMIT_WITH_WRITE: not (session.new or session.dirty or session.deleted)}
         if rows:
-            await session.execute(_UPSERT, rows)
+            await session.execute(_UPSERT, rows, execution_options=last if not emptied else {})
         if emptied:
-            await session.execute(_DELETE, emptied)
+            await session.execute(_DELETE, emptied, execution_options=last)
 
 
 def sql_storage(session_factory: async_sessionmaker[AsyncSession]) -> UnitStorage:

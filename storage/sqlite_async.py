@@ -18,6 +18,14 @@ served, no sleeping) and keeps it until its transaction ends (commit, rollback, 
 The wait is bounded by the busy timeout, and ends as SQLite's would: "database is locked".
 Other processes on the same file still meet SQLite's own lock and busy handler.
 
+A transaction's last write can carry its COMMIT with it (execution option
+``COMMIT_WITH_WRITE``, honoured only on these engines): statement and COMMIT in one trip,
+the turn given back as soon as that trip is answered, and the Session's commit that
+follows (still called: events, state) costs no trip when nothing is open any more. With a
+crowd of updates each ending in one write, the turn was held across two trips and the
+event-loop turnarounds between them, and the turns, one after another, bounded how many
+updates a second the process could finish.
+
 Relies on aiosqlite's ``Connection._execute`` (queue a function for its thread) and
 ``_conn`` (the sqlite3 connection it runs on) and on SQLAlchemy's aiosqlite adapter
 classes: both pinned in the locks; tests/storage exercise it on every engine.
@@ -70,6 +78,18 @@ def _run_many(conn: sqlite3.Connection, operation: str, seq: Any) -> _Result:
         return None, [], cursor.lastrowid, cursor.rowcount, conn.in_transaction
     finally:
         cursor.close()
+
+
+def _run_and_commit(conn: sqlite3.Connection, operation: str, parameters: Any) -> _Result:
+    description, rows, lastrowid, rowcount, _ = _run(conn, operation, parameters)
+    conn.commit()
+    return description, rows, lastrowid, rowcount, conn.in_transaction
+
+
+def _run_many_and_commit(conn: sqlite3.Connection, operation: str, seq: Any) -> _Result:
+    description, rows, lastrowid, rowcount, _ = _run_many(conn, operation, seq)
+    conn.commit()
+    return description, rows, lastrowid, rowcount, conn.in_transaction
 
 
 def _in_transaction(conn: sqlite3.Connection) -> bool:
@@ -149,8 +169,9 @@ class _OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         except BaseException:
             adapted._end_turn_unless_in_transaction()
             raise
+        adapted._open = in_transaction
         if not in_transaction:
-            adapted._end_turn()  # autocommit: the write, if any, is done
+            adapted._end_turn()  # autocommit or committed with it: the write is done
         self.description = description
         if description:
             self.lastrowid = self.rowcount = -1
@@ -171,18 +192,34 @@ class _OneHopCursor(AsyncAdapt_aiosqlite_cursor):
         except Exception as error:
             self._adapt_connection._handle_exception(error)
 
+    def execute_and_commit(self, operation: Any, parameters: Any = None) -> None:
+        try:
+            self._hop(_run_and_commit, operation, parameters)
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+
+    def executemany_and_commit(self, operation: Any, seq_of_parameters: Any) -> None:
+        try:
+            self._hop(_run_many_and_commit, operation, seq_of_parameters)
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+
 
 class _OneHopConnection(AsyncAdapt_aiosqlite_connection):
-    __slots__ = ("_timeout", "_turn", "_turns")
+    __slots__ = ("_open", "_timeout", "_turn", "_turns")
 
     def __init__(self, dbapi: Any, connection: Any, turns: _WriterTurns, timeout: float) -> None:
         super().__init__(dbapi, connection)
         self._turns = turns
         self._timeout = timeout
         self._turn: _Turn | None = None  # held from the first write to the end
+        # False only when the last trip said no transaction is open (then a COMMIT would
+        # be a trip for nothing); True when open or not known.
+        self._open = True
 
     def cursor(self, server_side: bool = False) -> AsyncAdapt_aiosqlite_cursor:
         if server_side:
+            self._open = True  # its statements do not report back: not known any more
             return super().cursor(server_side=True)
         return _OneHopCursor(self)
 
@@ -210,18 +247,24 @@ class _OneHopConnection(AsyncAdapt_aiosqlite_connection):
             in_transaction = self.await_(connection._execute(_in_transaction, connection._conn))
         except BaseException:
             in_transaction = False  # the connection is gone: so is its transaction
+        self._open = in_transaction
         if not in_transaction:
             self._end_turn()
 
     def rollback(self) -> None:
         try:
-            super().rollback()
+            if self._open:
+                super().rollback()
         finally:
             self._end_turn()
 
     def commit(self) -> None:
+        if not self._open:  # committed with the last write, or nothing was written
+            self._end_turn()
+            return
         try:
             super().commit()
+            self._open = False
         except BaseException:
             # A COMMIT that failed may leave the transaction open: SQLAlchemy rolls it back.
             self._end_turn_unless_in_transaction()
@@ -252,6 +295,30 @@ class _OneHopDbapi(AsyncAdapt_aiosqlite_dbapi):
         if type(adapted) is not AsyncAdapt_aiosqlite_connection:
             return adapted  # the sync fallback: left as SQLAlchemy makes it
         return _OneHopConnection(self, adapted._connection, self._turns, timeout)
+
+
+COMMIT_WITH_WRITE = "sqlite_commit_with_write"
+
+
+def commit_with_write(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+    """SQLAlchemy's ``do_execute`` event: a statement given ``COMMIT_WITH_WRITE`` runs with
+    its COMMIT (True: done here); any other, as usual."""
+    if not isinstance(cursor, _OneHopCursor) or not context.execution_options.get(
+        COMMIT_WITH_WRITE
+    ):
+        return False
+    cursor.execute_and_commit(statement, parameters)
+    return True
+
+
+def commit_many_with_write(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+    """The same for ``do_executemany``."""
+    if not isinstance(cursor, _OneHopCursor) or not context.execution_options.get(
+        COMMIT_WITH_WRITE
+    ):
+        return False
+    cursor.executemany_and_commit(statement, parameters)
+    return True
 
 
 def one_hop_dbapi() -> AsyncAdapt_aiosqlite_dbapi:

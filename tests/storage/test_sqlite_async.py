@@ -11,11 +11,12 @@ from typing import Any
 
 import aiosqlite
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.db import create_engine
+from storage.sqlite_async import COMMIT_WITH_WRITE
 from tests.storage.conftest import wait_for
 
 
@@ -172,3 +173,51 @@ async def test_a_writer_that_waits_past_the_busy_timeout_fails_as_sqlite_would(
             assert rows.all() == ["a", "c"]
     finally:
         await engine.dispose()
+
+
+async def test_a_last_write_carries_its_commit_in_the_same_trip(
+    sqlite_engine: AsyncEngine, hops: list[str]
+) -> None:
+    async with sqlite_engine.connect() as one, sqlite_engine.connect() as two:  # pooled
+        for warm in (one, two):
+            await warm.execute(text("SELECT 1"))
+            await warm.rollback()
+    hops.clear()
+    commits: list[str] = []
+    event.listen(sqlite_engine.sync_engine, "commit", lambda _conn: commits.append("commit"))
+
+    async with sqlite_engine.connect() as conn:
+        await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
+        await conn.execute(
+            text("INSERT INTO t (name) VALUES (:name)"),
+            [{"name": "b"}, {"name": "c"}],
+            execution_options={COMMIT_WITH_WRITE: True},
+        )
+        # Committed with that statement: another writer gets the turn and sees the rows
+        # before this connection's own commit is called.
+        async with sqlite_engine.begin() as other:
+            await other.execute(text("INSERT INTO t (name) VALUES ('d')"))
+            seen = (await other.execute(text("SELECT count(*) FROM t"))).scalar()
+        assert seen == 4
+        await conn.commit()  # SQLAlchemy's commit, with its events: no trip of its own
+    assert commits == ["commit", "commit"]
+    assert hops == ["_run", "_run_many_and_commit", "_run", "_run", "commit"], hops
+
+
+async def test_the_commit_after_a_committed_write_opens_nothing(
+    sqlite_engine: AsyncEngine, hops: list[str]
+) -> None:
+    async with sqlite_engine.connect() as conn:
+        await conn.execute(
+            text("INSERT INTO t (name) VALUES ('a')"), execution_options={COMMIT_WITH_WRITE: True}
+        )
+        await conn.commit()
+        hops.clear()
+        # A later statement on the same connection starts a transaction as usual, and its
+        # commit is a trip again.
+        await conn.execute(text("INSERT INTO t (name) VALUES ('b')"))
+        await conn.rollback()
+    assert hops == ["_run", "rollback"], hops
+    async with sqlite_engine.connect() as conn:
+        names = (await conn.execute(text("SELECT name FROM t"))).scalars().all()
+    assert names == ["a"]

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
+import aiosqlite
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -93,3 +95,26 @@ async def test_a_strangers_update_reads_the_users_table_once(env: Env, costs: Db
     assert "4040404" in text(stranger)  # the no-access answer names their id
     assert spent.user_reads == 1, spent
     assert spent.state_writes == 0, spent
+
+
+async def test_each_steps_state_write_carries_its_commit_on_sqlite(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write lock of SQLite is held for one trip to the database thread per update: the
+    state write and the COMMIT go together (storage/sqlite_async.py), no COMMIT trip after."""
+    trips: list[str] = []
+    queue = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(fn, "__name__", repr(fn)))
+        return await queue(self, fn, *args, **kwargs)
+
+    u = env.user()
+    await STEPS[0][1](u)  # the first step opens the pool's connections
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    for name, act, answer in STEPS[1:]:
+        trips.clear()
+        await act(u)
+        assert answer in text(u), (name, text(u))
+        carried = [t for t in trips if t.endswith("_and_commit")]
+        assert len(carried) == 1 and "commit" not in trips, (name, trips)
