@@ -10,18 +10,20 @@ the fsm_records table."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
-from sqlalchemy import Table, and_, bindparam, delete, select, text
+from sqlalchemy import BigInteger, Table, and_, bindparam, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.fsm_unit import EMPTY_DATA, Part, Prefetch, StateUnit, UnitStorage, Value
 from storage.db import UtcDateTime, utcnow
-from storage.models import NO_BUSINESS_CONNECTION, NO_THREAD, FsmRecord
+from storage.models import NO_BUSINESS_CONNECTION, NO_THREAD, FsmRecord, User
 from storage.repositories._sql import insert_ignore, upsert
+from storage.repositories.users import UserRepository
+from storage.sqlite_async import COMMIT_WITH_WRITE
 
 _KEY_NAMES = ("bot_id", "chat_id", "user_id", "thread_id", "business_connection_id", "destiny")
 
@@ -141,12 +143,24 @@ def _decode(raw: str) -> dict[str, Any]:
 
 _TABLE = cast(Table, FsmRecord.__table__)
 # Built once: an update runs them with its own values (no statement built per update).
-_PREFETCH = select(_TABLE.c.user_id, _TABLE.c.destiny, _TABLE.c.state, _TABLE.c.data).where(
+_OF_USER_IN_CHAT = and_(
     _TABLE.c.bot_id == bindparam("bot_id"),
     _TABLE.c.chat_id == bindparam("chat_id"),
     _TABLE.c.user_id.in_([bindparam("user_id"), bindparam("chat_as_user")]),
     _TABLE.c.thread_id == bindparam("thread_id"),
     _TABLE.c.business_connection_id == bindparam("business_connection_id"),
+)
+_RECORD = (_TABLE.c.user_id, _TABLE.c.destiny, _TABLE.c.state, _TABLE.c.data)
+_PREFETCH = select(*_RECORD).where(_OF_USER_IN_CHAT)
+# The same, and the row of the update's user (None: a stranger), in one statement: what
+# every update reads first (bot/fsm_unit.py, then bot/middlewares/access.py). Outer joins
+# from a one-row select of the id, so an absent user or no state still gives a row.
+_ID = select(bindparam("telegram_id", type_=BigInteger).label("id")).subquery("update_user")
+_PREFETCH_WITH_USER = (
+    select(User, *_RECORD)
+    .select_from(_ID)
+    .outerjoin(User, User.telegram_id == _ID.c.id)
+    .outerjoin(_TABLE, _OF_USER_IN_CHAT)
 )
 _DELETE = delete(_TABLE).where(*(_TABLE.c[name] == bindparam(f"k_{name}") for name in _KEY_NAMES))
 # Text, not an insert().on_conflict_do_update(): SQLAlchemy never caches the compiled form
@@ -176,19 +190,24 @@ class SqlStateIO:
         contexts are keyed by user or by chat): one SELECT on the primary key's prefix."""
         cols = _key_columns(key)
         users = {key.user_id, key.chat_id}
-        rows = await unit.session.execute(
-            _PREFETCH,
-            {
-                "bot_id": key.bot_id,
-                "chat_id": key.chat_id,
-                "user_id": key.user_id,
-                "chat_as_user": key.chat_id,
-                "thread_id": cols["thread_id"],
-                "business_connection_id": cols["business_connection_id"],
-            },
-        )
+        params = {
+            "bot_id": key.bot_id,
+            "chat_id": key.chat_id,
+            "user_id": key.user_id,
+            "chat_as_user": key.chat_id,
+            "thread_id": cols["thread_id"],
+            "business_connection_id": cols["business_connection_id"],
+        }
+        records: Sequence[Sequence[Any]]
+        if unit.user_id is None:
+            records = (await unit.session.execute(_PREFETCH, params)).all()
+        else:
+            params["telegram_id"] = unit.user_id
+            rows = (await unit.session.execute(_PREFETCH_WITH_USER, params)).all()
+            UserRepository(unit.session).noted(unit.user_id, rows[0][0])
+            records = [row[1:] for row in rows if row[2] is not None]  # [2]: destiny
         values: dict[tuple[StorageKey, Part], Value] = {}
-        for user_id, destiny, state, data in rows:
+        for user_id, destiny, state, data in records:
             found = StorageKey(
                 bot_id=key.bot_id,
                 chat_id=key.chat_id,
@@ -232,10 +251,14 @@ class SqlStateIO:
             else:
                 rows.append({**cols, "state": state, "data": data or EMPTY_DATA, "updated_at": now})
         session = unit.session
+        # StateUnit.commit commits right after this: with nothing else left to flush, the
+        # last statement carries the COMMIT on SQLite (sqlite_async: the write lock is
+        # then held for one trip to the database thread, not two and the loop between).
+        last = {COMMIT_WITH_WRITE: not (session.new or session.dirty or session.deleted)}
         if rows:
-            await session.execute(_UPSERT, rows)
+            await session.execute(_UPSERT, rows, execution_options=last if not emptied else {})
         if emptied:
-            await session.execute(_DELETE, emptied)
+            await session.execute(_DELETE, emptied, execution_options=last)
 
 
 def sql_storage(session_factory: async_sessionmaker[AsyncSession]) -> UnitStorage:

@@ -89,6 +89,9 @@ class StateUnit:
     """One update's view of the conversation state (see the module docstring)."""
 
     session: AsyncSession
+    # The update's Telegram user: a backend that can (SQL) reads their stored row in the
+    # same statement as the state, into the session, where the user middleware finds it.
+    user_id: int | None = None
     task: asyncio.Task[Any] | None = field(default_factory=asyncio.current_task)
     open: bool = True
     _storage: UnitStorage | None = None

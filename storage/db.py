@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
-from storage.sqlite_async import one_hop_dbapi
+from storage.sqlite_async import commit_many_with_write, commit_with_write, one_hop_dbapi
 
 DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -142,6 +142,9 @@ def create_engine(
             **kwargs,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas(sqlite_busy_timeout_ms))
+        # A transaction's last write may carry its COMMIT (sqlite_async.COMMIT_WITH_WRITE).
+        event.listen(engine.sync_engine, "do_execute", commit_with_write)
+        event.listen(engine.sync_engine, "do_executemany", commit_many_with_write)
         return engine
     return create_async_engine(parsed, echo=echo, hide_parameters=True, pool_pre_ping=True)
 

@@ -1,9 +1,10 @@
 """What handling updates costs the storage, counted from outside the bot.
 
 ``DbCosts(engine)`` listens to one SQLAlchemy engine: commits, reads of the users and
-fsm_records tables, and *state writes* — transactions that wrote fsm_records (a commit of
-a transaction that inserted, updated or deleted conversation rows counts once, however
-many rows or statements it held). ``RedisCosts()`` counts the Redis round trips of the
+fsm_records tables (a statement joining both counts as a read of each), and *state
+writes* — transactions that wrote fsm_records (a commit of a transaction that inserted,
+updated or deleted conversation rows counts once, however many rows or statements it
+held). ``RedisCosts()`` counts the Redis round trips of the
 conversation state (keys ``fsm:…``, locks excluded): reads (GET/MGET/EVALSHA…) and writes
 (a SET/DEL sent alone, or one pipeline holding any). Both only observe: they work on any
 version of the bot, so a benchmark can print before/after figures and a test can pin them.
@@ -75,9 +76,10 @@ class DbCosts:
     ) -> None:
         text = " ".join(statement.lower().split())
         if text.startswith("select"):
-            if " from users" in text:
+            # A table read FROM or JOINed: one statement may read both (bot/fsm_storage.py).
+            if " from users" in text or " join users " in text:
                 self.user_reads += 1
-            if " from fsm_records" in text:
+            if " from fsm_records" in text or " join fsm_records " in text:
                 self.state_reads += 1
         elif text.startswith(_WRITES) and "fsm_records" in text.split(" where ", 1)[0]:
             conn.info[_MARK] = True

@@ -38,6 +38,7 @@ from aiogram_dialog import setup_dialogs
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app.fsm import build_fsm, dialog_isolation
+from bot.app.routing import skip_unmatchable_routers
 from bot.dialogs import answered
 from bot.i18n import I18n
 from bot.metrics import Metrics, UpdateMetricsMiddleware
@@ -130,6 +131,7 @@ def create_dispatcher(
         dp, events_isolation=dialog_isolation(dp, settings), message_manager=answered.install(dp)
     )
     run_sync_callables_inline(dp)
+    skip_unmatchable_routers(dp)
     return dp
 
 

@@ -5,7 +5,8 @@ runs aiogram's FSM middleware itself: the dispatcher is built with ``disable_fsm
 (bot/app/dispatcher.py), so the order is
 
     open the session and the update's ``StateUnit`` (bot/fsm_unit.py)
-      → aiogram's lock of this user in this chat → the FSM state (the unit's first read)
+      → aiogram's lock of this user in this chat → the FSM state (the unit's first read;
+        on SQL the same statement reads the user's row for UserMiddleware)
         → our other middlewares, the routers, aiogram-dialog
         → the unit stores what changed and the session commits: one commit
       → the lock is released
@@ -24,7 +25,7 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.dispatcher.event.bases import NextMiddlewareType
 from aiogram.fsm.middleware import FSMContextMiddleware
-from aiogram.types import TelegramObject
+from aiogram.types import TelegramObject, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.fsm_unit import StateUnit, bind_unit, unbind_unit
@@ -45,7 +46,9 @@ class UpdateTransactionMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         async with self.session_factory() as session:
             data["session"] = session
-            unit = StateUnit(session)
+            tg_user: User | None = data.get("event_from_user")
+            member = tg_user is not None and not tg_user.is_bot
+            unit = StateUnit(session, user_id=tg_user.id if member and tg_user else None)
             token = bind_unit(unit)
 
             async def handle_and_commit(event: TelegramObject, data: dict[str, Any]) -> Any:

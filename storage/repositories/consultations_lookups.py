@@ -5,13 +5,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, bindparam, func, select
 
 from storage.enums import OPEN_STATES, ConsultationState
 from storage.hashing import hash_secret
 from storage.models import Consultation
 from storage.repositories._sql import chunks
 from storage.repositories.consultations_base import ConsultationRepositoryBase
+
+# Built once: the wizard's phone step runs it on every phone typed.
+_OPEN_BY_PHONE = (
+    select(Consultation)
+    .where(Consultation.patient_phone == bindparam("phone"), Consultation.state.in_(OPEN_STATES))
+    .order_by(Consultation.id.desc())
+)
 
 
 class ConsultationLookups(ConsultationRepositoryBase):
@@ -155,12 +162,5 @@ class ConsultationLookups(ConsultationRepositoryBase):
     async def active_or_unknown_by_phone(self, phone_e164: str) -> list[Consultation]:
         """Consultations of this phone that may still call the patient (starting, active,
         unknown): the wizard warns before a second call."""
-        rows = await self.session.scalars(
-            select(Consultation)
-            .where(
-                Consultation.patient_phone == phone_e164,
-                Consultation.state.in_(OPEN_STATES),
-            )
-            .order_by(Consultation.id.desc())
-        )
+        rows = await self.session.scalars(_OPEN_BY_PHONE, {"phone": phone_e164})
         return list(rows)

@@ -2,12 +2,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.db import utcnow
 from storage.models import DirectoryDoctor
 from storage.repositories._sql import rowcount, upsert
+
+_COUNT = select(func.count()).select_from(DirectoryDoctor)
+# Built once (a statement built per call costs about as much CPU as running it).
+_PAGE = (
+    select(DirectoryDoctor, _COUNT.scalar_subquery().label("total"))
+    .order_by(DirectoryDoctor.display_name, DirectoryDoctor.doctor_id)
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
 
 
 class DoctorDirectoryRepository:
@@ -75,19 +84,16 @@ class DoctorDirectoryRepository:
     async def list_page(
         self, *, limit: int = 10, offset: int = 0
     ) -> tuple[list[DirectoryDoctor], int]:
-        """A page ordered by name, and the total count."""
-        total = await self.session.scalar(select(func.count()).select_from(DirectoryDoctor))
-        return await self.first(limit, offset=offset), int(total or 0)
-
-    async def first(self, limit: int, *, offset: int = 0) -> list[DirectoryDoctor]:
-        """Up to ``limit`` doctors ordered by name (one statement: no count)."""
-        rows = await self.session.scalars(
-            select(DirectoryDoctor)
-            .order_by(DirectoryDoctor.display_name, DirectoryDoctor.doctor_id)
-            .limit(limit)
-            .offset(offset)
-        )
-        return list(rows)
+        """A page ordered by name, and the total count (one statement: the wizard's first
+        step shows it on every start)."""
+        rows = (await self.session.execute(_PAGE, {"limit": limit, "offset": offset})).all()
+        if rows:
+            return [doctor for doctor, _total in rows], int(rows[0][1])
+        if offset == 0:
+            return [], 0
+        # Past the end: nothing on the page to carry the count.
+        total = await self.session.scalar(_COUNT)
+        return [], int(total or 0)
 
     async def all_ids(self) -> list[int]:
         rows = await self.session.scalars(

@@ -3,8 +3,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date
 
-from sqlalchemy import ColumnElement, case, func, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, case, func, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
 from storage.db import utcnow
 from storage.enums import NotifyMode, Role
@@ -15,6 +16,15 @@ from storage.repositories._sql import rowcount, upsert
 TELEGRAM_LANGUAGE_MAX = 16
 # users.digest_time of someone who turned the morning digest off.
 DIGEST_OFF = "off"
+
+
+# Built once. Session.get builds, annotates and cache-keys a new SELECT on every call: twice
+# the CPU of running this one, and it runs on every update (bot/middlewares/access.py).
+_BY_ID = select(User).where(User.telegram_id == bindparam("telegram_id"))
+# session.info (``noted``): ids this session has read and found without a row; the rows it
+# has read, held (the session's identity map only holds weakly what nobody else holds).
+_ABSENT = "users_absent"
+_HELD = "users_held"
 
 
 def _digest_before(local_date: date) -> ColumnElement[bool]:
@@ -29,7 +39,25 @@ class UserRepository:
         self.session = session
 
     async def get(self, telegram_id: int) -> User | None:
-        return await self.session.get(User, telegram_id)
+        """As ``Session.get``: the session's own copy when it holds one (loaded, not
+        expired), None when the session has read that there is none (``noted``), else one
+        SELECT."""
+        known = self.session.identity_map.get(identity_key(User, telegram_id))
+        if known is not None and not inspect(known).expired_attributes:
+            return known
+        if telegram_id in self.session.info.get(_ABSENT, ()):
+            return None
+        result = await self.session.execute(_BY_ID, {"telegram_id": telegram_id})
+        return result.scalar_one_or_none()
+
+    def noted(self, telegram_id: int, user: User | None) -> None:
+        """``user`` was read in this session by a statement of its own (with other rows:
+        bot/fsm_storage.py): ``get`` answers from it instead of reading again (an absent
+        row until ``upsert`` makes it)."""
+        if user is None:
+            self.session.info.setdefault(_ABSENT, set()).add(telegram_id)
+        else:
+            self.session.info.setdefault(_HELD, []).append(user)
 
     async def get_many(self, telegram_ids: Iterable[int]) -> dict[int, User]:
         ids = list(set(telegram_ids))
@@ -74,6 +102,7 @@ class UserRepository:
             },
         )
         await self.session.execute(stmt)
+        self.session.info.get(_ABSENT, set()).discard(telegram_id)
         user = await self.session.get(User, telegram_id, populate_existing=True)
         assert user is not None
         return user

@@ -9,8 +9,12 @@ from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.fsm_storage import SqlStorage
+from bot.fsm_storage import SqlStateIO, SqlStorage
+from bot.fsm_unit import StateUnit
 from storage.db import create_engine, create_session_factory
+from storage.enums import Role
+from storage.repositories.users import UserRepository
+from tests.update_costs import DbCosts
 
 
 class Wizard(StatesGroup):
@@ -128,3 +132,45 @@ async def test_concurrent_update_data_loses_no_field(migrated_url: str, existing
         for task in started:
             task.cancel()
         await engine.dispose()
+
+
+async def test_the_first_read_of_an_update_brings_its_users_row(
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    """One statement: the user's records in this chat and the user's row (both backends),
+    which the session then answers from — also when there is no row."""
+    member, stranger = 42, 43
+    async with session_factory() as session:
+        await UserRepository(session).upsert(member, Role.COORDINATOR, display_name="K")
+        await session.commit()
+    await SqlStorage(session_factory).set_state(BASE, Wizard.phone)
+    await SqlStorage(session_factory).set_data(BASE, {"phone": "+7"})
+    bind = session_factory.kw["bind"]
+    costs = DbCosts(bind)
+    try:
+        for user_id, state in ((member, Wizard.phone.state), (stranger, None)):
+            key = StorageKey(bot_id=1, chat_id=-100, user_id=user_id)
+            async with session_factory() as session:
+                before = costs.snapshot()
+                unit = StateUnit(session, user_id=user_id)
+                loaded = await SqlStateIO().prefetch(unit, key)
+                user = await UserRepository(session).get(user_id)
+                again = await UserRepository(session).get(user_id)
+                spent = costs.snapshot() - before
+            assert (spent.user_reads, spent.state_reads) == (1, 1), (user_id, spent)
+            assert loaded.values.get((key, "state")) == state
+            assert loaded.covers(key)
+            if user_id == member:
+                assert loaded.values[(key, "data")] == '{"phone":"+7"}'
+                assert user is again and user is not None and user.role is Role.COORDINATOR
+            else:
+                assert user is None and again is None
+        # A row made in the session after an absent read is found (an invite's join).
+        async with session_factory() as session:
+            unit = StateUnit(session, user_id=stranger)
+            await SqlStateIO().prefetch(unit, StorageKey(bot_id=1, chat_id=-100, user_id=stranger))
+            await UserRepository(session).upsert(stranger, Role.DOCTOR, display_name="D")
+            joined = await UserRepository(session).get(stranger)
+            assert joined is not None and joined.role is Role.DOCTOR
+    finally:
+        costs.close()

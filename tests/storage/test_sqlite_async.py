@@ -1,19 +1,23 @@
 """SQLite through storage.db's engine: one trip to aiosqlite's thread per statement, with
-rows, row counts, last row ids and errors as SQLAlchemy's own adapter gives them."""
+rows, row counts, last row ids and errors as SQLAlchemy's own adapter gives them; writers
+of the process take turns before SQLite (no waiting in its busy handler)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 import pytest
-from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from storage.db import create_engine
+from storage.sqlite_async import COMMIT_WITH_WRITE
+from tests.storage.conftest import wait_for
 
 
 @pytest.fixture
@@ -67,3 +71,153 @@ async def test_errors_are_the_drivers_own(sqlite_engine: AsyncEngine) -> None:
             await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
     async with sqlite_engine.connect() as conn:  # the failed transaction left nothing open
         assert (await conn.execute(text("SELECT count(*) FROM t"))).scalar() == 1
+
+
+def _waiting_writers(engine: AsyncEngine) -> int:
+    """Writers of this engine waiting for their turn (the turn is the adapter's own)."""
+    turn = engine.dialect.loaded_dbapi._turns.turn()
+    return sum(not waiter.done() for waiter in turn.waiters)
+
+
+@pytest.fixture
+def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The SQL sent to SQLite (to aiosqlite's thread), in order, and each COMMIT."""
+    seen: list[str] = []
+    queue = aiosqlite.Connection._execute
+
+    async def recorded(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        name = getattr(fn, "__name__", "")
+        seen.append(args[1] if name in ("_run", "_run_many") else name.upper())
+        return await queue(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", recorded)
+    yield seen
+
+
+async def _insert(conn: AsyncConnection, name: str) -> None:
+    await conn.execute(text("INSERT INTO t (name) VALUES (:name)"), {"name": name})
+
+
+async def test_writers_wait_for_their_turn_before_sqlite_first_come_first_served(
+    sqlite_engine: AsyncEngine, statements: list[str]
+) -> None:
+    async with sqlite_engine.connect() as first:
+        await _insert(first, "a")  # the turn is the first connection's until it commits
+
+        async def writer(name: str) -> None:
+            async with sqlite_engine.begin() as conn:
+                await _insert(conn, name)
+
+        waiting: list[asyncio.Task[None]] = []
+        for name in ("b", "c", "d"):
+
+            async def parked(count: int = len(waiting) + 1) -> bool:
+                return _waiting_writers(sqlite_engine) == count
+
+            waiting.append(asyncio.create_task(writer(name)))
+            await wait_for(parked, f"writer {name} waiting for its turn")
+        # Parked in the process, not sleeping in SQLite's busy handler: their INSERTs have
+        # not been sent yet.
+        assert statements.count("INSERT INTO t (name) VALUES (?)") == 1, statements
+        await first.commit()
+        await asyncio.gather(*waiting)
+    commit = statements.index("COMMIT")
+    inserts = [i for i, s in enumerate(statements) if s.startswith("INSERT")]
+    assert len(inserts) == 4 and all(i > commit for i in inserts[1:]), statements
+    async with sqlite_engine.connect() as conn:
+        rows = await conn.execute(text("SELECT name FROM t ORDER BY id"))
+        assert rows.scalars().all() == ["a", "b", "c", "d"]  # in the order they came
+
+
+async def test_a_turn_ends_with_the_transaction_however_it_ends(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    async with sqlite_engine.begin() as conn:
+        await _insert(conn, "a")
+    # A failed write inside a transaction keeps the turn until the rollback.
+    with pytest.raises(IntegrityError):
+        async with sqlite_engine.begin() as conn:
+            await _insert(conn, "b")
+            await _insert(conn, "a")
+    # A transaction closed without a commit (returned to the pool) ends it too.
+    async with sqlite_engine.connect() as conn:
+        await _insert(conn, "c")
+    # Written in autocommit: the statement is the transaction.
+    async with sqlite_engine.connect() as conn:
+        auto = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await _insert(auto, "d")
+        assert _waiting_writers(sqlite_engine) == 0
+        names = (await auto.execute(text("SELECT name FROM t ORDER BY name"))).scalars().all()
+    assert names == ["a", "d"]
+    # Nobody holds the turn: a writer goes straight through.
+    async with asyncio.timeout(5), sqlite_engine.begin() as conn:
+        await _insert(conn, "e")
+
+
+async def test_a_writer_that_waits_past_the_busy_timeout_fails_as_sqlite_would(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'busy.db'}", sqlite_busy_timeout_ms=50)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)"))
+        async with engine.connect() as first:
+            await _insert(first, "a")
+            with pytest.raises(OperationalError, match="database is locked"):
+                async with engine.begin() as second:
+                    await _insert(second, "b")
+            await first.commit()
+        async with engine.begin() as conn:  # the failed wait took no turn with it
+            await _insert(conn, "c")
+            rows = (await conn.execute(text("SELECT name FROM t ORDER BY name"))).scalars()
+            assert rows.all() == ["a", "c"]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_last_write_carries_its_commit_in_the_same_trip(
+    sqlite_engine: AsyncEngine, hops: list[str]
+) -> None:
+    async with sqlite_engine.connect() as one, sqlite_engine.connect() as two:  # pooled
+        for warm in (one, two):
+            await warm.execute(text("SELECT 1"))
+            await warm.rollback()
+    hops.clear()
+    commits: list[str] = []
+    event.listen(sqlite_engine.sync_engine, "commit", lambda _conn: commits.append("commit"))
+
+    async with sqlite_engine.connect() as conn:
+        await conn.execute(text("INSERT INTO t (name) VALUES ('a')"))
+        await conn.execute(
+            text("INSERT INTO t (name) VALUES (:name)"),
+            [{"name": "b"}, {"name": "c"}],
+            execution_options={COMMIT_WITH_WRITE: True},
+        )
+        # Committed with that statement: another writer gets the turn and sees the rows
+        # before this connection's own commit is called.
+        async with sqlite_engine.begin() as other:
+            await other.execute(text("INSERT INTO t (name) VALUES ('d')"))
+            seen = (await other.execute(text("SELECT count(*) FROM t"))).scalar()
+        assert seen == 4
+        await conn.commit()  # SQLAlchemy's commit, with its events: no trip of its own
+    assert commits == ["commit", "commit"]
+    assert hops == ["_run", "_run_many_and_commit", "_run", "_run", "commit"], hops
+
+
+async def test_the_commit_after_a_committed_write_opens_nothing(
+    sqlite_engine: AsyncEngine, hops: list[str]
+) -> None:
+    async with sqlite_engine.connect() as conn:
+        await conn.execute(
+            text("INSERT INTO t (name) VALUES ('a')"), execution_options={COMMIT_WITH_WRITE: True}
+        )
+        await conn.commit()
+        hops.clear()
+        # A later statement on the same connection starts a transaction as usual, and its
+        # commit is a trip again.
+        await conn.execute(text("INSERT INTO t (name) VALUES ('b')"))
+        await conn.rollback()
+    assert hops == ["_run", "rollback"], hops
+    async with sqlite_engine.connect() as conn:
+        names = (await conn.execute(text("SELECT name FROM t"))).scalars().all()
+    assert names == ["a"]

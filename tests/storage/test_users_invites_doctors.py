@@ -150,6 +150,7 @@ async def test_invite_consumed_once_under_concurrency(
 
 async def test_doctor_directory(session: AsyncSession) -> None:
     doctors = DoctorDirectoryRepository(session)
+    assert await doctors.list_page() == ([], 0)  # empty
     d = await doctors.upsert(101, "Петров Пётр", specialties="Терапевт", callback_available=True)
     assert (d.display_name, d.specialties, d.callback_available) == (
         "Петров Пётр",
@@ -165,9 +166,9 @@ async def test_doctor_directory(session: AsyncSession) -> None:
     page, total = await doctors.list_page(limit=2, offset=0)
     assert total == 4
     assert [x.display_name for x in page] == ["Абрамова", "Александров"]
-    page2, _ = await doctors.list_page(limit=2, offset=2)
-    assert [x.doctor_id for x in page2] == [104, 101]
-    assert [x.doctor_id for x in await doctors.first(3)] == [102, 103, 104]  # no count
+    page2, total2 = await doctors.list_page(limit=2, offset=2)
+    assert [x.doctor_id for x in page2] == [104, 101] and total2 == 4
+    assert await doctors.list_page(limit=2, offset=10) == ([], 4)  # past the end
     assert (await doctors.get(103)) is not None
     assert set(await doctors.get_many([101, 103, 555])) == {101, 103}
     assert await doctors.remove(103)

@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
+import aiosqlite
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -81,3 +83,38 @@ async def test_each_wizard_update_is_one_transaction(env: Env, costs: DbCosts) -
         assert spent.user_reads == 1, f"{name}: users read {spent.user_reads}x\n{report}"
         assert spent.state_reads <= 1, f"{name}: state read {spent.state_reads}x\n{report}"
     assert await _state_rows(env) == []  # cancelled: nothing left of the conversation
+
+
+async def test_a_strangers_update_reads_the_users_table_once(env: Env, costs: DbCosts) -> None:
+    """No row is an answer too: the access gate and the check after the handler (did an
+    invite just make them a member?) do not read again what the first statement found."""
+    stranger = env.user(user_id=4_040_404)
+    before = costs.snapshot()
+    await stranger.send_text("hello")
+    spent = costs.snapshot() - before
+    assert "4040404" in text(stranger)  # the no-access answer names their id
+    assert spent.user_reads == 1, spent
+    assert spent.state_writes == 0, spent
+
+
+async def test_each_steps_state_write_carries_its_commit_on_sqlite(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write lock of SQLite is held for one trip to the database thread per update: the
+    state write and the COMMIT go together (storage/sqlite_async.py), no COMMIT trip after."""
+    trips: list[str] = []
+    queue = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(fn, "__name__", repr(fn)))
+        return await queue(self, fn, *args, **kwargs)
+
+    u = env.user()
+    await STEPS[0][1](u)  # the first step opens the pool's connections
+    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+    for name, act, answer in STEPS[1:]:
+        trips.clear()
+        await act(u)
+        assert answer in text(u), (name, text(u))
+        carried = [t for t in trips if t.endswith("_and_commit")]
+        assert len(carried) == 1 and "commit" not in trips, (name, trips)

@@ -111,7 +111,7 @@ async def load_doctor_buttons(
     session: AsyncSession, api: PartnerApiClient | None
 ) -> list[dict[str, Any]]:
     """The local directory; when it is empty, the API's doctor list (if offered)."""
-    rows = await DoctorDirectoryRepository(session).first(DIRECTORY_LIMIT)
+    rows, _total = await DoctorDirectoryRepository(session).list_page(limit=DIRECTORY_LIMIT)
     buttons = [
         _doctor_button(
             row.doctor_id,
