@@ -149,3 +149,23 @@ class RedisCosts:
         finally:
             Redis.execute_command = execute_command  # type: ignore[method-assign]
             Pipeline.execute = execute  # type: ignore[method-assign]
+
+
+@contextmanager
+def sqlite_trips() -> Iterator[list[str]]:
+    """The calls queued for aiosqlite's database thread meanwhile, by function name (one per
+    trip; storage/sqlite_async.py makes one per statement)."""
+    import aiosqlite
+
+    seen: list[str] = []
+    queue = aiosqlite.Connection._execute
+
+    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(getattr(fn, "__name__", repr(fn)))
+        return await queue(self, fn, *args, **kwargs)
+
+    aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        aiosqlite.Connection._execute = queue  # type: ignore[method-assign]

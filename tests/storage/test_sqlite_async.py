@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from storage.db import create_engine
 from storage.sqlite_async import COMMIT_WITH_WRITE
 from tests.storage.conftest import wait_for
+from tests.update_costs import sqlite_trips
 
 
 @pytest.fixture
@@ -30,17 +31,10 @@ async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-def hops(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def hops() -> Iterator[list[str]]:
     """The calls queued for aiosqlite's thread, by name."""
-    seen: list[str] = []
-    queue = aiosqlite.Connection._execute
-
-    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append(getattr(fn, "__name__", repr(fn)))
-        return await queue(self, fn, *args, **kwargs)
-
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
-    yield seen
+    with sqlite_trips() as seen:
+        yield seen
 
 
 async def test_a_statement_is_one_trip_and_a_transaction_one_more(

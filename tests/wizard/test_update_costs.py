@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
 
-import aiosqlite
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.models import FsmRecord
 from tests.fake_telegram import FakeUser
-from tests.update_costs import Costs, DbCosts
+from tests.update_costs import Costs, DbCosts, sqlite_trips
 from tests.wizard.conftest import Env
 from tests.wizard.helpers import (
     ASK_ATTACHMENT,
@@ -97,24 +95,15 @@ async def test_a_strangers_update_reads_the_users_table_once(env: Env, costs: Db
     assert spent.state_writes == 0, spent
 
 
-async def test_each_steps_state_write_carries_its_commit_on_sqlite(
-    env: Env, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_each_steps_state_write_carries_its_commit_on_sqlite(env: Env) -> None:
     """The write lock of SQLite is held for one trip to the database thread per update: the
     state write and the COMMIT go together (storage/sqlite_async.py), no COMMIT trip after."""
-    trips: list[str] = []
-    queue = aiosqlite.Connection._execute
-
-    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        trips.append(getattr(fn, "__name__", repr(fn)))
-        return await queue(self, fn, *args, **kwargs)
-
     u = env.user()
     await STEPS[0][1](u)  # the first step opens the pool's connections
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
-    for name, act, answer in STEPS[1:]:
-        trips.clear()
-        await act(u)
-        assert answer in text(u), (name, text(u))
-        carried = [t for t in trips if t.endswith("_and_commit")]
-        assert len(carried) == 1 and "commit" not in trips, (name, trips)
+    with sqlite_trips() as trips:
+        for name, act, answer in STEPS[1:]:
+            trips.clear()
+            await act(u)
+            assert answer in text(u), (name, text(u))
+            carried = [t for t in trips if t.endswith("_and_commit")]
+            assert len(carried) == 1 and "commit" not in trips, (name, trips)
