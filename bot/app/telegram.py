@@ -84,6 +84,7 @@ def webhook_route(dp: Dispatcher, bot: Bot, secret: str) -> RouteRegistrar:
 
 
 WEBHOOK_STATE_KEY = "telegram_webhook"
+UPDATES_DRAIN_SECONDS = 10.0  # bounded: a stuck handler must not hold a SIGTERM forever
 
 
 def webhook_fingerprint(url: str, secret: str, allowed: list[str]) -> str:
@@ -141,5 +142,11 @@ async def serve_updates(rt: Runtime) -> None:
         with contextlib.suppress(RuntimeError):  # polling may have stopped on its own
             await dp.stop_polling()
         await polling
+    # Updates still being handled finish before the database and Redis close under them:
+    # their answer may already be in the chat, their commit (state, user row) not yet.
+    # aiogram keeps them in a private set and does not wait for them on stop.
+    in_flight = set(getattr(dp, "_handle_update_tasks", ()))
+    if in_flight:
+        await asyncio.wait(in_flight, timeout=UPDATES_DRAIN_SECONDS)
     stopper.cancel()
     polling.result()
