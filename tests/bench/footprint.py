@@ -241,13 +241,13 @@ async def main_async(args: argparse.Namespace) -> None:
     from tests.fake_telegram import FakeTelegram
 
     quiet_logging()
-    from tests.bench.updates import STEPS_PER_CYCLE, _echo_user, _wizard_user
+    from tests.bench.crowd import STEPS_PER_CYCLE, echo_user, wizard_user
 
     async def echo_talk(tg: Any) -> None:
-        await _echo_user(tg, COORDINATORS[0], STEPS_PER_CYCLE, [])
+        await echo_user(tg, COORDINATORS[0], STEPS_PER_CYCLE, [])
 
     async def wizard_walk(tg: Any) -> None:  # /start_callback, doctor, phone, name, Cancel
-        await _wizard_user(tg, COORDINATORS[0], STEPS_PER_CYCLE, [])
+        await wizard_user(tg, COORDINATORS[0], STEPS_PER_CYCLE, [])
 
     async def stranger_start(tg: Any) -> None:  # a new database: nobody has access yet
         stranger = tg.user(COORDINATORS[0])

@@ -1,7 +1,7 @@
 """Update handling: the bot's real dispatcher driving wizard steps vs a bare aiogram echo bot.
 
     .venv/bin/python -m tests.bench.updates [--updates 2000] [--users 50] [--single 250]
-        [--runs 5] [--backend sqlite|pg-redis|all]
+        [--runs 5] [--backend sqlite|pg-redis|all] [--no-floors]
 
 Both bots poll the same kind of fake Bot API over HTTP (aiogram's default
 handle_as_tasks=True, as `python -m bot` runs). Fake users act concurrently, each one step at
@@ -9,7 +9,11 @@ a time (a real user reads the answer before the next tap):
   wizard: /start_callback → doctor (button) → phone (text) → name (text) → Cancel (button),
           repeated; the production dispatcher (middlewares, a database session per update,
           persisted FSM/dialog state, the sandbox partner API behind it);
-  echo:   a text message answered with the same text by a bare Dispatcher.
+  echo:   a text message answered with the same text by a bare Dispatcher;
+  floors: the same wizard crowd against aiogram-dialog alone (the wizard's first four windows
+          on MemoryStorage) and against a bare bot making the wizard's exact requests
+          (tests/bench/update_floors.py): what the crowd costs with less of the bot under it,
+          so the table shows where the wizard's gap to the echo bot lies.
 Handling time of one update: from the moment it is enqueued at the fake until the fake has
 received the bot's answer (the next prompt / the echo is visible in the chat).
 updates/s = all updates / wall time of the run. Figures are medians over the runs.
@@ -28,9 +32,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Dispatcher
@@ -48,113 +50,14 @@ from tests.bench.common import (
     settle_heap,
     world,
 )
-from tests.update_costs import Costs
-
-DOCTOR = "Иванова Мария Петровна · Терапевт"
-CANCEL = "✖ Отмена"
-PHONE = "+7 909 970-85-93"
-NAME = "Петров Пётр Иванович"
-# What the chat shows once each step was answered (Russian texts, see tests/wizard/helpers).
-ASK_DOCTOR = "Шаг 1: врач"
-ASK_PHONE = "Шаг 2: телефон пациента"
-ASK_NAME = "Шаг 3: ФИО пациента"
-ASK_TIME = "Шаг 4: когда начать?"
-CANCELLED = "Отменено"
-STEPS_PER_CYCLE = 5
-FIRST_USER = 700_000
-STEP_TIMEOUT = 30.0  # one answer; a run is bounded by updates x this at worst
-
-
-@dataclass
-class RunResult:
-    seconds: float
-    latencies_ms: list[float] = field(default_factory=list)
-    costs: Costs | None = None  # wizard runs: what the storage did during the run
-
-    @property
-    def count(self) -> int:
-        return len(self.latencies_ms)
-
-
-def _last_text(tg: Any, chat_id: int) -> str:
-    messages = tg.state.chats[chat_id].messages
-    for message in reversed(messages.values()):
-        if message.from_bot and not message.deleted:
-            return str(message.content)
-    return ""
-
-
-async def _step(
-    tg: Any, chat_id: int, act: Callable[[], Any], answered: Callable[[], bool]
-) -> float:
-    """Enqueue one update (act, without waiting) and wait for its answer; latency in ms."""
-    started = time.perf_counter()
-    await act()
-    await tg.wait_for(lambda: answered() or None, timeout=STEP_TIMEOUT, chat_id=chat_id)
-    return (time.perf_counter() - started) * 1000
-
-
-async def _wizard_user(tg: Any, user_id: int, steps: int, out: list[float]) -> None:
-    user = tg.user(user_id, first_name="Коорд", language_code="ru")
-    chat = user.chat_id
-    marker_count = {"n": 0}
-
-    def shows(marker: str) -> Callable[[], bool]:
-        return lambda: marker in _last_text(tg, chat)
-
-    def cancelled() -> bool:
-        # "Отменено" stays visible from the last cycle: count its occurrences instead.
-        seen = sum(
-            1
-            for m in tg.state.chats[chat].messages.values()
-            if m.from_bot and CANCELLED in m.content
-        )
-        return seen > marker_count["n"]
-
-    script: list[tuple[Callable[[], Any], Callable[[], bool]]] = [
-        (lambda: user.send_command("start_callback", wait=False), shows(ASK_DOCTOR)),
-        (lambda: user.press(DOCTOR, wait=False), shows(ASK_PHONE)),
-        (lambda: user.send_text(PHONE, wait=False), shows(ASK_NAME)),
-        (lambda: user.send_text(NAME, wait=False), shows(ASK_TIME)),
-        (lambda: user.press(CANCEL, wait=False), cancelled),
-    ]
-    for k in range(steps):
-        act, answered = script[k % STEPS_PER_CYCLE]
-        out.append(await _step(tg, chat, act, answered))
-        if k % STEPS_PER_CYCLE == STEPS_PER_CYCLE - 1:
-            marker_count["n"] += 1
-
-
-async def _echo_user(tg: Any, user_id: int, steps: int, out: list[float]) -> None:
-    user = tg.user(user_id, first_name="Эхо", language_code="ru")
-    chat = user.chat_id
-    for k in range(steps):
-        text = f"echo {user_id} {k}"
-        out.append(
-            await _step(
-                tg,
-                chat,
-                lambda t=text: user.send_text(t, wait=False),
-                lambda t=text: _last_text(tg, chat) == t,
-            )
-        )
-
-
-def _split(total: int, users: int) -> list[int]:
-    """Steps per user, multiples of a wizard cycle where possible, summing to total."""
-    base, extra = divmod(total, users)
-    return [base + (1 if i < extra else 0) for i in range(users)]
-
-
-async def _drive(tg: Any, users: int, total: int, player: Any) -> RunResult:
-    result = RunResult(0.0)
-    per_user = _split(total, users)
-    started = time.perf_counter()
-    await asyncio.gather(
-        *(player(tg, FIRST_USER + i, n, result.latencies_ms) for i, n in enumerate(per_user))
-    )
-    result.seconds = time.perf_counter() - started
-    return result
+from tests.bench.crowd import (
+    FIRST_USER,
+    RunResult,
+    drive,
+    echo_user,
+    requests_of,
+    wizard_user,
+)
 
 
 @dataclass(frozen=True)
@@ -182,7 +85,11 @@ async def _flush_redis(url: str) -> None:
         await client.aclose()
 
 
-async def run_wizard(total: int, users: int, backend: Backend = SQLITE) -> RunResult:
+async def run_wizard(
+    total: int, users: int, backend: Backend = SQLITE, requests: list[str] | None = None
+) -> RunResult:
+    """The crowd against the bot's dispatcher; ``requests`` (if given) receives its Bot API
+    calls."""
     from bot.app.dispatcher import create_dispatcher
     from bot.http_server import HealthState
     from bot.outbox import OutboxSender
@@ -212,8 +119,10 @@ async def run_wizard(total: int, users: int, backend: Backend = SQLITE) -> RunRe
                 async with run_polling(dp, w.bot, handle_as_tasks=True):
                     settle_heap()  # as run_bot does once started
                     before = db_costs.snapshot() + redis_costs.snapshot()
-                    result = await _drive(w.tg, users, total, _wizard_user)
+                    result = await drive(w.tg, users, total, wizard_user)
                     result.costs = db_costs.snapshot() + redis_costs.snapshot() - before
+            if requests is not None:
+                requests.extend(requests_of(w.tg))
             return result
         finally:
             db_costs.close()
@@ -239,7 +148,7 @@ async def run_echo(total: int, users: int) -> RunResult:
         try:
             async with run_polling(dp, bot, handle_as_tasks=True):
                 settle_heap()  # the same heap as the wizard's runs
-                return await _drive(tg, users, total, _echo_user)
+                return await drive(tg, users, total, echo_user)
         finally:
             await bot.session.close()
 
@@ -260,40 +169,54 @@ def _cost_cells(results: list[RunResult]) -> list[Any]:
     return [median([p[n] for p in per]) for n in names]
 
 
-async def bench_backend(backend: Backend, crowds: list[tuple[int, int]], runs: int) -> None:
-    wizard: dict[int, list[RunResult]] = {users: [] for users, _ in crowds}
-    echo: dict[int, list[RunResult]] = {users: [] for users, _ in crowds}
+async def bench_backend(
+    backend: Backend, crowds: list[tuple[int, int]], runs: int, floors: bool
+) -> None:
+    """Interleaved runs, so a slow phase of the machine hits every row alike; ``floors``
+    adds the rows of tests/bench/update_floors (what the crowd costs with less of the bot)."""
+    from tests.bench.update_floors import FLOORS, run_floor
+
+    names = [f"wizard ({backend.name})", *(FLOORS if floors else ()), "bare echo bot"]
+    results: dict[tuple[int, str], list[RunResult]] = {}
     for _ in range(runs):
         for users, total in crowds:
-            # Interleaved, so a slow phase of the machine hits both sides alike.
-            echo[users].append(await run_echo(total, users))
-            wizard[users].append(await run_wizard(total, users, backend))
+            for name in names:
+                if name == "bare echo bot":
+                    result = await run_echo(total, users)
+                elif name in FLOORS:
+                    result = await run_floor(FLOORS[name], total, users)
+                else:
+                    result = await run_wizard(total, users, backend)
+                results.setdefault((users, name), []).append(result)
 
-    headers = ["bot", "updates/s", "p50 ms", "p99 ms", "wall s"]
+    headers = ["bot", "updates/s", "p50 ms", "p99 ms", "wall s", "x echo"]
     for users, total in crowds:
-        w_row = _row(f"wizard ({backend.name})", wizard[users])
-        e_row = _row("bare echo bot", echo[users])
+        rows = [_row(name, results[(users, name)]) for name in names]
+        echo = rows[-1]
         print_table(
             f"{total:,} updates over HTTP, {users} concurrent user{'s' if users > 1 else ''}; "
             f"median of {runs} runs ({machine_note()})",
             headers,
-            [w_row, e_row],
+            [[*row, ratio(row[1], echo[1])] for row in rows],
         )
+        w_row = rows[0]
         print(
-            f"ratio wizard/echo: updates/s {ratio(w_row[1], e_row[1])}, "
-            f"p50 {ratio(w_row[2], e_row[2]):.1f}x, p99 {ratio(w_row[3], e_row[3]):.1f}x"
+            f"ratio wizard/echo: updates/s {ratio(w_row[1], echo[1])}, "
+            f"p50 {ratio(w_row[2], echo[2]):.1f}x, p99 {ratio(w_row[3], echo[3]):.1f}x"
         )
     print_table(
         f"storage work per wizard update ({backend.name}; median of {runs} runs)",
         ["crowd", "commits", "state writes", "state reads", "user reads"],
         [
-            [f"{users} user{'s' if users > 1 else ''}", *_cost_cells(wizard[users])]
+            [f"{users} user{'s' if users > 1 else ''}", *_cost_cells(results[(users, names[0])])]
             for users, _ in crowds
         ],
     )
 
 
-async def main_async(total: int, users: int, single: int, runs: int, which: str) -> None:
+async def main_async(
+    total: int, users: int, single: int, runs: int, which: str, floors: bool = True
+) -> None:
     quiet_logging()
     crowds = [(1, single)] + ([(users, total)] if users > 1 else [])
     backends: list[Backend] = []
@@ -305,8 +228,9 @@ async def main_async(total: int, users: int, single: int, runs: int, which: str)
             backends.append(replica)
         else:
             print("(pg-redis skipped: TEST_POSTGRES_URL and TEST_REDIS_URL must both be set)")
-    for backend in backends:
-        await bench_backend(backend, crowds, runs)
+    for n, backend in enumerate(backends):
+        # The floors do not depend on the backend: measured beside the first one only.
+        await bench_backend(backend, crowds, runs, floors and n == 0)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -316,8 +240,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--single", type=int, default=250, help="updates of the one user")
     parser.add_argument("--runs", type=int, default=DEFAULT_RUNS)
     parser.add_argument("--backend", choices=["sqlite", "pg-redis", "all"], default="all")
+    parser.add_argument(
+        "--no-floors",
+        action="store_true",
+        help="skip the rows of tests/bench/update_floors (aiogram-dialog alone, bare traffic)",
+    )
     args = parser.parse_args(argv)
-    asyncio.run(main_async(args.updates, args.users, args.single, args.runs, args.backend))
+    asyncio.run(
+        main_async(
+            args.updates, args.users, args.single, args.runs, args.backend, not args.no_floors
+        )
+    )
 
 
 if __name__ == "__main__":
