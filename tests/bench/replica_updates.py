@@ -9,9 +9,10 @@ What: the crowd of tests/bench/updates.py (``--users`` fake users, each walking
 /start_callback → doctor → phone → name → Cancel one step at a time) against the deployment
 of issue 13 instead of one process: tests/replicas/cluster.py's ``python -m bot run``
 replicas (webhook mode, LOG_LEVEL=WARNING, PostgreSQL + Redis) behind a round-robin proxy.
-The fake Bot API (spec checks off, as updates.py's) POSTs each update to the proxy's URL as
-Telegram does, one request at a time; the sandbox partner API answers the replicas. The
-harness (fake Bot API, proxy, sandbox, players) is this process, on one event loop.
+The fake Bot API (spec checks off, as updates.py's) POSTs each update to the proxy's URL,
+one request at a time (where Telegram would open up to 40 connections: a ceiling of its
+own at some rate); the sandbox partner API answers the replicas. The harness (fake Bot
+API, proxy, sandbox, players) is this process, on one event loop.
 Set-ups: 1 replica, then 2; each is started once, then an unmeasured warm-up crowd walks
 every replica through the wizard (first-use costs: connections, caches).
 
@@ -25,11 +26,12 @@ CPU ms/update: utime + stime of each replica process (/proc/<pid>/stat) and of t
 
 Reading it: on a 2-core machine the harness shares the cores with the replicas (and the
 database, Redis), so the 2-replica updates/s is bounded by the machine rather than the bot;
-the CPU columns are the machine-independent figure. 1000 / (a replica's ms/update) is what
-one core serves, in updates/s, per replica process; a second replica should halve each
-replica's share, not raise the sum (a raised sum is coordination cost: Redis locks, database
-round trips). The echo bot's updates/s includes its own harness on the same core, the
-replicas' does not include theirs: compare CPU columns, not only the ratio.
+the CPU columns are the machine-independent figure (PostgreSQL's and Redis's CPU is in
+none of them). 1000 / the "replicas" column is the updates/s one core of bot processes
+serves; a second replica should halve each one's share, not raise the sum (a raised sum is
+coordination cost: Redis locks, database round trips, two idle loops). The echo bot and its
+harness share one process and one core, while the replicas have cores beside the harness:
+"x echo" flatters the replicas on a machine with cores to spare, and squeezes them here.
 """
 
 from __future__ import annotations
