@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # name -> (what it measures, accepts --runs)
 BENCHMARKS: dict[str, tuple[str, bool]] = {
     "updates": ("2,000 updates: wizard dispatcher vs bare echo bot", True),
+    "replica_updates": ("1,000 wizard updates via 1 and 2 webhook replicas vs echo", True),
     "hook_receiver": ("GET /hooks/callback/<token> req/s vs bare aiohttp", True),
     "hook_latency": ("hook → coordinator message, one change at a time", False),
     "burst": ("500 changes at once under Telegram's limits", True),

@@ -10,8 +10,11 @@
     (webhook delivery)                       TMAPI_BASE_URL); the sandbox's hooks go
                                              through the proxy too
 
-``Cluster.open()`` starts it all and waits for both replicas' ``bot_started`` and for the
-webhook to be set; ``close()`` stops the replicas (SIGTERM) and drops the database.
+``Cluster.open()`` starts it all and waits until every replica has started (``bot_started``,
+then its getWebhookInfo) and the webhook is set; ``close()`` stops the replicas (SIGTERM) and
+drops the database. ``names`` chooses the replicas (one for a single-process baseline),
+``log_level`` their LOG_LEVEL (WARNING: quiet replicas, see replica.py), ``tg`` the fake Bot
+API (``FakeTelegram(check_spec=False)`` spares a benchmark the spec checks).
 """
 
 from __future__ import annotations
@@ -36,13 +39,13 @@ from storage.db import create_engine, create_session_factory
 from tests.fake_telegram import FakeTelegram
 from tests.postgres_admin import admin_sql
 from tests.replicas.proxy import RoundRobinProxy
-from tests.replicas.replica import Replica, base_env, run_cli
+from tests.replicas.replica import Replica, base_env, free_port, run_cli
 
 WEBHOOK_SECRET = "replicas-webhook-Secret_0123456789abcdef"
 RECONCILE_INTERVAL = 5  # seconds (the settings' minimum): the reconcile test counts ticks
 ADMIN_ID = 1
 NAMES = ("a", "b")
-
+READY_TIMEOUT = 60.0  # seconds from the replicas' start to their webhook check
 
 
 @dataclass
@@ -50,6 +53,8 @@ class Cluster:
     postgres_url: str  # TEST_POSTGRES_URL: a server where databases may be created
     redis_url: str  # TEST_REDIS_URL: a throwaway database (flushed here)
     workdir: Path
+    names: tuple[str, ...] = NAMES
+    log_level: str = "INFO"
     stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     db_url: str = ""
     tg: FakeTelegram = field(default_factory=FakeTelegram)
@@ -61,6 +66,7 @@ class Cluster:
     engine: AsyncEngine | None = None
     session_factory: async_sessionmaker[AsyncSession] | None = None
     http: aiohttp.ClientSession | None = None
+    ports: dict[str, str] = field(default_factory=dict)  # quiet replicas: fixed HTTP_PORT
 
     @property
     def sandbox(self):  # type: ignore[no-untyped-def]  # api_client.sandbox.Sandbox
@@ -72,6 +78,9 @@ class Cluster:
         return self.session_factory
 
     def replica_env(self, name: str) -> dict[str, str]:
+        port = "0"  # the replica logs the one it bound
+        if self.log_level.upper() not in ("DEBUG", "INFO"):
+            port = self.ports.setdefault(name, str(free_port()))
         env = base_env()
         env.update(
             {
@@ -86,10 +95,10 @@ class Cluster:
                 "PUBLIC_URL": self.proxy.url,
                 "INSTANCE_NAME": name,
                 "HTTP_HOST": "127.0.0.1",
-                "HTTP_PORT": "0",
+                "HTTP_PORT": port,
                 "ADMIN_IDS": str(ADMIN_ID),
                 "RECONCILE_INTERVAL_SECONDS": str(RECONCILE_INTERVAL),
-                "LOG_LEVEL": "INFO",
+                "LOG_LEVEL": self.log_level,
             }
         )
         return env
@@ -118,13 +127,28 @@ class Cluster:
         self.stack.push_async_callback(self.engine.dispose)
         self.session_factory = create_session_factory(self.engine)
 
-        for replica_name in NAMES:
+        for replica_name in self.names:
             self.replicas[replica_name] = Replica(
                 replica_name, self.replica_env(replica_name), self.workdir / replica_name
             )
         self.stack.push_async_callback(self._stop_all)
-        await asyncio.gather(*(self.start(n) for n in NAMES))
-        await self.tg.wait_for(lambda: self.tg.state.webhook, timeout=30)
+        await asyncio.gather(*(self.start(n) for n in self.names))
+        await self._wait_ready()
+
+    async def _wait_ready(self) -> None:
+        """Each replica asks getWebhookInfo once started (a quiet one logs nothing then)."""
+
+        def ready() -> bool:
+            checked = len(self.tg.calls("getWebhookInfo")) >= len(self.names)
+            return checked and self.tg.state.webhook is not None
+
+        try:
+            await self.tg.wait_for(ready, timeout=READY_TIMEOUT)
+        except TimeoutError:
+            for replica in self.replicas.values():
+                if not replica.running:
+                    raise AssertionError(replica.describe("ended during its start-up")) from None
+            raise
 
     async def start(self, name: str) -> None:
         replica = self.replicas[name]

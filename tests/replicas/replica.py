@@ -1,5 +1,9 @@
 """One bot replica as an operator runs it: a `python -m bot` subprocess with its own
-INSTANCE_NAME and HTTP port, its log (stderr) read line by line as it comes."""
+INSTANCE_NAME and HTTP port, its log (stderr) read line by line as it comes.
+
+A quiet replica (LOG_LEVEL=WARNING or above, as a benchmark runs it) logs neither its port
+nor ``bot_started``: it is given a fixed HTTP_PORT (``free_port``) and ``start`` returns once
+that port answers; the caller waits for what tells it the start-up ended (its Bot API calls)."""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ import contextlib
 import os
 import re
 import signal
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -18,6 +23,13 @@ import aiohttp
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 60.0  # seconds for a start-up on a busy 2-core machine (imports ≈ 4 s)
 STOP_TIMEOUT = 20.0
+
+
+def free_port() -> int:
+    """A loopback port free now, for a quiet replica's HTTP_PORT."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def base_env() -> dict[str, str]:
@@ -63,6 +75,15 @@ class Replica:
         return f"http://127.0.0.1:{self.port}"
 
     @property
+    def pid(self) -> int:
+        assert self._proc is not None, f"replica {self.name} was never started"
+        return self._proc.pid
+
+    @property
+    def quiet(self) -> bool:
+        return self.env.get("LOG_LEVEL", "INFO").upper() not in ("DEBUG", "INFO")
+
+    @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.returncode is None
 
@@ -79,9 +100,29 @@ class Replica:
         )  # fmt: skip
         self._reader = asyncio.create_task(self._read(self._proc), name=f"log-{self.name}")
         first = self.runs[-1]
+        if self.quiet:
+            await self._wait_listening(int(self.env["HTTP_PORT"]))
+            return
         listening = await self.wait_log(r"http_listening .*port=(\d+)", since=first)
         self.port = int(re.search(r"port=(\d+)", listening).group(1))  # type: ignore[union-attr]
         await self.wait_log(r"bot_started", since=first)
+
+    async def _wait_listening(self, port: int) -> None:
+        url = f"http://127.0.0.1:{port}/health"
+        async with aiohttp.ClientSession() as http:
+            try:
+                async with asyncio.timeout(START_TIMEOUT):
+                    while self.running:
+                        try:
+                            async with http.get(url) as response:
+                                await response.read()  # any answer: it listens
+                            self.port = port
+                            return
+                        except aiohttp.ClientConnectionError:
+                            await asyncio.sleep(0.1)  # another process: nothing tells us
+            except TimeoutError:
+                raise AssertionError(self.describe(f"port {port} silent")) from None
+        raise AssertionError(self.describe("the process ended before it listened"))
 
     async def _read(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
