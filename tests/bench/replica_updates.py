@@ -56,15 +56,8 @@ from tests.bench.common import (
     ratio,
     settle_heap,
 )
-from tests.bench.updates import (
-    FIRST_USER,
-    STEPS_PER_CYCLE,
-    RunResult,
-    _drive,
-    _row,
-    _wizard_user,
-    run_echo,
-)
+from tests.bench.crowd import FIRST_USER, STEPS_PER_CYCLE, RunResult, drive, wizard_user
+from tests.bench.updates import _row, run_echo
 from tests.fake_telegram import FakeTelegram
 from tests.replicas.cluster import Cluster
 
@@ -98,7 +91,7 @@ def _shifted(offset: int) -> Player:
     (the player counts "Cancelled" answers in its chat, so the chat must be new)."""
 
     async def play(tg: Any, user_id: int, steps: int, out: list[float]) -> None:
-        await _wizard_user(tg, user_id + offset, steps, out)
+        await wizard_user(tg, user_id + offset, steps, out)
 
     return play
 
@@ -108,7 +101,7 @@ async def crowd(cluster: Cluster, users: int, total: int, offset: int) -> Measur
     pids = {name: replica.pid for name, replica in cluster.replicas.items()}
     before = {name: cpu_seconds(pid) for name, pid in pids.items()}
     harness_before = time.process_time()
-    run = await _drive(cluster.tg, users, total, _shifted(offset))
+    run = await drive(cluster.tg, users, total, _shifted(offset))
     cpu = {name: cpu_seconds(pid) - before[name] for name, pid in pids.items()}
     cpu[HARNESS] = time.process_time() - harness_before
     for replica in cluster.replicas.values():
