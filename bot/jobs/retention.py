@@ -21,12 +21,10 @@ editable any more) are counted by the next run, since the sender meets them afte
 run's log line.
 
 Runs once a day (and soon after start-up); each run is one transaction and logs counts only.
-A pass cancelled by a stopping process is rolled back and not logged as a failure.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -101,14 +99,6 @@ class RetentionJob:
                 await self.purge(session, counts)
                 await session.commit()
         except Exception as exc:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
-                # Cancelled: the process is stopping (the scheduler's shutdown cancels a pass
-                # in progress, before the database closes). The error is the unwinding's, e.g.
-                # a rollback on a connection going away: no failure to report, and the
-                # cancellation goes on (lease.guard: job_cancelled); the next start redoes it.
-                log.info("retention_cancelled error=%s (the process is stopping)", describe(exc))
-                raise asyncio.CancelledError from exc
             # Types and places only: a database error's text can quote the row's values.
             log.error("retention_failed error=%s", describe(exc))
             return counts
