@@ -108,6 +108,33 @@ class JobLeases:
             await session.commit()
         self.taken.clear()
 
+    async def _leased_pass(
+        self, func: Callable[[], Awaitable[T]], name: str, length: timedelta
+    ) -> T | None:
+        try:
+            mine = await self.take(name, length)
+        except Exception as exc:  # the database is down: the tick is lost, not the job
+            log.warning("job_lease_failed job=%s error=%s", name, type(exc).__name__)
+            return None
+        if not mine:
+            log.debug("job_skipped job=%s reason=leased_elsewhere", name)
+            return None
+        ends = self.now() + length
+        keeper = asyncio.create_task(self._keep(name, length), name=f"lease-{name}")
+        try:
+            return await func()
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+            if self.now() >= ends:  # outlasted its tick's lease: the next tick may run
+                try:
+                    await self.release(name)
+                except Exception as exc:  # it runs out by itself
+                    log.warning(
+                        "job_lease_release_failed job=%s error=%s", name, type(exc).__name__
+                    )
+
     def guard(
         self, func: Callable[[], Awaitable[T]], name: str, interval: timedelta
     ) -> Callable[[], Awaitable[T | None]]:
@@ -117,34 +144,15 @@ class JobLeases:
         @functools.wraps(func)
         async def leased() -> T | None:
             try:
-                mine = await self.take(name, length)
-            except Exception as exc:  # the database is down: the tick is lost, not the job
-                log.warning("job_lease_failed job=%s error=%s", name, type(exc).__name__)
-                return None
-            if not mine:
-                log.debug("job_skipped job=%s reason=leased_elsewhere", name)
-                return None
-            ends = self.now() + length
-            keeper = asyncio.create_task(self._keep(name, length), name=f"lease-{name}")
-            try:
-                return await func()
+                return await self._leased_pass(func, name, length)
             except asyncio.CancelledError:
-                # Only a stopping process cancels a pass (Reconciler.cancel_running); raised
-                # on, the scheduler would log it as a failed job: an ERROR and a traceback
-                # in every deploy that stops a replica mid-pass. The next tick redoes it.
+                # Only a stopping process cancels a job (APScheduler's shutdown, or
+                # Reconciler.cancel_running), and it may do so anywhere: taking the lease,
+                # in the pass, releasing it. Raised on, the scheduler would log a failed
+                # job: an ERROR and a traceback in every deploy that stops a replica at
+                # that moment. The next tick redoes the pass.
                 log.info("job_cancelled job=%s (the process is stopping)", name)
                 return None
-            finally:
-                keeper.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await keeper
-                if self.now() >= ends:  # outlasted its tick's lease: the next tick may run
-                    try:
-                        await self.release(name)
-                    except Exception as exc:  # it runs out by itself
-                        log.warning(
-                            "job_lease_release_failed job=%s error=%s", name, type(exc).__name__
-                        )
 
         leased.__dict__["lease_guarded"] = True
         return leased

@@ -230,3 +230,31 @@ async def test_a_pass_cancelled_by_a_stopping_process_ends_quietly(
         task.cancel()
         assert await task is None
     assert "job_cancelled job=reconcile" in caplog.text
+
+
+async def test_a_job_cancelled_while_taking_its_lease_ends_quietly(
+    session_factory: async_sessionmaker[AsyncSession], caplog: pytest.LogCaptureFixture
+) -> None:
+    """APScheduler's shutdown cancels a job wherever it is: a replica stopping just as a
+    tick began cancels it inside the lease's own transaction. That too is one INFO line,
+    not a failed job (tests/replicas: no ERROR when replicas stop)."""
+    leases = JobLeases(session_factory, holder="replica-a", now=Clock())
+    taking = asyncio.Event()
+    ran: list[int] = []
+
+    async def run() -> None:
+        ran.append(1)
+
+    async def stuck_take(name: str, length: timedelta) -> bool:
+        taking.set()
+        await asyncio.Event().wait()
+        return True
+
+    leases.take = stuck_take  # type: ignore[method-assign]
+    task = asyncio.create_task(leases.guard(run, "retention", INTERVAL)())
+    await asyncio.wait_for(taking.wait(), 5)
+    with caplog.at_level(logging.INFO, logger="bot.jobs.lease"):
+        task.cancel()
+        assert await task is None
+    assert ran == []
+    assert "job_cancelled job=retention" in caplog.text
