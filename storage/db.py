@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
-from storage.sqlite_async import commit_many_with_write, commit_with_write, one_hop_dbapi
+from storage.sqlite_async import commit_many_with_write, commit_with_write, inline_dbapi
 
 DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -93,14 +93,14 @@ def _create_private(path: Path) -> None:
     os.chmod(path, 0o600)  # the umask can only take bits away; this says it outright
 
 
-def _sqlite_pragmas(busy_timeout_ms: int) -> Any:
+def _sqlite_pragmas() -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         try:
-            # WAL: readers do not block the writer; busy_timeout: writers wait instead of
-            # failing at once; foreign keys are off by default in SQLite.
+            # WAL: readers do not block the writer; foreign keys are off by default in
+            # SQLite. (The busy timeout is the connection's: sqlite_async applies it where
+            # a statement may wait.)
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA synchronous=NORMAL")
             # Deleted and overwritten content is zeroed, not left in free pages and old
@@ -133,15 +133,16 @@ def create_engine(
             echo=echo,
             hide_parameters=True,
             connect_args={"timeout": sqlite_busy_timeout_ms / 1000},
-            # One hand-over to aiosqlite's thread per statement, not four (sqlite_async).
-            module=one_hop_dbapi(),
+            # Statements on the loop's thread, not four hand-overs to aiosqlite's each
+            # (sqlite_async).
+            module=inline_dbapi(),
             # No ROLLBACK as each connection goes back to the pool: SQLAlchemy's Connection
             # already ends any transaction it began when closed, so this one would only
             # cost another trip to the database thread after every commit.
             pool_reset_on_return=None,
             **kwargs,
         )
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(sqlite_busy_timeout_ms))
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas())
         # A transaction's last write may carry its COMMIT (sqlite_async.COMMIT_WITH_WRITE).
         event.listen(engine.sync_engine, "do_execute", commit_with_write)
         event.listen(engine.sync_engine, "do_executemany", commit_many_with_write)

@@ -151,21 +151,55 @@ class RedisCosts:
             Pipeline.execute = execute  # type: ignore[method-assign]
 
 
+_SQLITE_CALLS = (
+    "_run",
+    "_run_many",
+    "_run_and_commit",
+    "_run_many_and_commit",
+    "_commit",
+    "_rollback",
+)
+
+
 @contextmanager
-def sqlite_trips() -> Iterator[list[str]]:
-    """The calls queued for aiosqlite's database thread meanwhile, by function name (one per
-    trip; storage/sqlite_async.py makes one per statement)."""
+def sqlite_calls() -> Iterator[list[str]]:
+    """What storage/sqlite_async.py asked of SQLite meanwhile, one name per call: ``run`` and
+    ``run_many`` (a statement), ``run_and_commit``/``run_many_and_commit`` (a write carrying
+    its COMMIT), ``commit``, ``rollback``; and ``thread`` for each trip to aiosqlite's
+    database thread (a statement that met a lock held elsewhere waits there)."""
     import aiosqlite
 
+    from storage import sqlite_async
+
     seen: list[str] = []
+    originals = {name: getattr(sqlite_async, name) for name in _SQLITE_CALLS}
+    depth = [0]  # _run_and_commit calls _run: one call
+
+    def counted(name: str, fn: Any) -> Any:
+        def call(*args: Any) -> Any:
+            if not depth[0]:
+                seen.append(name.lstrip("_"))
+            depth[0] += 1
+            try:
+                return fn(*args)
+            finally:
+                depth[0] -= 1
+
+        call.__name__ = fn.__name__
+        return call
+
     queue = aiosqlite.Connection._execute
 
-    async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append(getattr(fn, "__name__", repr(fn)))
+    async def trip(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append("thread")
         return await queue(self, fn, *args, **kwargs)
 
-    aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
+    for name, fn in originals.items():
+        setattr(sqlite_async, name, counted(name, fn))
+    aiosqlite.Connection._execute = trip  # type: ignore[method-assign]
     try:
         yield seen
     finally:
+        for name, fn in originals.items():
+            setattr(sqlite_async, name, fn)
         aiosqlite.Connection._execute = queue  # type: ignore[method-assign]

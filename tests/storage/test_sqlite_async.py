@@ -1,24 +1,27 @@
-"""SQLite through storage.db's engine: one trip to aiosqlite's thread per statement, with
-rows, row counts, last row ids and errors as SQLAlchemy's own adapter gives them; writers
-of the process take turns before SQLite (no waiting in its busy handler)."""
+"""SQLite through storage.db's engine: statements on the event loop's thread, with rows,
+row counts, last row ids and errors as SQLAlchemy's own adapter gives them; a lock held
+elsewhere waited for on aiosqlite's thread, never on the loop's; writers of the process
+take turns before SQLite (no waiting in its busy handler); checkpoints off the loop."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import pytest
 from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from storage import sqlite_async
 from storage.db import create_engine
 from storage.sqlite_async import COMMIT_WITH_WRITE
 from tests.storage.conftest import wait_for
-from tests.update_costs import sqlite_trips
+from tests.update_costs import sqlite_calls
 
 
 @pytest.fixture
@@ -32,12 +35,12 @@ async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 def hops() -> Iterator[list[str]]:
-    """The calls queued for aiosqlite's thread, by name."""
-    with sqlite_trips() as seen:
+    """The calls to SQLite, by name; "thread" for a trip to aiosqlite's thread."""
+    with sqlite_calls() as seen:
         yield seen
 
 
-async def test_a_statement_is_one_trip_and_a_transaction_one_more(
+async def test_a_statement_is_one_call_on_the_loops_thread_and_a_transaction_one_more(
     sqlite_engine: AsyncEngine, hops: list[str]
 ) -> None:
     async with sqlite_engine.connect() as conn:  # a pooled connection: no connect below
@@ -51,8 +54,9 @@ async def test_a_statement_is_one_trip_and_a_transaction_one_more(
             text("INSERT INTO t (name) VALUES (:name)"), [{"name": "b"}, {"name": "c"}]
         )
         rows = (await conn.execute(text("SELECT id, name FROM t ORDER BY id"))).all()
-    # Three statements, the commit; no ROLLBACK as the connection went back to the pool.
-    assert len(hops) == 4 and hops[-1] == "commit", hops
+    # Three statements, the commit; no ROLLBACK as the connection went back to the pool;
+    # no trip to aiosqlite's thread.
+    assert hops == ["run", "run_many", "run", "commit"], hops
     assert inserted.lastrowid == 1 and many.rowcount == 2
     assert [tuple(r) for r in rows] == [(1, "a"), (2, "b"), (3, "c")]
 
@@ -75,16 +79,20 @@ def _waiting_writers(engine: AsyncEngine) -> int:
 
 @pytest.fixture
 def statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """The SQL sent to SQLite (to aiosqlite's thread), in order, and each COMMIT."""
+    """The SQL sent to SQLite, in order, and each COMMIT."""
     seen: list[str] = []
-    queue = aiosqlite.Connection._execute
+    run, commit = sqlite_async._run, sqlite_async._commit
 
-    async def recorded(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
-        name = getattr(fn, "__name__", "")
-        seen.append(args[1] if name in ("_run", "_run_many") else name.upper())
-        return await queue(self, fn, *args, **kwargs)
+    def recorded_run(conn: sqlite3.Connection, operation: str, parameters: Any) -> Any:
+        seen.append(operation)
+        return run(conn, operation, parameters)
 
-    monkeypatch.setattr(aiosqlite.Connection, "_execute", recorded)
+    def recorded_commit(conn: sqlite3.Connection) -> None:
+        seen.append("COMMIT")
+        commit(conn)
+
+    monkeypatch.setattr(sqlite_async, "_run", recorded_run)
+    monkeypatch.setattr(sqlite_async, "_commit", recorded_commit)
     yield seen
 
 
@@ -169,7 +177,7 @@ async def test_a_writer_that_waits_past_the_busy_timeout_fails_as_sqlite_would(
         await engine.dispose()
 
 
-async def test_a_last_write_carries_its_commit_in_the_same_trip(
+async def test_a_last_write_carries_its_commit_in_the_same_call(
     sqlite_engine: AsyncEngine, hops: list[str]
 ) -> None:
     async with sqlite_engine.connect() as one, sqlite_engine.connect() as two:  # pooled
@@ -193,9 +201,9 @@ async def test_a_last_write_carries_its_commit_in_the_same_trip(
             await other.execute(text("INSERT INTO t (name) VALUES ('d')"))
             seen = (await other.execute(text("SELECT count(*) FROM t"))).scalar()
         assert seen == 4
-        await conn.commit()  # SQLAlchemy's commit, with its events: no trip of its own
+        await conn.commit()  # SQLAlchemy's commit, with its events: no call of its own
     assert commits == ["commit", "commit"]
-    assert hops == ["_run", "_run_many_and_commit", "_run", "_run", "commit"], hops
+    assert hops == ["run", "run_many_and_commit", "run", "run", "commit"], hops
 
 
 async def test_the_commit_after_a_committed_write_opens_nothing(
@@ -208,10 +216,109 @@ async def test_the_commit_after_a_committed_write_opens_nothing(
         await conn.commit()
         hops.clear()
         # A later statement on the same connection starts a transaction as usual, and its
-        # commit is a trip again.
+        # end is a call again.
         await conn.execute(text("INSERT INTO t (name) VALUES ('b')"))
         await conn.rollback()
-    assert hops == ["_run", "rollback"], hops
+    assert hops == ["run", "rollback"], hops
     async with sqlite_engine.connect() as conn:
         names = (await conn.execute(text("SELECT name FROM t"))).scalars().all()
     assert names == ["a"]
+
+
+async def test_a_lock_held_elsewhere_is_waited_for_off_the_loop(
+    sqlite_engine: AsyncEngine, tmp_path: Path, hops: list[str]
+) -> None:
+    """Another process (here a plain connection) holds the write lock: the engine's write
+    fails at once on the loop's thread, waits on aiosqlite's in SQLite's busy handler while
+    the loop goes on, and goes through when the lock is let go."""
+    elsewhere = sqlite3.connect(tmp_path / "hops.db", isolation_level=None)
+    try:
+        elsewhere.execute("BEGIN IMMEDIATE")
+        elsewhere.execute("INSERT INTO t (name) VALUES ('elsewhere')")
+
+        async def write() -> None:
+            async with sqlite_engine.begin() as conn:
+                await _insert(conn, "mine")
+
+        task = asyncio.create_task(write())
+
+        async def waiting_on_the_thread() -> bool:
+            return "thread" in hops
+
+        await wait_for(waiting_on_the_thread, "the write waiting on aiosqlite's thread")
+        ticks = 0
+        for _ in range(3):  # the loop is free meanwhile
+            await asyncio.sleep(0)
+            ticks += 1
+        assert ticks == 3 and not task.done()
+        elsewhere.execute("COMMIT")
+        await asyncio.wait_for(task, 5)
+    finally:
+        elsewhere.close()
+    assert hops[hops.index("thread") - 1 : hops.index("thread") + 2] == ["run", "thread", "run"]
+    async with sqlite_engine.connect() as conn:
+        names = (await conn.execute(text("SELECT name FROM t ORDER BY id"))).scalars().all()
+        # Back to failing at once on the loop's thread for the next one.
+        assert (await conn.scalar(text("PRAGMA busy_timeout"))) == 0
+    assert names == ["elsewhere", "mine"]
+
+
+async def test_a_lock_held_elsewhere_past_the_busy_timeout_fails_as_sqlite_would(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'busy.db'}", sqlite_busy_timeout_ms=50)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)"))
+        elsewhere = sqlite3.connect(tmp_path / "busy.db", isolation_level=None)
+        try:
+            elsewhere.execute("BEGIN IMMEDIATE")
+            with pytest.raises(OperationalError, match="database is locked"):
+                async with engine.begin() as conn:
+                    await _insert(conn, "a")
+            elsewhere.execute("ROLLBACK")
+        finally:
+            elsewhere.close()
+        async with asyncio.timeout(5), engine.begin() as conn:  # the turn went with it
+            await _insert(conn, "b")
+            rows = (await conn.execute(text("SELECT name FROM t"))).scalars().all()
+        assert rows == ["b"]
+    finally:
+        await engine.dispose()
+
+
+async def test_checkpoints_run_off_the_loop_every_so_many_commits(
+    sqlite_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's own checkpoint would run inside a COMMIT, on the loop: it is off, and the
+    engine's runs on a worker thread every CHECKPOINT_EVERY commits."""
+    monkeypatch.setattr(sqlite_async, "CHECKPOINT_EVERY", 3)
+    threads: list[int] = []
+    results: list[tuple[int, int, int]] = []
+    checkpoint = sqlite_async._checkpoint
+
+    def recorded(database: str, timeout_s: float) -> tuple[int, int, int]:
+        threads.append(threading.get_ident())
+        results.append(checkpoint(database, timeout_s))
+        return results[-1]
+
+    monkeypatch.setattr(sqlite_async, "_checkpoint", recorded)
+    checkpoints = sqlite_engine.dialect.loaded_dbapi.checkpoints
+    checkpoints.commits = 0
+    for name in ("a", "b"):
+        async with sqlite_engine.begin() as conn:
+            await _insert(conn, name)
+        async with sqlite_engine.connect() as conn:  # a read commits nothing
+            await conn.execute(text("SELECT 1"))
+            await conn.commit()
+    assert checkpoints.running is None and threads == []
+    async with sqlite_engine.connect() as conn:
+        await conn.execute(
+            text("INSERT INTO t (name) VALUES ('c')"), execution_options={COMMIT_WITH_WRITE: True}
+        )
+        await conn.commit()
+    assert checkpoints.running is not None
+    await checkpoints.running
+    assert checkpoints.done == 1 and threads and threads[0] != threading.get_ident()
+    busy, frames, copied = results[0]
+    assert busy == 0 and frames > 0 and copied == frames  # the whole log, into the file

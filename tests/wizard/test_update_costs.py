@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.models import FsmRecord
 from tests.fake_telegram import FakeUser
-from tests.update_costs import Costs, DbCosts, sqlite_trips
+from tests.update_costs import Costs, DbCosts, sqlite_calls
 from tests.wizard.conftest import Env
 from tests.wizard.helpers import (
     ASK_ATTACHMENT,
@@ -96,14 +96,16 @@ async def test_a_strangers_update_reads_the_users_table_once(env: Env, costs: Db
 
 
 async def test_each_steps_state_write_carries_its_commit_on_sqlite(env: Env) -> None:
-    """The write lock of SQLite is held for one trip to the database thread per update: the
-    state write and the COMMIT go together (storage/sqlite_async.py), no COMMIT trip after."""
+    """The write lock of SQLite is held for one statement per update: the state write and
+    the COMMIT go together (storage/sqlite_async.py), no COMMIT after; and none of it is a
+    trip to aiosqlite's database thread (statements run on the loop's)."""
     u = env.user()
     await STEPS[0][1](u)  # the first step opens the pool's connections
-    with sqlite_trips() as trips:
+    with sqlite_calls() as calls:
         for name, act, answer in STEPS[1:]:
-            trips.clear()
+            calls.clear()
             await act(u)
             assert answer in text(u), (name, text(u))
-            carried = [t for t in trips if t.endswith("_and_commit")]
-            assert len(carried) == 1 and "commit" not in trips, (name, trips)
+            carried = [c for c in calls if c.endswith("_and_commit")]
+            assert len(carried) == 1 and "commit" not in calls, (name, calls)
+            assert "thread" not in calls, (name, calls)
