@@ -31,6 +31,9 @@ def make_bot(tg: FakeTelegram, token: str | None = None) -> Bot:
     return Bot(token or tg.token, session=session, default=DefaultBotProperties(parse_mode="HTML"))
 
 
+HANDLING_GRACE_S = 5.0  # bounds teardown when a test left a handler hanging
+
+
 @asynccontextmanager
 async def run_polling(
     dp: Dispatcher,
@@ -75,5 +78,12 @@ async def run_polling(
     finally:
         dp.startup.handlers[:] = [h for h in dp.startup.handlers if h.callback is not mark_started]
         if not task.done():
+            # Updates still being handled (handle_as_tasks) finish first: a block that ends
+            # when the answer it awaited arrived may leave its handler one request short
+            # (an answerCallbackQuery after the edit), and a fake stopped under it would
+            # fail that request (update_failed, "Server disconnected" tracebacks).
+            handling = set(dp._handle_update_tasks)
+            if handling:
+                await asyncio.wait(handling, timeout=HANDLING_GRACE_S)
             await dp.stop_polling()
         await task
