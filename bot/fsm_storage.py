@@ -253,7 +253,7 @@ class SqlStateIO:
         session = unit.session
         # StateUnit.commit commits right after this: with nothing else left to flush, the
         # last statement carries the COMMIT on SQLite (sqlite_async: the write lock is
-        # then held for one trip to the database thread, not two and the loop between).
+        # then held for that one statement, not across the loop's turns to the commit).
         last = {COMMIT_WITH_WRITE: not (session.new or session.dirty or session.deleted)}
         if rows:
             await session.execute(_UPSERT, rows, execution_options=last if not emptied else {})

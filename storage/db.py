@@ -138,7 +138,7 @@ def create_engine(
             module=inline_dbapi(),
             # No ROLLBACK as each connection goes back to the pool: SQLAlchemy's Connection
             # already ends any transaction it began when closed, so this one would only
-            # cost another trip to the database thread after every commit.
+            # cost another call into SQLite after every commit.
             pool_reset_on_return=None,
             **kwargs,
         )
