@@ -214,10 +214,14 @@ class _Checkpoints:
 
     def committed(self) -> None:
         self.commits += 1
-        if self.database is None or self.commits < CHECKPOINT_EVERY or self.running is not None:
+        if self.database is None or self.commits < CHECKPOINT_EVERY:
             return
-        self.commits = 0
         loop = asyncio.get_running_loop()
+        if self.running is not None:
+            if self.running.get_loop() is loop:
+                return  # one at a time
+            self.running = None  # its loop closed before it ended (tests run many loops)
+        self.commits = 0
         self.running = loop.run_in_executor(None, _checkpoint, self.database, self.timeout_s)
         self.running.add_done_callback(self._ended)
 

@@ -322,3 +322,22 @@ async def test_checkpoints_run_off_the_loop_every_so_many_commits(
     assert checkpoints.done == 1 and threads and threads[0] != threading.get_ident()
     busy, frames, copied = results[0]
     assert busy == 0 and frames > 0 and copied == frames  # the whole log, into the file
+
+
+async def test_a_checkpoint_left_behind_by_a_closed_loop_does_not_stop_the_next(
+    sqlite_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An engine outliving the loop of a checkpoint that never reported back (its loop closed
+    first) checkpoints again on the loop it now runs in."""
+    monkeypatch.setattr(sqlite_async, "CHECKPOINT_EVERY", 1)
+    checkpoints = sqlite_engine.dialect.loaded_dbapi.checkpoints
+    old_loop = asyncio.new_event_loop()
+    checkpoints.running = old_loop.create_future()  # never done: its loop is gone
+    old_loop.close()
+    done = checkpoints.done
+    async with sqlite_engine.begin() as conn:
+        await _insert(conn, "a")
+    assert checkpoints.running is not None
+    assert checkpoints.running.get_loop() is asyncio.get_running_loop()
+    await checkpoints.running
+    assert checkpoints.done == done + 1
