@@ -156,25 +156,30 @@ async def test_a_turn_ends_with_the_transaction_however_it_ends(
         await _insert(conn, "e")
 
 
-async def test_a_writer_that_waits_past_the_busy_timeout_fails_as_sqlite_would(
-    tmp_path: Path,
-) -> None:
+@pytest.fixture
+async def impatient_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """An engine whose busy timeout is 50 ms, on busy.db."""
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'busy.db'}", sqlite_busy_timeout_ms=50)
-    try:
-        async with engine.begin() as conn:
-            await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)"))
-        async with engine.connect() as first:
-            await _insert(first, "a")
-            with pytest.raises(OperationalError, match="database is locked"):
-                async with engine.begin() as second:
-                    await _insert(second, "b")
-            await first.commit()
-        async with engine.begin() as conn:  # the failed wait took no turn with it
-            await _insert(conn, "c")
-            rows = (await conn.execute(text("SELECT name FROM t ORDER BY name"))).scalars()
-            assert rows.all() == ["a", "c"]
-    finally:
-        await engine.dispose()
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)"))
+    yield engine
+    await engine.dispose()
+
+
+async def test_a_writer_that_waits_past_the_busy_timeout_fails_as_sqlite_would(
+    impatient_engine: AsyncEngine,
+) -> None:
+    engine = impatient_engine
+    async with engine.connect() as first:
+        await _insert(first, "a")
+        with pytest.raises(OperationalError, match="database is locked"):
+            async with engine.begin() as second:
+                await _insert(second, "b")
+        await first.commit()
+    async with engine.begin() as conn:  # the failed wait took no turn with it
+        await _insert(conn, "c")
+        rows = (await conn.execute(text("SELECT name FROM t ORDER BY name"))).scalars()
+        assert rows.all() == ["a", "c"]
 
 
 async def test_a_last_write_carries_its_commit_in_the_same_call(
@@ -264,27 +269,21 @@ async def test_a_lock_held_elsewhere_is_waited_for_off_the_loop(
 
 
 async def test_a_lock_held_elsewhere_past_the_busy_timeout_fails_as_sqlite_would(
-    tmp_path: Path,
+    impatient_engine: AsyncEngine, tmp_path: Path
 ) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'busy.db'}", sqlite_busy_timeout_ms=50)
+    elsewhere = sqlite3.connect(tmp_path / "busy.db", isolation_level=None)
     try:
-        async with engine.begin() as conn:
-            await conn.execute(text("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT UNIQUE)"))
-        elsewhere = sqlite3.connect(tmp_path / "busy.db", isolation_level=None)
-        try:
-            elsewhere.execute("BEGIN IMMEDIATE")
-            with pytest.raises(OperationalError, match="database is locked"):
-                async with engine.begin() as conn:
-                    await _insert(conn, "a")
-            elsewhere.execute("ROLLBACK")
-        finally:
-            elsewhere.close()
-        async with asyncio.timeout(5), engine.begin() as conn:  # the turn went with it
-            await _insert(conn, "b")
-            rows = (await conn.execute(text("SELECT name FROM t"))).scalars().all()
-        assert rows == ["b"]
+        elsewhere.execute("BEGIN IMMEDIATE")
+        with pytest.raises(OperationalError, match="database is locked"):
+            async with impatient_engine.begin() as conn:
+                await _insert(conn, "a")
+        elsewhere.execute("ROLLBACK")
     finally:
-        await engine.dispose()
+        elsewhere.close()
+    async with asyncio.timeout(5), impatient_engine.begin() as conn:  # the turn went with it
+        await _insert(conn, "b")
+        rows = (await conn.execute(text("SELECT name FROM t"))).scalars().all()
+    assert rows == ["b"]
 
 
 async def test_checkpoints_run_off_the_loop_every_so_many_commits(
