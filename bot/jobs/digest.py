@@ -38,6 +38,7 @@ from bot.services.access import Action, Actor, allowed
 from bot.services.digest import DigestMemo, build_digest
 from bot.services.digest_settings import digest_choice, is_due
 from bot.services.recipients import zone_of
+from bot.shutdown import raise_if_stopping
 from storage.enums import Audience
 from storage.models import User
 from storage.repositories import OutboxRepository, UserRepository
@@ -77,6 +78,7 @@ class DigestJob:
         try:
             await self._run(counts)
         except Exception as exc:
+            raise_if_stopping(log, "digest_cancelled", exc)
             log.error("digest_failed counts=%s error=%s", counts, describe(exc))
         else:
             if counts.due:
@@ -110,6 +112,7 @@ class DigestJob:
                         counts.queued += 1
                     await session.commit()
             except Exception as exc:
+                raise_if_stopping(log, "digest_cancelled", exc)
                 counts.failed += 1
                 log.error("digest_user_failed user_id=%s error=%s", telegram_id, describe(exc))
 

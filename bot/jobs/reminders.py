@@ -40,6 +40,7 @@ from bot.i18n import I18n, Translator
 from bot.notifications.messages import short_id
 from bot.rendering.time import format_local
 from bot.services.recipients import Person, consultation_recipients
+from bot.shutdown import raise_if_stopping
 from storage.enums import FINAL_STATUSES, Audience, ConsultationState, Origin
 from storage.models import Consultation
 from storage.repositories import ConsultationRepository, OutboxRepository
@@ -104,6 +105,7 @@ class ReminderJob:
         try:
             await self._run(counts)
         except Exception as exc:
+            raise_if_stopping(log, "reminders_cancelled", exc)
             log.error("reminders_failed counts=%s error=%s", counts, describe(exc))
         else:
             if counts.due:

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api_client.logsafe import describe
 from bot.i18n import I18n, language_of
 from bot.notifications.messages import short_id
+from bot.shutdown import raise_if_stopping
 from storage.enums import Audience
 from storage.repositories import (
     AppStateRepository,
@@ -99,6 +100,7 @@ class RetentionJob:
                 await self.purge(session, counts)
                 await session.commit()
         except Exception as exc:
+            raise_if_stopping(log, "retention_cancelled", exc)
             # Types and places only: a database error's text can quote the row's values.
             log.error("retention_failed error=%s", describe(exc))
             return counts

@@ -33,6 +33,7 @@ from api_client.logsafe import describe
 from bot.i18n import I18n
 from bot.services.alerts import AlertKind, alert_admins, incident_token
 from bot.settings import Settings
+from bot.shutdown import raise_if_stopping
 from storage.models import PartnerToken
 from storage.repositories import TokenRepository
 
@@ -187,6 +188,7 @@ class TokenRefreshJob:
             log.warning("partner_token_refresh_unavailable error=%s", exc)
             self.last_result = "unavailable"
         except Exception as exc:
+            raise_if_stopping(log, "partner_token_refresh_cancelled", exc)
             log.error("partner_token_refresh_crashed error=%s", describe(exc))
             self.last_result = "crashed"
         return self.last_result

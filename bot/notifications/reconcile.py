@@ -51,6 +51,7 @@ from bot.services.consultation_start import bind_start
 from bot.services.recipients import coordinator_recipient
 from bot.services.start_outcome import find_started
 from bot.services.status_changes import StatusProcessor
+from bot.shutdown import raise_if_stopping
 from storage.conflicts import TransactionConflict
 from storage.enums import Audience, ConsultationState, EventSource
 from storage.models import Consultation
@@ -150,6 +151,7 @@ class Reconciler:
             await self._settle_starts(counts)
             await self._refresh_open(counts)
         except Exception as exc:
+            raise_if_stopping(log, "reconcile_cancelled", exc)
             counts.crashed = True
             # Types and places only: a malformed partner answer's text quotes patient data.
             log.error("reconcile_failed counts=%s error=%s", counts, describe(exc))
