@@ -23,7 +23,6 @@ the locks); tests/storage run on PostgreSQL.
 from __future__ import annotations
 
 import re
-from contextvars import ContextVar
 from typing import Any
 
 import asyncpg
@@ -47,30 +46,25 @@ def reads_only(operation: str) -> bool:
     )
 
 
-# The statement this task is sending may run outside a transaction: a context variable,
-# not the connection's, so it belongs to the statement whichever task waits on the adapter's
-# mutex meanwhile.
-_outside: ContextVar[bool] = ContextVar("pg_statement_outside_transaction", default=False)
-
-
 class _LazyBeginCursor(AsyncAdapt_asyncpg_cursor):
     async def _prepare_and_execute(self, operation: Any, parameters: Any) -> None:
         connection: Any = self._adapt_connection
         if connection._started or not connection.defers or not reads_only(operation):
             await super()._prepare_and_execute(operation, parameters)
             return
-        token = _outside.set(True)
+        connection.outside = True
         try:
             await super()._prepare_and_execute(operation, parameters)
         finally:
-            _outside.reset(token)
+            connection.outside = False
 
 
 class _LazyBeginConnection(AsyncAdapt_asyncpg_connection):
-    __slots__ = ("read_committed",)
+    __slots__ = ("outside", "read_committed")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.outside = False  # the statement being sent runs outside a transaction
         self.read_committed = False  # the server's default isolation (set by connect)
 
     @property
@@ -84,7 +78,7 @@ class _LazyBeginConnection(AsyncAdapt_asyncpg_connection):
         )
 
     async def _start_transaction(self) -> None:
-        if _outside.get():
+        if self.outside:
             return
         await super()._start_transaction()
 
