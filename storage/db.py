@@ -147,18 +147,7 @@ def create_engine(
         event.listen(engine.sync_engine, "do_execute", commit_with_write)
         event.listen(engine.sync_engine, "do_executemany", commit_many_with_write)
         return engine
-    # Imported here: a bot on SQLite does not load the PostgreSQL dialect or asyncpg.
-    from storage.pg_async import lazy_begin_dbapi
-
-    return create_async_engine(
-        parsed,
-        echo=echo,
-        hide_parameters=True,
-        pool_pre_ping=True,
-        # BEGIN with the first statement that needs a transaction, not before every read
-        # (pg_async).
-        module=lazy_begin_dbapi() if parsed.get_driver_name() == "asyncpg" else None,
-    )
+    return create_async_engine(parsed, echo=echo, hide_parameters=True, pool_pre_ping=True)
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
