@@ -9,6 +9,7 @@ wizard's texts are the Russian ones of the bot (see tests/wizard/helpers).
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -60,8 +61,14 @@ async def _step(
     return (time.perf_counter() - started) * 1000
 
 
-async def wizard_user(tg: Any, user_id: int, steps: int, out: list[float]) -> None:
+async def wizard_user(
+    tg: Any, user_id: int, steps: int, out: list[float], reading_s: float = 0.0
+) -> None:
+    """``reading_s``: the player reads each answer for about that long (0.5–1.5×, seeded by
+    the user id) before the next tap, and comes in at a random moment of the first such
+    period; 0: all come in at once and tap again at once (a closed loop)."""
     user = tg.user(user_id, first_name="Коорд", language_code="ru")
+    pace = random.Random(user_id)
     chat = user.chat_id
     marker_count = {"n": 0}
 
@@ -85,6 +92,8 @@ async def wizard_user(tg: Any, user_id: int, steps: int, out: list[float]) -> No
         (lambda: user.press(CANCEL, wait=False), cancelled),
     ]
     for k in range(steps):
+        if reading_s:
+            await asyncio.sleep(reading_s * (pace.uniform(0.5, 1.5) if k else pace.random()))
         act, answered = script[k % STEPS_PER_CYCLE]
         out.append(await _step(tg, chat, act, answered))
         if k % STEPS_PER_CYCLE == STEPS_PER_CYCLE - 1:

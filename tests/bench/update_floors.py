@@ -1,35 +1,43 @@
 """Floors under the wizard's figure in ``tests.bench.updates``: what the same crowd costs
 with less of the bot under it, each polling its own fake Bot API in the same process.
 
-  dialog alone:  aiogram-dialog 2 on aiogram's MemoryStorage with the wizard's first four
-                 windows (the same texts, the doctor Select of six, Back/Cancel rows) and no
-                 database, middlewares, partner API, Fluent or access checks;
-  bare traffic:  a bare aiogram Dispatcher making exactly the requests the wizard makes per
-                 step (recorded from the real one: sendMessage; editMessageText +
-                 answerCallbackQuery; editMessageReplyMarkup + sendMessage, twice;
-                 editMessageText + answerCallbackQuery — 1.8 per update) with the same
-                 keyboards, its state in a dict.
+  dialog alone:    aiogram-dialog 2 on aiogram's MemoryStorage with the wizard's first four
+                   windows (the same texts, the doctor Select of six, Back/Cancel rows) and
+                   no database, middlewares, partner API, Fluent or access checks;
+  dialog + state:  the same dialog with the conversation state stored as the bot stores it:
+                   one SQL transaction per update on a scratch SQLite file
+                   (UpdateTransactionMiddleware, UnitStorage, DeferredIsolation: read once,
+                   written once, one commit) and still nothing else of the bot;
+  bare traffic:    a bare aiogram Dispatcher making exactly the requests the wizard makes per
+                   step (recorded from the real one: sendMessage; editMessageText +
+                   answerCallbackQuery; editMessageReplyMarkup + sendMessage, twice;
+                   editMessageText + answerCallbackQuery — 1.8 per update) with the same
+                   keyboards, its state in a dict.
 
 The fake players are ``crowd.wizard_user`` unchanged: they press the same buttons and wait
-for the same prompts, so each floor answers them as the wizard does. Both use aiogram's own
-session, as the echo bot does. tests/harness_selftest/test_update_floors.py checks that both
-make the same requests as the real wizard over a cycle.
+for the same prompts, so each floor answers them as the wizard does. Every floor talks to
+its fake through the bot's own Bot API session (tests.fake_telegram.make_bot: one JSON body
+per request, HTML parse mode), as the wizard does, so a floor differs from the wizard only
+by the layers it leaves out. (Until session 16 they used aiogram's form-encoding session,
+which costs more per request than the bot's: those floors sat lower than these.) The echo
+bot of tests.bench.updates keeps aiogram's own session: it is the issue's baseline, a bare
+aiogram bot. tests/harness_selftest/test_update_floors.py checks that every floor makes the
+same requests as the real wizard over a cycle.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from typing import Any
 
 from aiogram import Bot, Dispatcher, F
-from aiogram.client.session.aiohttp import AiohttpSession
-from aiogram.client.telegram import TelegramAPIServer
 from aiogram.filters import Command
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from tests.bench import crowd as u
-from tests.bench.common import settle_heap
+from tests.bench.common import settle_heap, temp_db
 
 DOCTORS = [(f"d{i}", f"Доктор {i} · Терапевт") for i in range(5)] + [("d9", u.DOCTOR)]
 BACK = "← Назад"
@@ -43,8 +51,9 @@ class FloorSG(StatesGroup):
     time = State()
 
 
-def dialog_floor() -> Dispatcher:
-    """aiogram-dialog with the wizard's first four windows, nothing else."""
+def dialog_floor(dp: Dispatcher | None = None, **setup: Any) -> Dispatcher:
+    """aiogram-dialog with the wizard's first four windows on ``dp`` (default: a bare
+    Dispatcher on MemoryStorage), nothing else; ``setup`` goes to ``setup_dialogs``."""
     from aiogram_dialog import Dialog, DialogManager, ShowMode, StartMode, Window, setup_dialogs
     from aiogram_dialog.widgets.input import MessageInput
     from aiogram_dialog.widgets.kbd import Button, Column, Row, Select
@@ -93,15 +102,36 @@ def dialog_floor() -> Dispatcher:
         Window(Const(u.ASK_NAME), MessageInput(to(FloorSG.time)), nav(), state=FloorSG.name),
         Window(Const(u.ASK_TIME), Row(Button(Const(NOW), id="now")), nav(), state=FloorSG.time),
     )
-    dp = Dispatcher()
+    dp = dp or Dispatcher()
 
     @dp.message(Command("start_callback"))
     async def start(_m: Message, dialog_manager: DialogManager) -> None:
         await dialog_manager.start(FloorSG.doctor, mode=StartMode.RESET_STACK)
 
     dp.include_router(dialog)
-    setup_dialogs(dp)
+    setup_dialogs(dp, **setup)
     return dp
+
+
+async def dialog_alone(_stack: AsyncExitStack) -> Dispatcher:
+    return dialog_floor()
+
+
+async def dialog_with_state(stack: AsyncExitStack) -> Dispatcher:
+    """The dialog floor with the bot's conversation state: what bot/app/dispatcher.py and
+    bot/app/fsm.py wire for SQLite, minus every other middleware and router."""
+    from aiogram.fsm.storage.memory import SimpleEventIsolation
+
+    from bot.fsm_storage import sql_storage
+    from bot.fsm_unit import DeferredIsolation
+    from bot.middlewares.database import UpdateTransactionMiddleware
+
+    _url, factory = await stack.enter_async_context(temp_db())
+    dp = Dispatcher(
+        storage=sql_storage(factory), events_isolation=SimpleEventIsolation(), disable_fsm=True
+    )
+    dp.update.outer_middleware(UpdateTransactionMiddleware(factory, dp.fsm))
+    return dialog_floor(dp, events_isolation=DeferredIsolation(SimpleEventIsolation()))
 
 
 def _keyboard(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
@@ -113,7 +143,7 @@ def _keyboard(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     )
 
 
-def bare_traffic() -> Dispatcher:
+async def bare_traffic(_stack: AsyncExitStack) -> Dispatcher:
     """The wizard's requests and keyboards, from plain handlers and a dict."""
     nav = [(BACK, "back"), (u.CANCEL, "cancel")]
     doctor_kb = _keyboard(*([(name, f"doctor:{i}")] for i, name in DOCTORS), nav)
@@ -159,27 +189,31 @@ def bare_traffic() -> Dispatcher:
     return dp
 
 
-FLOORS: dict[str, Callable[[], Dispatcher]] = {
-    "aiogram-dialog alone": dialog_floor,
+# A floor's dispatcher, built with what it needs kept open on the stack (a database).
+Floor = Callable[[AsyncExitStack], Awaitable[Dispatcher]]
+
+# In the order of the table: the least of the bot first.
+FLOORS: dict[str, Floor] = {
     "bare bot, wizard's traffic": bare_traffic,
+    "aiogram-dialog alone": dialog_alone,
+    "aiogram-dialog + state (SQL)": dialog_with_state,
 }
 
 
 async def run_floor(
-    build: Callable[[], Dispatcher], total: int, users: int, requests: list[str] | None = None
+    build: Floor, total: int, users: int, requests: list[str] | None = None
 ) -> u.RunResult:
     """The crowd against one floor; ``requests`` (if given) receives its Bot API calls."""
-    from tests.fake_telegram import FakeTelegram, run_polling
+    from tests.fake_telegram import FakeTelegram, make_bot, run_polling
 
-    dp = build()
-    async with FakeTelegram(check_spec=False) as tg:
-        bot = Bot(tg.token, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.url)))
-        try:
-            async with run_polling(dp, bot, handle_as_tasks=True):
-                settle_heap()
-                result = await u.drive(tg, users, total, u.wizard_user)
-            if requests is not None:
-                requests.extend(u.requests_of(tg))
-            return result
-        finally:
-            await bot.session.close()
+    async with AsyncExitStack() as stack:
+        dp = await build(stack)
+        tg = await stack.enter_async_context(FakeTelegram(check_spec=False))
+        bot: Bot = make_bot(tg)
+        stack.push_async_callback(bot.session.close)
+        async with run_polling(dp, bot, handle_as_tasks=True):
+            settle_heap()
+            result = await u.drive(tg, users, total, u.wizard_user)
+        if requests is not None:
+            requests.extend(u.requests_of(tg))
+        return result

@@ -10,10 +10,16 @@ a time (a real user reads the answer before the next tap):
           repeated; the production dispatcher (middlewares, a database session per update,
           persisted FSM/dialog state, the sandbox partner API behind it);
   echo:   a text message answered with the same text by a bare Dispatcher;
-  floors: the same wizard crowd against aiogram-dialog alone (the wizard's first four windows
-          on MemoryStorage) and against a bare bot making the wizard's exact requests
+  floors: the same wizard crowd against a bare bot making the wizard's exact requests,
+          aiogram-dialog alone (the wizard's first four windows on MemoryStorage) and that
+          dialog with the bot's conversation state in one SQL transaction per update
           (tests/bench/update_floors.py): what the crowd costs with less of the bot under it,
           so the table shows where the wizard's gap to the echo bot lies.
+The players tap again as soon as they see the answer (no reading time): a closed loop, so
+with N users p50 ≈ N / updates/s (Little's law); the line under the table says what that
+means for a p50 target. A last table (``--reading``, seconds; 0 skips it) has the same users
+read each answer for about that long before the next tap, as people do in a rush: the
+latency each tap sees when the crowd does not keep the bot saturated.
 Handling time of one update: from the moment it is enqueued at the fake until the fake has
 received the bot's answer (the next prompt / the echo is visible in the chat).
 updates/s = all updates / wall time of the run. Figures are medians over the runs.
@@ -33,6 +39,7 @@ import argparse
 import asyncio
 import os
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from aiogram import Dispatcher
@@ -86,10 +93,14 @@ async def _flush_redis(url: str) -> None:
 
 
 async def run_wizard(
-    total: int, users: int, backend: Backend = SQLITE, requests: list[str] | None = None
+    total: int,
+    users: int,
+    backend: Backend = SQLITE,
+    requests: list[str] | None = None,
+    reading_s: float = 0.0,
 ) -> RunResult:
     """The crowd against the bot's dispatcher; ``requests`` (if given) receives its Bot API
-    calls."""
+    calls; ``reading_s``: each player's time between an answer and its next tap."""
     from bot.app.dispatcher import create_dispatcher
     from bot.http_server import HealthState
     from bot.outbox import OutboxSender
@@ -119,7 +130,8 @@ async def run_wizard(
                 async with run_polling(dp, w.bot, handle_as_tasks=True):
                     settle_heap()  # as run_bot does once started
                     before = db_costs.snapshot() + redis_costs.snapshot()
-                    result = await drive(w.tg, users, total, wizard_user)
+                    player = partial(wizard_user, reading_s=reading_s)
+                    result = await drive(w.tg, users, total, player)
                     result.costs = db_costs.snapshot() + redis_costs.snapshot() - before
             if requests is not None:
                 requests.extend(requests_of(w.tg))
@@ -204,6 +216,12 @@ async def bench_backend(
             f"ratio wizard/echo: updates/s {ratio(w_row[1], echo[1])}, "
             f"p50 {ratio(w_row[2], echo[2]):.1f}x, p99 {ratio(w_row[3], echo[3]):.1f}x"
         )
+        if users > 1:
+            print(
+                f"closed loop (no time between taps): p50 ≈ users / updates/s = "
+                f"{users} / {w_row[1]:,.0f} = {1000 * users / w_row[1]:,.0f} ms "
+                f"(measured {w_row[2]:,.0f}); p50 ≤ 100 ms needs ≥ {users * 10:,} updates/s"
+            )
     print_table(
         f"storage work per wizard update ({backend.name}; median of {runs} runs)",
         ["crowd", "commits", "state writes", "state reads", "user reads"],
@@ -214,8 +232,40 @@ async def bench_backend(
     )
 
 
+async def bench_reading(
+    backend: Backend, users: int, total: int, runs: int, reading_s: float
+) -> None:
+    """The wizard crowd with reading time between taps: the latency of a tap in a rush."""
+    results = [await run_wizard(total, users, backend, reading_s=reading_s) for _ in range(runs)]
+
+    def q(p: float) -> float:
+        return median([quantile(r.latencies_ms, p) for r in results])
+
+    print_table(
+        f"{total:,} updates, {users} users reading each answer ≈ {reading_s:g} s "
+        f"(0.5–1.5×, arriving within the first) before the next tap; median of {runs} runs "
+        f"({machine_note()})",
+        ["bot", "updates/s", "p50 ms", "p95 ms", "p99 ms"],
+        [
+            [
+                f"wizard ({backend.name})",
+                median([r.count / r.seconds for r in results]),
+                q(0.50),
+                q(0.95),
+                q(0.99),
+            ]
+        ],
+    )
+
+
 async def main_async(
-    total: int, users: int, single: int, runs: int, which: str, floors: bool = True
+    total: int,
+    users: int,
+    single: int,
+    runs: int,
+    which: str,
+    floors: bool = True,
+    reading_s: float = 0.0,
 ) -> None:
     quiet_logging()
     crowds = [(1, single)] + ([(users, total)] if users > 1 else [])
@@ -231,6 +281,9 @@ async def main_async(
     for n, backend in enumerate(backends):
         # The floors do not depend on the backend: measured beside the first one only.
         await bench_backend(backend, crowds, runs, floors and n == 0)
+        if reading_s > 0 and users > 1:
+            # Ten taps a user: long enough for the crowd's taps to overlap at random.
+            await bench_reading(backend, users, users * 10, runs, reading_s)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -243,12 +296,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--no-floors",
         action="store_true",
-        help="skip the rows of tests/bench/update_floors (aiogram-dialog alone, bare traffic)",
+        help="skip the rows of tests/bench/update_floors (bare traffic, dialog, dialog + state)",
+    )
+    parser.add_argument(
+        "--reading",
+        type=float,
+        default=1.0,
+        help="seconds each user reads an answer before the next tap, last table (0: skip)",
     )
     args = parser.parse_args(argv)
     asyncio.run(
         main_async(
-            args.updates, args.users, args.single, args.runs, args.backend, not args.no_floors
+            args.updates,
+            args.users,
+            args.single,
+            args.runs,
+            args.backend,
+            not args.no_floors,
+            args.reading,
         )
     )
 
