@@ -24,6 +24,7 @@ from types import TracebackType
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.outbox.limits import wait_out
 from bot.outbox.records import NO_ACCESS, OutboxRecords, RecipientCheck
 from storage.models import OutboxMessage
 from storage.repositories.audit import AuditRepository
@@ -93,7 +94,7 @@ class SendAttempt:
                 break
             self._slot = False
             self._slots.give_back()
-            await asyncio.sleep(wait)
+            await wait_out(wait)
         session = self._session = self._records.session_factory()
         row = self.row
         refused = (

@@ -16,7 +16,6 @@ it (a request middleware on the bot's session).
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +28,7 @@ from aiogram.methods import EditMessageText, SendMessage, TelegramMethod
 from aiogram.methods.base import Response, TelegramType
 
 from bot.outbox.attempt import SendAttempt
-from bot.outbox.limits import RateLimits
+from bot.outbox.limits import RateLimits, wait_out
 
 # Which gate's sender (if any) is making the current request: its rate windows apply ...
 _sending: ContextVar[RequestGate | None] = ContextVar("outbox_sending", default=None)
@@ -69,8 +68,8 @@ class RequestGate:
         chat_id = target if isinstance(target, int) else None
         if _sending.get() is not self or chat_id is None:
             # A loop, not one sleep: another 429 may extend the pause meanwhile.
-            while (wait := self.limits.pause_left(chat_id)) > 0:  # noqa: ASYNC110
-                await asyncio.sleep(wait)
+            while (wait := self.limits.pause_left(chat_id)) > 0:
+                await wait_out(wait)
             return await make_request(bot, method)
         windows = await self.limits.acquire(chat_id)
         sent = delivered = False

@@ -23,6 +23,17 @@ import contextlib
 from collections import deque
 from collections.abc import Callable
 
+# A computed wait is slept at least this long, so its deadline has surely passed when it
+# ends. On a clock that moves in steps (a coarse one, or a test's virtual loop time) a
+# sliver of a wait ends before the clock moves: the same sliver is computed again and the
+# waiter spins, with no time passing. A millisecond late is always safe for a rate limit.
+MIN_WAIT = 0.001
+
+
+async def wait_out(seconds: float) -> None:
+    """Sleep ``seconds`` computed from a deadline (see MIN_WAIT)."""
+    await asyncio.sleep(max(seconds, MIN_WAIT))
+
 
 class SlidingWindow:
     """At most ``limit`` sends in any ``period`` seconds, counted by completion.
@@ -196,7 +207,7 @@ class RateLimits:
             wait = max([self.pause_left(chat_id), *(d for d in delays if d is not None)])
             if wait <= 0:
                 return
-            await asyncio.sleep(wait)
+            await wait_out(wait)
 
     def _prune(self, now: float) -> None:
         if len(self._chat_windows) > 1000:
