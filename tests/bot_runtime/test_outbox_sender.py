@@ -3,75 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from aiogram import Bot
-from aiogram.client.session.middlewares.base import BaseRequestMiddleware
-from aiogram.exceptions import TelegramRetryAfter
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.outbox import OutboxSender
 from storage.enums import Role
-from storage.models import OutboxMessage
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.users import UserRepository
 from tests.fake_telegram import FakeTelegram
-
-SF = async_sessionmaker[AsyncSession]
-
-
-class RequestLog(BaseRequestMiddleware):
-    """Client-side record of every send: (method, chat, started, finished, retry_after),
-    read on ``monotonic`` (a fake clock's, for a sender driven step by step)."""
-
-    def __init__(self, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self.monotonic = monotonic
-        self.calls: list[tuple[str, Any, float, float, int | None]] = []
-
-    async def __call__(self, make_request: Any, bot: Bot, method: Any) -> Any:
-        started = self.monotonic()
-        retry_after = None
-        try:
-            return await make_request(bot, method)
-        except TelegramRetryAfter as exc:
-            retry_after = exc.retry_after
-            raise
-        finally:
-            name = type(method).__name__
-            self.calls.append(
-                (name, getattr(method, "chat_id", None), started, self.monotonic(), retry_after)
-            )
-
-
-async def enqueue(sf: SF, chat_id: int, text: str, **kw: Any) -> None:
-    async with sf() as session:
-        await OutboxRepository(session).enqueue(chat_id, text, **kw)
-        await session.commit()
-
-
-async def rows(sf: SF) -> list[OutboxMessage]:
-    from sqlalchemy import select
-
-    async with sf() as session:
-        return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
-
-
-def plain(text: str | None) -> str:
-    """The text without the sandbox demo mark."""
-    return (text or "").split("\n\n")[0]
-
-
-async def run_until_drained(sender: OutboxSender, limit: float = 30.0) -> None:
-    sender.start()
-    sender.wake()
-    try:
-        await sender.drain(limit)
-    finally:
-        await sender.stop()
+from tests.outbox_helpers import SF, enqueue, plain, rows, run_until_drained
 
 
 async def test_delivers_in_order_with_markup_and_demo_mark(

@@ -17,15 +17,8 @@ from aiogram import Bot
 
 from bot.outbox import OutboxSender
 from tests.bot_fixtures import assert_spec_kept
-from tests.bot_runtime.test_outbox_sender import (
-    SF,
-    RequestLog,
-    enqueue,
-    plain,
-    rows,
-    run_until_drained,
-)
 from tests.fake_telegram import FakeTelegram, Window
+from tests.outbox_helpers import SF, RequestLog, enqueue, plain, rows, run_until_drained
 from tests.virtual_time import wall_clock
 
 
