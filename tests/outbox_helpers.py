@@ -21,7 +21,7 @@ SF = async_sessionmaker[AsyncSession]
 
 class RequestLog(BaseRequestMiddleware):
     """Client-side record of every send: (method, chat, started, finished, retry_after),
-    read on ``monotonic`` (the loop's clock, on virtual time)."""
+    read on ``monotonic`` (a fake clock, or the loop's on virtual time)."""
 
     def __init__(self, monotonic: Callable[[], float]) -> None:
         self.monotonic = monotonic
@@ -48,7 +48,7 @@ async def enqueue(sf: SF, chat_id: int, text: str, **kw: Any) -> None:
         await session.commit()
 
 
-async def rows(sf: SF) -> list[OutboxMessage]:
+async def stored(sf: SF) -> list[OutboxMessage]:
     async with sf() as session:
         return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
 

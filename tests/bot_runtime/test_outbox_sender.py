@@ -13,7 +13,7 @@ from storage.enums import Role
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.users import UserRepository
 from tests.fake_telegram import FakeTelegram
-from tests.outbox_helpers import SF, enqueue, plain, rows, run_until_drained
+from tests.outbox_helpers import SF, enqueue, plain, run_until_drained, stored
 
 
 async def test_delivers_in_order_with_markup_and_demo_mark(
@@ -30,8 +30,8 @@ async def test_delivers_in_order_with_markup_and_demo_mark(
     assert [plain(m.text) for m in b.bot_messages()] == ["b0", "b1", "b2"]
     assert a.buttons(a.bot_messages()[0]) == ["Open"]
     assert "DEMO" in (a.bot_messages()[0].text or "")
-    stored = await rows(session_factory)
-    assert all(r.sent_at is not None and r.sent_message_id for r in stored)
+    saved = await stored(session_factory)
+    assert all(r.sent_at is not None and r.sent_message_id for r in saved)
 
 
 async def test_blocked_user_marked_inactive_and_rows_dead(
@@ -49,8 +49,8 @@ async def test_blocked_user_marked_inactive_and_rows_dead(
     await run_until_drained(sender)
     assert [plain(m.text) for m in fine.bot_messages()] == ["y0", "y1"]
     assert blocked.bot_messages() == []
-    stored = {r.text: r for r in await rows(session_factory)}
-    assert stored["x0"].dead and stored["x1"].dead
+    saved = {r.text: r for r in await stored(session_factory)}
+    assert saved["x0"].dead and saved["x1"].dead
     async with session_factory() as session:
         user = await UserRepository(session).get(blocked.id)
     assert user is not None and user.is_active is False
@@ -60,7 +60,7 @@ async def test_chat_not_found_is_dead(fake_tg: FakeTelegram, bot: Bot, session_f
     await enqueue(session_factory, 999_999, "nobody")
     sender = OutboxSender(bot, session_factory)
     await run_until_drained(sender)
-    (row,) = await rows(session_factory)
+    (row,) = await stored(session_factory)
     assert row.dead and "chat not found" in (row.last_error or "")
 
 
@@ -86,7 +86,7 @@ async def test_migrated_group_rows_follow_the_new_id(
     await run_until_drained(sender)
     assert [plain(m.text) for m in new.bot_messages()] == ["t0", "t1", "t2"]
     assert migrations and migrations[0] == (-500, -100500)
-    assert all(r.chat_id == -100500 and r.sent_at for r in await rows(session_factory))
+    assert all(r.chat_id == -100500 and r.sent_at for r in await stored(session_factory))
     # A row queued later for the old id goes straight to the new one.
     await enqueue(session_factory, -500, "t3")
     await run_until_drained(sender)
@@ -100,14 +100,14 @@ async def test_not_modified_counts_as_sent_and_missing_message_is_sent_anew(
     await enqueue(session_factory, u.id, "card v1")
     sender = OutboxSender(bot, session_factory, per_chat_interval=0.05)
     await run_until_drained(sender)
-    (first,) = await rows(session_factory)
+    (first,) = await stored(session_factory)
     assert first.sent_message_id is not None
     await enqueue(session_factory, u.id, "card v1", edit_message_id=first.sent_message_id)
     await enqueue(session_factory, u.id, "card v2", edit_message_id=first.sent_message_id)
     await enqueue(session_factory, u.id, "lost card", edit_message_id=424242)
     await run_until_drained(sender)
-    stored = await rows(session_factory)
-    assert all(r.sent_at is not None and not r.dead for r in stored)
+    saved = await stored(session_factory)
+    assert all(r.sent_at is not None and not r.dead for r in saved)
     messages = u.bot_messages()
     assert [plain(m.text) for m in messages] == ["card v2", "lost card"]
     assert messages[0].message_id == first.sent_message_id

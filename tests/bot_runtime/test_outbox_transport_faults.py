@@ -12,10 +12,10 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramNetworkError, TelegramServerError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.bot_runtime.test_outbox_sender import RequestLog, plain
 from tests.fake_telegram import FakeTelegram
 from tests.faults.clock import FakeClock
 from tests.faults.outbox_steps import enqueue, sender, stored
+from tests.outbox_helpers import RequestLog, plain
 
 SF = async_sessionmaker[AsyncSession]
 

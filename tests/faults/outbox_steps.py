@@ -6,14 +6,15 @@ from collections import Counter
 from typing import Any
 
 from aiogram import Bot
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.outbox import OutboxSender
-from storage.models import OutboxMessage
 from storage.repositories.outbox import OutboxRepository
 from tests.fake_telegram import FakeTelegram
 from tests.faults.clock import FakeClock
+from tests.outbox_helpers import stored
+
+__all__ = ["copies", "enqueue", "pending", "sender", "stored"]
 
 SF = async_sessionmaker[AsyncSession]
 
@@ -38,11 +39,6 @@ async def enqueue(sf: SF, clock: FakeClock, chat_id: int, text: str) -> None:
     async with sf() as session:
         await OutboxRepository(session).enqueue(chat_id, text, now=clock.now())
         await session.commit()
-
-
-async def stored(sf: SF) -> list[OutboxMessage]:
-    async with sf() as session:
-        return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
 async def pending(sf: SF) -> int:

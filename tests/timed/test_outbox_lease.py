@@ -11,14 +11,13 @@ from datetime import timedelta
 
 import pytest
 from aiogram import Bot
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.outbox import OutboxSender
-from storage.models import OutboxMessage
 from storage.repositories.outbox import OutboxRepository
 from tests.bot_fixtures import assert_spec_kept
 from tests.fake_telegram import FakeTelegram, Window
+from tests.outbox_helpers import stored
 from tests.virtual_time import wall_clock
 
 SF = async_sessionmaker[AsyncSession]
@@ -31,11 +30,6 @@ async def fake_tg() -> AsyncIterator[FakeTelegram]:
     async with FakeTelegram(clock=asyncio.get_running_loop().time) as tg:
         yield tg
     assert_spec_kept(tg)
-
-
-async def stored(sf: SF) -> list[OutboxMessage]:
-    async with sf() as session:
-        return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
 
 
 @pytest.mark.parametrize("lines", [3, 5])

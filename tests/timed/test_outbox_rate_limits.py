@@ -18,7 +18,7 @@ from aiogram import Bot
 from bot.outbox import OutboxSender
 from tests.bot_fixtures import assert_spec_kept
 from tests.fake_telegram import FakeTelegram, Window
-from tests.outbox_helpers import SF, RequestLog, enqueue, plain, rows, run_until_drained
+from tests.outbox_helpers import SF, RequestLog, enqueue, plain, run_until_drained, stored
 from tests.virtual_time import wall_clock
 
 
@@ -72,8 +72,8 @@ async def test_429_storm_keeps_order_loses_nothing_and_honours_retry_after(
             if c[2] < refused_at + retry_after - 0.01
         ]
         assert not bad, bad
-    stored = await rows(session_factory)
-    assert all(r.sent_at is not None and not r.dead for r in stored)
+    saved = await stored(session_factory)
+    assert all(r.sent_at is not None and not r.dead for r in saved)
 
 
 async def test_rate_caps_respected(fake_tg: FakeTelegram, bot: Bot, session_factory: SF) -> None:
