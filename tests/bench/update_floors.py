@@ -7,7 +7,10 @@ with less of the bot under it, each polling its own fake Bot API in the same pro
   dialog + state:  the same dialog with the conversation state stored as the bot stores it:
                    one SQL transaction per update on a scratch SQLite file
                    (UpdateTransactionMiddleware, UnitStorage, DeferredIsolation: read once,
-                   written once, one commit) and still nothing else of the bot;
+                   written once, one commit) and still nothing else of the bot; for the
+                   pg-redis backend (REDIS_FLOORS) the replica set-up's instead: the state in
+                   Redis (one read, one MULTI/EXEC) under Redis locks (aiogram's and
+                   aiogram-dialog's), the update's session on a scratch PostgreSQL database;
   bare traffic:    a bare aiogram Dispatcher making exactly the requests the wizard makes per
                    step (recorded from the real one: sendMessage; editMessageText +
                    answerCallbackQuery; editMessageReplyMarkup + sendMessage, twice;
@@ -143,6 +146,27 @@ def _keyboard(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     )
 
 
+async def dialog_with_redis_state(stack: AsyncExitStack) -> Dispatcher:
+    """The dialog floor with the replica set-up's conversation state: bot/app/fsm.py's
+    Redis storage and locks (TEST_REDIS_URL, its database flushed first), the update's
+    session on a scratch database of TEST_POSTGRES_URL."""
+    import os
+    from types import SimpleNamespace
+
+    from bot.app.fsm import dialog_isolation, redis_client, redis_fsm
+    from bot.middlewares.database import UpdateTransactionMiddleware
+
+    settings: Any = SimpleNamespace(redis_url=os.environ["TEST_REDIS_URL"], retention_days=30)
+    redis = redis_client(settings.redis_url)
+    stack.push_async_callback(redis.aclose)
+    await redis.flushdb()
+    _url, factory = await stack.enter_async_context(temp_db(os.environ["TEST_POSTGRES_URL"]))
+    storage, isolation = redis_fsm(redis, settings)
+    dp = Dispatcher(storage=storage, events_isolation=isolation, disable_fsm=True)
+    dp.update.outer_middleware(UpdateTransactionMiddleware(factory, dp.fsm))
+    return dialog_floor(dp, events_isolation=dialog_isolation(dp, settings))
+
+
 async def bare_traffic(_stack: AsyncExitStack) -> Dispatcher:
     """The wizard's requests and keyboards, from plain handlers and a dict."""
     nav = [(BACK, "back"), (u.CANCEL, "cancel")]
@@ -198,6 +222,8 @@ FLOORS: dict[str, Floor] = {
     "aiogram-dialog alone": dialog_alone,
     "aiogram-dialog + state (SQL)": dialog_with_state,
 }
+# The pg-redis backend's state floor (needs TEST_POSTGRES_URL and TEST_REDIS_URL).
+REDIS_FLOORS: dict[str, Floor] = {"aiogram-dialog + state (Redis)": dialog_with_redis_state}
 
 
 async def run_floor(

@@ -186,17 +186,22 @@ async def bench_backend(
 ) -> None:
     """Interleaved runs, so a slow phase of the machine hits every row alike; ``floors``
     adds the rows of tests/bench/update_floors (what the crowd costs with less of the bot)."""
-    from tests.bench.update_floors import FLOORS, run_floor
+    from tests.bench.update_floors import FLOORS, REDIS_FLOORS, run_floor
 
-    names = [f"wizard ({backend.name})", *(FLOORS if floors else ()), "bare echo bot"]
+    # The floors without a database are the same for every backend; the state floor is the
+    # backend's own.
+    floor_set = {**FLOORS, **REDIS_FLOORS} if backend.redis_url else FLOORS
+    if backend.redis_url and floors:
+        floor_set.pop("aiogram-dialog + state (SQL)")
+    names = [f"wizard ({backend.name})", *(floor_set if floors else ()), "bare echo bot"]
     results: dict[tuple[int, str], list[RunResult]] = {}
     for _ in range(runs):
         for users, total in crowds:
             for name in names:
                 if name == "bare echo bot":
                     result = await run_echo(total, users)
-                elif name in FLOORS:
-                    result = await run_floor(FLOORS[name], total, users)
+                elif name in floor_set:
+                    result = await run_floor(floor_set[name], total, users)
                 else:
                     result = await run_wizard(total, users, backend)
                 results.setdefault((users, name), []).append(result)
@@ -278,9 +283,8 @@ async def main_async(
             backends.append(replica)
         else:
             print("(pg-redis skipped: TEST_POSTGRES_URL and TEST_REDIS_URL must both be set)")
-    for n, backend in enumerate(backends):
-        # The floors do not depend on the backend: measured beside the first one only.
-        await bench_backend(backend, crowds, runs, floors and n == 0)
+    for backend in backends:
+        await bench_backend(backend, crowds, runs, floors)
         if reading_s > 0 and users > 1:
             # Ten taps a user: long enough for the crowd's taps to overlap at random.
             await bench_reading(backend, users, users * 10, runs, reading_s)
