@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from tests.bot_fixtures import *  # noqa: F403
+from tests.bot_fixtures import assert_spec_kept
+from tests.fake_telegram import FakeTelegram
 from tests.virtual_time import new_virtual_loop
 
 
@@ -18,6 +20,14 @@ def pytest_asyncio_loop_factories(
     config: pytest.Config, item: pytest.Item
 ) -> Mapping[str, Callable[[], Any]]:
     return {"virtual-time": new_virtual_loop}
+
+
+@pytest.fixture
+async def fake_tg() -> AsyncIterator[FakeTelegram]:
+    """The fake on the loop's clock: its rate limits count loop seconds."""
+    async with FakeTelegram(clock=asyncio.get_running_loop().time) as tg:
+        yield tg
+    assert_spec_kept(tg)
 
 
 REAL_SECONDS_LIMIT = 60.0

@@ -6,7 +6,6 @@ looks are all seconds of the loop's clock."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
@@ -15,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.outbox import OutboxSender
 from storage.repositories.outbox import OutboxRepository
-from tests.bot_fixtures import assert_spec_kept
 from tests.fake_telegram import FakeTelegram, Window
 from tests.outbox_helpers import stored
 from tests.virtual_time import wall_clock
@@ -23,13 +21,6 @@ from tests.virtual_time import wall_clock
 SF = async_sessionmaker[AsyncSession]
 LEASE = timedelta(seconds=12)
 GROUP_PERIOD = 20.0  # a group's window: longer than the lease
-
-
-@pytest.fixture
-async def fake_tg() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram(clock=asyncio.get_running_loop().time) as tg:
-        yield tg
-    assert_spec_kept(tg)
 
 
 @pytest.mark.parametrize("lines", [3, 5])

@@ -9,25 +9,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import defaultdict
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiogram import Bot
 
 from bot.outbox import OutboxSender
-from tests.bot_fixtures import assert_spec_kept
 from tests.fake_telegram import FakeTelegram, Window
 from tests.outbox_helpers import SF, RequestLog, enqueue, plain, run_until_drained, stored
 from tests.virtual_time import wall_clock
-
-
-@pytest.fixture
-async def fake_tg() -> AsyncIterator[FakeTelegram]:
-    """The fake on the loop's clock: its rate limits count loop seconds."""
-    async with FakeTelegram(clock=asyncio.get_running_loop().time) as tg:
-        yield tg
-    assert_spec_kept(tg)
 
 
 def loop_clocks() -> dict[str, Any]:
