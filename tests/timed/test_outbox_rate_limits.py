@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -18,6 +19,12 @@ from bot.outbox import OutboxSender
 from tests.fake_telegram import FakeTelegram, Window
 from tests.outbox_helpers import SF, RequestLog, enqueue, plain, run_until_drained, stored
 from tests.virtual_time import wall_clock
+
+
+def loop_now() -> datetime:
+    """Now on the loop's wall clock: rows are queued on the sender's clock, so they are due
+    on any real date."""
+    return wall_clock(asyncio.get_running_loop())()
 
 
 def loop_clocks() -> dict[str, Any]:
@@ -40,7 +47,7 @@ async def test_429_storm_keeps_order_loses_nothing_and_honours_retry_after(
     users = [fake_tg.user(100 + i) for i in range(3)]
     for n in range(4):
         for u in users:
-            await enqueue(session_factory, u.id, f"{u.id}-{n}")
+            await enqueue(session_factory, u.id, f"{u.id}-{n}", now=loop_now())
     fake_tg.force_429(5, retry_after=1)
     sender = OutboxSender(bot, session_factory, per_chat_interval=0.05, **loop_clocks())
     log = RequestLog(asyncio.get_running_loop().time)
@@ -77,12 +84,12 @@ async def test_rate_caps_respected(fake_tg: FakeTelegram, bot: Bot, session_fact
     limits.per_group = Window(3, 0.75)
     users = [fake_tg.user(1000 + i) for i in range(40)]
     for u in users:
-        await enqueue(session_factory, u.id, "hello")
+        await enqueue(session_factory, u.id, "hello", now=loop_now())
     for i in range(2):
-        await enqueue(session_factory, users[0].id, f"second {i}")
+        await enqueue(session_factory, users[0].id, f"second {i}", now=loop_now())
     group = fake_tg.group(-900, "Group")
     for i in range(5):
-        await enqueue(session_factory, group.chat_id, f"g{i}")
+        await enqueue(session_factory, group.chat_id, f"g{i}", now=loop_now())
     sender = OutboxSender(
         bot,
         session_factory,
@@ -122,10 +129,10 @@ async def test_a_chat_429_pauses_that_chat_only(
     group = fake_tg.group(-901, "Group")
     users = [fake_tg.user(1100 + i) for i in range(3)]
     for i in range(3):
-        await enqueue(session_factory, group.chat_id, f"g{i}")
+        await enqueue(session_factory, group.chat_id, f"g{i}", now=loop_now())
     for n in range(4):
         for u in users:
-            await enqueue(session_factory, u.id, f"{u.id}-{n}")
+            await enqueue(session_factory, u.id, f"{u.id}-{n}", now=loop_now())
     sender = OutboxSender(bot, session_factory, per_chat_interval=0.3, **loop_clocks())
     log = RequestLog(asyncio.get_running_loop().time)
     bot.session.middleware(log)
