@@ -7,7 +7,7 @@ import asyncio
 import functools
 import logging
 import random
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,6 +37,7 @@ class SandboxLife:
     doctors: dict[int, JSON]
     callbacks: dict[str, CallbackRecord]
     notifications: list[NotificationRecord]
+    _notified: set[asyncio.Future[None]]
     _rng: random.Random
     _seq: int
     _reports: dict[str, str]
@@ -205,14 +206,37 @@ class SandboxLife:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             # The URL carries the receiver's secret token: log the consultation id only.
             log.warning("sandbox: notification for %s failed: %s", record.id, type(exc).__name__)
-            self.notifications.append(
+            self._notification_done(
                 NotificationRecord(record.id, record.status, None, type(exc).__name__)
             )
             return None
         if http_status >= 400:
             log.warning("sandbox: notification for %s answered %s", record.id, http_status)
-        self.notifications.append(NotificationRecord(record.id, record.status, http_status, None))
+        self._notification_done(NotificationRecord(record.id, record.status, http_status, None))
         return http_status
+
+    def _notification_done(self, note: NotificationRecord) -> None:
+        self.notifications.append(note)
+        for waiter in self._notified:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def wait_for_notification(
+        self, match: Callable[[NotificationRecord], bool]
+    ) -> NotificationRecord:
+        """The first fired GET (answered or failed) that ``match``es, waiting for it if
+        none has been yet: a test's way to know the receiver has served it (bound it with
+        a timeout)."""
+        while True:
+            for note in self.notifications:
+                if match(note):
+                    return note
+            waiter = asyncio.get_running_loop().create_future()
+            self._notified.add(waiter)
+            try:
+                await waiter
+            finally:
+                self._notified.discard(waiter)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
         """Run `coro` as a task owned by the sandbox (cancelled by close())."""

@@ -49,6 +49,7 @@ class Sandbox(SandboxSeeding):
         self.requests: list[RequestRecord] = []
         self.received_attachments: dict[str, tuple[str, str, bytes]] = {}
         self.notifications: list[NotificationRecord] = []
+        self._notified: set[asyncio.Future[None]] = set()
         self.faults = FaultBook()
         self.tokens = TokenBook(self.config.required_token, self.config.sms_code)
         self._rng = random.Random(self.config.seed)

@@ -105,6 +105,29 @@ async def test_processed_brings_report_call_timeline_and_charge(server: SandboxS
     assert data["transactions"][0]["amount"]["currency"]["id"] == "RUB"
 
 
+async def test_a_test_can_wait_for_a_fired_get_instead_of_polling(
+    server: SandboxServer, receiver: NotificationReceiver
+) -> None:
+    cb = await start(server, receiver.url_for("tok1"))
+    sandbox = server.sandbox
+
+    def processing(n: Any) -> bool:
+        return bool(n.callback_id == cb["id"] and n.status == "Processing")
+
+    waiting = asyncio.create_task(sandbox.wait_for_notification(processing))
+    assert sandbox.notifications == [] and not waiting.done()
+    await sandbox.set_status(cb["id"], "PreProcessing")  # fires a GET that does not match
+    assert not waiting.done()
+    await sandbox.set_status(cb["id"], "Processing")
+    async with asyncio.timeout(5):
+        note = await waiting
+    assert (note.callback_id, note.status, note.http_status) == (cb["id"], "Processing", 200)
+    # One already fired answers at once; nothing is left waiting.
+    async with asyncio.timeout(5):
+        assert await sandbox.wait_for_notification(processing) == note
+    assert sandbox._notified == set()
+
+
 async def test_unsuccessful_records_an_unsuccessful_call(server: SandboxServer) -> None:
     cb = await start(server)
     record = await server.sandbox.set_status(cb["id"], "PreProcessing", "Unsuccessful")

@@ -181,16 +181,6 @@ async def _confirm_in_wizard(world: World) -> None:
     await user.press(CONFIRM)
 
 
-async def _until(check: Any, timeout: float = 5.0) -> None:  # noqa: ASYNC109
-    """Wait for a condition another task makes true (fails after `timeout`).
-
-    Polled: the sandbox records its fired GETs in a list and offers no event to wait on.
-    """
-    async with asyncio.timeout(timeout):
-        while not check():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-
-
 async def test_booked_message_goes_out_right_after_confirm(world: World) -> None:
     await _confirm_in_wizard(world)
     # The worker polls every 30 s and reconcile never runs here: only the wizard's wake-up
@@ -219,12 +209,14 @@ async def test_terminate_from_the_card_tells_the_doctor_once(world: World) -> No
 
     # The sandbox fires its notification GET after answering terminate: wait until the
     # receiver has served it, then let the worker look and the outbox deliver.
-    await _until(
-        lambda: any(
-            n.callback_id == row.partner_id and n.status == "Unsuccessful" and n.http_status
-            for n in world.sandbox.notifications
+    async with asyncio.timeout(5):
+        await world.sandbox.wait_for_notification(
+            lambda n: (
+                n.callback_id == row.partner_id
+                and n.status == "Unsuccessful"
+                and n.http_status is not None
+            )
         )
-    )
     await world.parts.worker.run_once()
     await world.running.outbox.drain(10)
 
