@@ -26,7 +26,9 @@ def on_refusal(isolation: BaseEventIsolation) -> asyncio.Event:
                 refused.set()
             return acquired
 
-    client: Any = isolation.redis  # type: ignore[attr-defined]
+    # The bot's isolations wrap aiogram's (bot/app/fsm.py: LocalFirstIsolation).
+    redis_isolation: Any = getattr(isolation, "inner", isolation)
+    client: Any = redis_isolation.redis
     make_lock = client.lock
 
     def lock(*args: Any, **kwargs: Any) -> Any:

@@ -115,7 +115,8 @@ async def test_app_uses_one_checked_client_reports_it_and_closes_it(
         dp = rt.dp
         assert rt.redis is not None and dp is not None
         assert dp.fsm.storage.backend.redis is rt.redis  # type: ignore[attr-defined]
-        assert dp.fsm.events_isolation.redis is rt.redis  # type: ignore[attr-defined]
+        # Under the in-process lock of bot/app/fsm.py's LocalFirstIsolation.
+        assert dp.fsm.events_isolation.inner.redis is rt.redis  # type: ignore[attr-defined]
 
         admin = fake_tg.user(1, language_code="en")
         await admin.send_text("/help", wait=False)  # through the Redis lock and storage

@@ -93,3 +93,38 @@ async def test_lock_is_shared_by_clients_and_separate_per_destiny(redis_url: str
         await storage_a.close()
         await storage_b.close()
     assert order == ["A locked", "B other destiny", "A releases", "B locked"]
+
+
+async def test_an_update_waiting_in_the_same_process_is_not_refused_by_redis(
+    redis_url: str,
+) -> None:
+    """The next tap of a user reaches the lock while the previous update still holds it:
+    in one process it waits on the local lock and takes the Redis one at its first SET
+    (polling would be a refused SET and a sleep per try)."""
+    storage, lock = redis_fsm(redis_client(redis_url), _settings(redis_url))
+    refused = on_refusal(lock)
+    order: list[str] = []
+    first_holds = asyncio.Event()
+
+    async def update(name: str, hold: asyncio.Event | None) -> None:
+        async with lock.lock(_key("default")):
+            order.append(f"{name} locked")
+            if hold is not None:
+                first_holds.set()
+                await hold.wait()
+            order.append(f"{name} releases")
+
+    release = asyncio.Event()
+    try:
+        async with asyncio.timeout(10):
+            first = asyncio.create_task(update("first", release))
+            await first_holds.wait()
+            second = asyncio.create_task(update("second", None))
+            await asyncio.sleep(0)  # one step of the second: up to the lock the first holds
+            assert order == ["first locked"]
+            release.set()
+            await asyncio.gather(first, second)
+    finally:
+        await storage.close()
+    assert order == ["first locked", "first releases", "second locked", "second releases"]
+    assert not refused.is_set()
