@@ -165,13 +165,15 @@ def ping_idle_connections(
     """SQLAlchemy's ``pool_pre_ping``, for connections that have sat idle ``idle_s``.
 
     pre_ping pings every connection taken from the pool: on asyncpg that is BEGIN, ";",
-    ROLLBACK, three round trips before an update's own (BEGIN, its SELECT, COMMIT) — half
-    of the bot's statements on PostgreSQL, and ≈ 7 % of tests.bench.updates' throughput on
-    PostgreSQL + Redis. A connection given back less than ``idle_s`` ago has just worked;
-    one the server dropped meanwhile (a restart, a network cut) fails the statement it
-    runs, and SQLAlchemy then replaces every older connection of the pool, as it does for
-    any disconnect. A restart takes longer than ``idle_s``: the connections idle through
-    it are pinged and replaced before use, as with pre_ping.
+    ROLLBACK, three round trips before an update's own (BEGIN, its SELECT, COMMIT): half of
+    the bot's statements on PostgreSQL (+3 % updates/s in tests.bench.updates on PostgreSQL
+    + Redis without them, and three network round trips less per update where the server
+    is another host). A connection given back less than ``idle_s`` ago has just worked.
+    The price: one the server dropped within that second (a restart, a network cut) fails
+    the statement it runs instead of being replaced before it, and SQLAlchemy then replaces
+    every older connection of the pool, as for any disconnect — the same end as for the
+    statements that were running when the server went. Connections that sat idle through
+    an outage are pinged and replaced before use, as with pre_ping.
     """
 
     def connected(_dbapi_connection: Any, record: Any) -> None:
