@@ -70,12 +70,20 @@ async def test_updates_of_one_key_take_turns_in_arrival_order() -> None:
     assert isolation._local == {}  # nothing kept per user once they are done
 
 
-async def test_other_keys_do_not_wait() -> None:
+async def held(
+    user_id: int,
+) -> tuple[SharedLockLog, LocalFirstIsolation, asyncio.Event, asyncio.Task[None]]:
+    """An isolation whose ``key(user_id)`` a task holds until the event is set."""
     shared = SharedLockLog()
     isolation = LocalFirstIsolation(shared)
     release = asyncio.Event()
-    holder = asyncio.create_task(hold(isolation, key(1), release))
-    await asyncio.sleep(0)
+    holder = asyncio.create_task(hold(isolation, key(user_id), release))
+    await asyncio.sleep(0)  # one step of the holder: it has the lock
+    return shared, isolation, release, holder
+
+
+async def test_other_keys_do_not_wait() -> None:
+    shared, isolation, release, holder = await held(1)
     async with asyncio.timeout(5), isolation.lock(key(2)):
         assert shared.held == {key(1), key(2)}
     release.set()
@@ -84,11 +92,7 @@ async def test_other_keys_do_not_wait() -> None:
 
 
 async def test_a_waiter_cancelled_or_a_failing_update_leaves_nothing_held() -> None:
-    shared = SharedLockLog()
-    isolation = LocalFirstIsolation(shared)
-    release = asyncio.Event()
-    holder = asyncio.create_task(hold(isolation, key(3), release))
-    await asyncio.sleep(0)
+    shared, isolation, release, holder = await held(3)
     waiter = asyncio.create_task(hold(isolation, key(3), asyncio.Event()))
     await asyncio.sleep(0)
     waiter.cancel()  # e.g. the process stopping
